@@ -1,0 +1,34 @@
+"""Shared fixtures: small data sets and fitted models, built once per module."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+
+def pytest_configure(config):
+    # Two cores on CI: keep torch from oversubscribing them when pytest-xdist
+    # runs two workers.
+    torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    skip_cuda = pytest.mark.skip(reason="needs a CUDA GPU; none is available")
+    if not torch.cuda.is_available():
+        for item in items:
+            if "cuda" in item.keywords:
+                item.add_marker(skip_cuda)
+
+
+@pytest.fixture(scope="session")
+def digits_split():
+    """load_digits pixels (0..16), split 75/25 with a fixed seed."""
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+
+
+@pytest.fixture(scope="session")
+def small_X():
+    """A small Gaussian data set for API tests."""
+    return np.random.RandomState(0).normal(size=(60, 5))

@@ -1,0 +1,10 @@
+"""sklearn's own estimator checks over every public skae estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from tests._estimators import ESTIMATORS
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
