@@ -297,25 +297,28 @@ class _BaseAutoencoder(
         """Fail early, with a clear message, on a module of the wrong shape."""
         module = module.to(self.device_)
         n_samples, n_features = X.shape
-        try:
-            with torch.no_grad():
-                codes = module.encode(X)
-                reconstruction = module.decode(codes)
-        except RuntimeError as exc:
-            raise ValueError(
-                f"The encoder/decoder of {type(self).__name__} failed on a "
-                f"batch of shape {tuple(X.shape)}: {exc}"
-            ) from exc
-        if tuple(codes.shape) != (n_samples, self.n_components):
-            raise ValueError(
-                f"The encoder must map (batch, {n_features}) to (batch, "
-                f"n_components={self.n_components}), got {tuple(codes.shape)}."
-            )
+        with torch.no_grad():
+            codes = self._call_module(module.encode, X, "encoder")
+            if tuple(codes.shape) != (n_samples, self.n_components):
+                raise ValueError(
+                    f"The encoder must map (batch, {n_features}) to (batch, "
+                    f"n_components={self.n_components}), got {tuple(codes.shape)}."
+                )
+            reconstruction = self._call_module(module.decode, codes, "decoder")
         if tuple(reconstruction.shape) != (n_samples, n_features):
             raise ValueError(
                 f"The decoder must map (batch, {self.n_components}) back to "
                 f"(batch, {n_features}), got {tuple(reconstruction.shape)}."
             )
+
+    def _call_module(self, method, batch, name):
+        try:
+            return method(batch)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"The {name} of {type(self).__name__} failed on a batch of shape "
+                f"{tuple(batch.shape)}: {exc}"
+            ) from exc
 
     # ------------------------------------------------------------------
     # Inference

@@ -1,0 +1,293 @@
+"""The API that every autoencoder shares through ``_BaseAutoencoder``."""
+
+import io
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skae import AutoencoderTransformer
+from tests._estimators import ESTIMATORS
+
+
+def _name(estimator):
+    return type(estimator).__name__
+
+
+@pytest.fixture(params=ESTIMATORS, ids=_name, scope="module")
+def fitted(request, small_X):
+    """Each estimator fitted once on small data (shared by the read-only tests)."""
+    return clone(request.param).set_params(random_state=0).fit(small_X)
+
+
+# ----------------------------------------------------------------------------
+# Fitted state and outputs
+
+
+def test_fitted_attributes(fitted, small_X):
+    assert fitted.n_features_in_ == small_X.shape[1]
+    assert fitted.mean_.shape == fitted.scale_.shape == (small_X.shape[1],)
+    assert fitted.n_iter_ == len(fitted.loss_curve_) >= 1
+    assert fitted.device_ == torch.device("cpu")
+    assert not hasattr(fitted, "feature_names_in_")
+
+
+def test_output_shapes_and_dtypes(fitted, small_X):
+    codes = fitted.transform(small_X)
+    assert codes.shape == (len(small_X), fitted.n_components)
+    assert codes.dtype == np.float64
+    assert fitted.transform(small_X.astype(np.float32)).dtype == np.float32
+    reconstruction = fitted.inverse_transform(codes)
+    assert reconstruction.shape == small_X.shape
+    scores = fitted.score_samples(small_X)
+    assert scores.shape == (len(small_X),)
+    assert np.all(np.isfinite(scores))
+    assert fitted.score(small_X) == pytest.approx(scores.mean())
+
+
+def test_inference_is_repeatable(fitted, small_X):
+    assert_array_equal(fitted.transform(small_X), fitted.transform(small_X))
+    assert_array_equal(fitted.score_samples(small_X), fitted.score_samples(small_X))
+
+
+def test_feature_names_out(fitted):
+    prefix = _name(fitted).lower()
+    names = fitted.get_feature_names_out()
+    assert_array_equal(names, [f"{prefix}{i}" for i in range(fitted.n_components)])
+
+
+# ----------------------------------------------------------------------------
+# pandas
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+def test_pandas_in_and_out(estimator, small_X):
+    columns = [f"col_{i}" for i in range(small_X.shape[1])]
+    frame = pd.DataFrame(small_X, columns=columns)
+    model = clone(estimator).set_params(random_state=0).set_output(transform="pandas")
+    codes = model.fit_transform(frame)
+    assert isinstance(codes, pd.DataFrame)
+    assert list(codes.columns) == list(model.get_feature_names_out())
+    assert_array_equal(model.feature_names_in_, columns)
+    assert_array_equal(codes.to_numpy(), model.transform(frame).to_numpy())
+
+
+# ----------------------------------------------------------------------------
+# Reproducibility and persistence
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+def test_random_state_reproducible(estimator, small_X):
+    first = clone(estimator).set_params(random_state=3).fit_transform(small_X)
+    second = clone(estimator).set_params(random_state=3).fit_transform(small_X)
+    other = clone(estimator).set_params(random_state=4).fit_transform(small_X)
+    assert_array_equal(first, second)
+    assert not np.allclose(first, other)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+def test_fit_leaves_global_rng_alone(estimator, small_X):
+    torch.manual_seed(123)
+    np.random.seed(123)  # noqa: NPY002 (the global RNG is the point)
+    expected_torch = torch.rand(3)
+    expected_numpy = np.random.rand(3)  # noqa: NPY002
+    torch.manual_seed(123)
+    np.random.seed(123)  # noqa: NPY002 (the global RNG is the point)
+    clone(estimator).set_params(random_state=0).fit(small_X)
+    assert_array_equal(torch.rand(3), expected_torch)
+    assert_array_equal(np.random.rand(3), expected_numpy)  # noqa: NPY002
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_persistence_round_trip(fitted, small_X, dump):
+    if dump == "pickle":
+        loaded = pickle.loads(pickle.dumps(fitted))
+    else:
+        buffer = io.BytesIO()
+        joblib.dump(fitted, buffer)
+        buffer.seek(0)
+        loaded = joblib.load(buffer)
+    assert_array_equal(loaded.transform(small_X), fitted.transform(small_X))
+    assert_array_equal(loaded.score_samples(small_X), fitted.score_samples(small_X))
+    codes = fitted.transform(small_X)
+    assert_array_equal(loaded.inverse_transform(codes), fitted.inverse_transform(codes))
+
+
+@pytest.mark.filterwarnings("ignore:Setting self.device = cpu")
+def test_gpu_pickle_loads_on_cpu(fitted, small_X, monkeypatch):
+    """A net pickled with device="cuda" loads and predicts on a CPU-only machine."""
+    pickled_on_gpu = pickle.loads(pickle.dumps(fitted))  # a copy to mark as GPU
+    pickled_on_gpu.net_.device = "cuda"
+    pickled_on_gpu.device_ = torch.device("cuda")
+    data = pickle.dumps(pickled_on_gpu)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="no CUDA devices"):
+        loaded = pickle.loads(data)
+    assert loaded.device_ == torch.device("cpu")
+    assert_allclose(loaded.transform(small_X), fitted.transform(small_X))
+
+
+def test_clone_is_unfitted(fitted):
+    fresh = clone(fitted)
+    assert fresh.get_params() == fitted.get_params()
+    with pytest.raises(NotFittedError):
+        fresh.transform(np.zeros((1, fitted.n_features_in_)))
+
+
+# ----------------------------------------------------------------------------
+# Bad input
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.array([[0.0, np.nan], [1.0, 2.0]]), "NaN"),
+        (np.array([[0.0, np.inf], [1.0, 2.0]]), "infinity"),
+        (np.array([1.0, 2.0, 3.0]), "Expected 2D array"),
+        (np.empty((0, 3)), "0 sample"),
+        (np.empty((3, 0)), "0 feature"),
+        (np.array([["a", "b"], ["c", "d"]], dtype=object), "numeric"),
+        (pd.DataFrame({"x": [1.0, 2.0], "colour": ["red", "blue"]}), "numeric"),
+    ],
+    ids=["nan", "inf", "1d", "no-rows", "no-columns", "strings", "string-column"],
+)
+def test_fit_rejects_bad_input(estimator, X, message):
+    with pytest.raises(ValueError, match=message):
+        clone(estimator).fit(X)
+
+
+def test_transform_rejects_bad_input(fitted, small_X):
+    with pytest.raises(ValueError, match="features"):
+        fitted.transform(small_X[:, :-1])
+    with pytest.raises(ValueError, match="NaN"):
+        fitted.transform(np.full_like(small_X, np.nan))
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        fitted.score_samples(small_X[0])
+    with pytest.raises(ValueError, match="n_components"):
+        fitted.inverse_transform(np.zeros((2, fitted.n_components + 1)))
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+@pytest.mark.parametrize(
+    "method", ["transform", "inverse_transform", "score_samples", "score"]
+)
+def test_unfitted_use_raises(estimator, method):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        getattr(clone(estimator), method)(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"n_components": 0}, "n_components"),
+        ({"hidden_layer_sizes": (8, 0)}, "hidden_layer_sizes"),
+        ({"activation": "swish"}, "activation"),
+        ({"lr": -1.0}, "lr"),
+        ({"device": "tpu"}, "device"),
+    ],
+)
+def test_invalid_parameters(small_X, params, message):
+    model = clone(ESTIMATORS[0]).set_params(**params)
+    with pytest.raises(ValueError, match=message):
+        model.fit(small_X)
+
+
+def test_cuda_requested_without_gpu(small_X, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    model = clone(ESTIMATORS[0]).set_params(device="cuda")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        model.fit(small_X)
+
+
+# ----------------------------------------------------------------------------
+# Training options
+
+
+def test_verbose_prints_epochs(small_X, capsys):
+    clone(ESTIMATORS[0]).set_params(verbose=1, max_epochs=2).fit(small_X)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "epoch" in out
+    clone(ESTIMATORS[0]).set_params(verbose=0, max_epochs=2).fit(small_X)
+    assert capsys.readouterr().out == ""
+
+
+def test_early_stopping_uses_validation_loss(small_X):
+    model = clone(ESTIMATORS[0]).set_params(
+        early_stopping=True, max_epochs=500, n_iter_no_change=2, tol=10.0
+    )
+    model.fit(small_X)
+    assert "valid_loss" in model.net_.history[-1]
+    # A huge tol means no epoch ever improves enough: stop after patience.
+    assert model.n_iter_ == 3
+
+
+def test_training_loss_plateau_stops_training(small_X):
+    model = clone(ESTIMATORS[0]).set_params(
+        max_epochs=500, n_iter_no_change=2, tol=10.0
+    )
+    model.fit(small_X)
+    assert model.n_iter_ == 3
+    assert "valid_loss" not in model.net_.history[-1]
+
+
+def test_early_stopping_needs_two_samples():
+    model = clone(ESTIMATORS[0]).set_params(early_stopping=True)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        model.fit(np.zeros((1, 3)))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", torch.optim.RMSprop])
+def test_optimizer_by_name_or_class(small_X, optimizer):
+    model = clone(ESTIMATORS[0]).set_params(optimizer=optimizer).fit(small_X)
+    expected = torch.optim.SGD if optimizer == "sgd" else optimizer
+    assert isinstance(model.net_.optimizer_, expected)
+
+
+def test_standardize_false_keeps_units(small_X):
+    model = clone(ESTIMATORS[0]).set_params(standardize=False).fit(small_X * 10)
+    assert_array_equal(model.mean_, 0.0)
+    assert_array_equal(model.scale_, 1.0)
+
+
+def test_constant_features_are_handled():
+    X = np.random.RandomState(0).normal(size=(40, 4))
+    X[:, 1] = 7.0
+    model = clone(ESTIMATORS[0]).set_params(random_state=0).fit(X)
+    assert model.scale_[1] == 1.0
+    assert np.all(np.isfinite(model.transform(X)))
+
+
+# ----------------------------------------------------------------------------
+# sklearn composition
+
+
+def test_grid_search_over_n_components_in_parallel(small_X):
+    pipe = make_pipeline(
+        StandardScaler(), AutoencoderTransformer(max_epochs=3, random_state=0)
+    )
+    search = GridSearchCV(
+        pipe, {"autoencodertransformer__n_components": [1, 3]}, cv=2, n_jobs=2
+    )
+    search.fit(small_X)
+    assert search.best_params_["autoencodertransformer__n_components"] in (1, 3)
+    assert np.isfinite(search.best_score_)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+def test_fit_and_pickle_on_cuda(estimator, small_X):
+    model = clone(estimator).set_params(device="cuda", random_state=0).fit(small_X)
+    assert model.device_.type == "cuda"
+    codes = model.transform(small_X)
+    cpu_model = pickle.loads(pickle.dumps(model))
+    assert_allclose(cpu_model.transform(small_X), codes, atol=1e-5)
