@@ -369,7 +369,7 @@ class _BaseAutoencoder(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
             Reconstructions (for probabilistic models, the mean of p(x|z)).
         """
         check_is_fitted(self)

@@ -95,11 +95,11 @@ FITTED_ATTRIBUTES = """\
         The trained skorch net; ``net_.module_`` is the torch module and
         ``net_.history`` the per-epoch losses.
 
-    mean_ : ndarray of shape (n_features_in_,)
+    mean_ : ndarray of shape (`n_features_in_`,)
         Per-feature mean subtracted before the network (zeros if
         ``standardize=False``).
 
-    scale_ : ndarray of shape (n_features_in_,)
+    scale_ : ndarray of shape (`n_features_in_`,)
         Per-feature scale divided out before the network (ones if
         ``standardize=False``; constant features keep a scale of 1).
 
@@ -115,7 +115,7 @@ FITTED_ATTRIBUTES = """\
     n_features_in_ : int
         Number of features seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``; defined only when ``X`` has
         feature names that are all strings.
 """
