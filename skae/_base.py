@@ -16,12 +16,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
 from ._data import BatchIterator, TensorDataset, iter_row_chunks
 from ._modules import ACTIVATIONS, MeanSquaredError, make_mlp, reset_parameters
+from ._net import AutoencoderNet
 from ._utils import draw_seed, resolve_device, torch_seed
 
 OPTIMIZERS = {
@@ -215,7 +215,7 @@ class _BaseAutoencoder(
 
     def _make_net(self, module, train_split, callbacks):
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
-        return NeuralNet(
+        return AutoencoderNet(
             module=module,
             criterion=self._build_criterion(),
             optimizer=optimizer,
