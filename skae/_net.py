@@ -59,15 +59,23 @@ class AutoencoderNet(NeuralNet):
 
     def initialize_callbacks(self):
         super().initialize_callbacks()
-        # Not a skorch attribute (no trailing underscore, not a parameter).
+        # Private, not skorch attributes (no trailing underscore, no params).
         self._batch_listeners = {
             hook: [cb for _, cb in self.callbacks_ if _overrides(cb, hook)]
             for hook in _BATCH_HOOKS
         }
         return self
 
+    def initialize_optimizer(self, *args, **kwargs):
+        super().initialize_optimizer(*args, **kwargs)
+        # One optimizer without closure: the lean step; else skorch's.
+        self._lean_step = len(self._optimizers) == 1 and not isinstance(
+            self.optimizer_, torch.optim.LBFGS
+        )
+        return self
+
     def notify(self, method_name, **cb_kwargs):
-        listeners = getattr(self, "_batch_listeners", {}).get(method_name)
+        listeners = self.__dict__.get("_batch_listeners", {}).get(method_name)
         if listeners is None:
             return super().notify(method_name, **cb_kwargs)
         getattr(self, method_name)(self, **cb_kwargs)
@@ -79,14 +87,8 @@ class AutoencoderNet(NeuralNet):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         self._set_training(True)
 
-    def _needs_closure(self):
-        return any(
-            isinstance(getattr(self, name + "_"), torch.optim.LBFGS)
-            for name in self._optimizers
-        )
-
     def train_step(self, batch, **fit_params):
-        if len(self._optimizers) != 1 or self._needs_closure():
+        if not self.__dict__.get("_lean_step"):
             return super().train_step(batch, **fit_params)
         Xi, yi = batch
         optimizer = self.optimizer_
