@@ -84,7 +84,7 @@ def main(argv=None):
     path.write_text(json.dumps(report, indent=2))
     print(f"\nresults written to {path}")
     if args.rst:
-        args.rst.write_text(speed.rst_table(results))
+        args.rst.write_text(speed.rst_table(results, report["environment"]))
         print(f"RST table written to {args.rst}")
     return results
 

@@ -13,11 +13,13 @@ MSE, ``backward``, ``step``). It trains the very module class skae builds,
 so the two differ only in what surrounds the batch.
 """
 
+import json
 import platform
 import statistics
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 import numpy as np
 import sklearn
@@ -498,6 +500,17 @@ def environment():
     return info
 
 
+def load_results(path):
+    """Read a JSON file written by ``python -m benchmarks``: (environment, results)."""
+    report = json.loads(Path(path).read_text())
+    names = {f.name for f in fields(Result)}
+    results = [
+        Result(**{key: value for key, value in row.items() if key in names})
+        for row in report["results"]
+    ]
+    return report["environment"], results
+
+
 def _fmt(value):
     if value == 0 or not np.isfinite(value):
         return f"{value}"
@@ -538,9 +551,19 @@ def text_table(results):
     return "\n".join(lines)
 
 
-def rst_table(results):
-    """An RST ``list-table`` for the documentation."""
-    lines = [".. list-table::", "   :header-rows: 1", ""]
+def rst_table(results, environment=None):
+    """An RST ``list-table`` for the documentation, after a line on the setup."""
+    lines = []
+    if environment:
+        lines += [
+            f"Measured with {environment['torch_threads']} torch thread(s), "
+            f"torch {environment['torch']}, scikit-learn {environment['sklearn']}, "
+            f"PyOD {environment['pyod'] or '(not installed)'}, "
+            f"GPU: {environment['cuda'] or 'none'}, skae commit "
+            f"{environment['commit'] or 'unknown'}.",
+            "",
+        ]
+    lines += [".. list-table::", "   :header-rows: 1", ""]
     for row in [HEADER, *rows(results)]:
         lines.append(f"   * - {row[0]}")
         lines.extend(f"     - {cell}" for cell in row[1:])

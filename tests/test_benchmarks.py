@@ -97,4 +97,9 @@ def test_command_line(tmp_path, monkeypatch):
         "hand-written PyTorch loop",
         "PCA",
     }
-    assert rst_path.read_text().startswith(".. list-table::")
+    environment, results = speed.load_results(json_path)
+    assert environment == report["environment"]
+    assert [r.as_dict() for r in results] == report["results"]
+    rst = rst_path.read_text()
+    assert rst.startswith("Measured with 1 torch thread(s)")
+    assert ".. list-table::" in rst
