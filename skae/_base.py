@@ -16,12 +16,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch import NeuralNet
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
 from ._data import BatchIterator, TensorDataset, iter_row_chunks
 from ._modules import ACTIVATIONS, MeanSquaredError, make_mlp, reset_parameters
+from ._net import AutoencoderNet
 from ._utils import draw_seed, resolve_device, torch_seed
 
 OPTIMIZERS = {
@@ -34,6 +34,13 @@ OPTIMIZERS = {
 # large enough to amortize per-call overhead, small enough that activations
 # stay bounded whatever the number of rows.
 INFERENCE_CHUNK_ROWS = 4096
+# ... and at most this many input values (16 MiB of float32) for wide data.
+INFERENCE_CHUNK_VALUES = 2**22
+
+
+def inference_chunk_rows(n_features):
+    """Rows per inference chunk for data ``n_features`` wide."""
+    return max(1, min(INFERENCE_CHUNK_ROWS, INFERENCE_CHUNK_VALUES // n_features))
 
 
 def _silent(*args, **kwargs):
@@ -203,6 +210,21 @@ class _BaseAutoencoder(
         """Scale rows of ``X`` and move them to the model's device as float32."""
         return self._tensor((X - self.mean_) / self.scale_)
 
+    def _training_tensor(self, X):
+        """The scaled training data, moved to the device once for all epochs.
+
+        Batches are then slices of a device tensor: no host-to-device copy
+        per batch. Data too large for the GPU stay in pinned host memory,
+        and the batch iterator copies one batch at a time.
+        """
+        data = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
+        if self.device_.type == "cpu":
+            return data
+        try:
+            return data.to(self.device_)
+        except torch.cuda.OutOfMemoryError:
+            return data.pin_memory()
+
     def _check_hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
         if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
@@ -215,22 +237,29 @@ class _BaseAutoencoder(
 
     def _make_net(self, module, train_split, callbacks):
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
-        return NeuralNet(
+        # Passed only when set, so that optimizers without the argument
+        # (e.g. torch.optim.LBFGS) can be used.
+        extra = (
+            {"optimizer__weight_decay": self.weight_decay} if self.weight_decay else {}
+        )
+        return AutoencoderNet(
             module=module,
             criterion=self._build_criterion(),
             optimizer=optimizer,
             lr=self.lr,
-            optimizer__weight_decay=self.weight_decay,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
+            iterator_train__device=self.device_,
             iterator_valid=BatchIterator,
+            iterator_valid__device=self.device_,
             dataset=TensorDataset,
             train_split=train_split,
             callbacks=callbacks,
             device=self.device_,
             verbose=self.verbose,
+            **extra,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -281,11 +310,11 @@ class _BaseAutoencoder(
                 ),
             )
         ]
-        X_train = self._scaled_tensor(X_train)
+        X_train = self._training_tensor(X_train)
 
         with torch_seed(draw_seed(rng), self.device_):
             module = self._build_module(X.shape[1])
-            self._check_module(module, X_train[:2])
+            self._check_module(module, X_train[:2].to(self.device_))
             self.net_ = self._make_net(module, train_split, callbacks)
             self.net_.fit(TensorDataset(X_train), y=None)
 
@@ -327,20 +356,28 @@ class _BaseAutoencoder(
         """Apply ``function(module, batch)`` to row chunks of ``X``.
 
         Each chunk is scaled (unless ``scaled=False``, for codes), moved to
-        the device and passed on under ``torch.inference_mode``, so memory
-        stays bounded whatever the number of rows. ``chunk_rows`` overrides
-        :data:`INFERENCE_CHUNK_ROWS` (e.g. divided by a number of samples per
-        row). Returns a numpy array in the dtype of ``X``.
+        the device and passed on under ``torch.inference_mode``, and its
+        result is copied into a preallocated output, so memory stays bounded
+        whatever the number of rows: one chunk of activations, plus the
+        output itself. ``chunk_rows`` overrides the default chunk (at most
+        :data:`INFERENCE_CHUNK_ROWS` rows and :data:`INFERENCE_CHUNK_VALUES`
+        input values), e.g. divided by a number of samples per row. Returns a
+        numpy array in the dtype of ``X``.
         """
         module = self.net_.module_
         module.eval()
         to_tensor = self._scaled_tensor if scaled else self._tensor
+        if chunk_rows is None:
+            chunk_rows = inference_chunk_rows(X.shape[1])
+        out, start = None, 0
         with torch.inference_mode():
-            chunks = [
-                function(module, to_tensor(chunk)).cpu().numpy()
-                for chunk in iter_row_chunks(X, chunk_rows or INFERENCE_CHUNK_ROWS)
-            ]
-        return np.concatenate(chunks).astype(X.dtype, copy=False)
+            for chunk in iter_row_chunks(X, max(1, int(chunk_rows))):
+                result = function(module, to_tensor(chunk)).cpu().numpy()
+                if out is None:
+                    out = np.empty((X.shape[0], *result.shape[1:]), dtype=X.dtype)
+                out[start : start + len(chunk)] = result
+                start += len(chunk)
+        return out
 
     def transform(self, X):
         """Encode ``X`` into the latent space.
@@ -382,7 +419,10 @@ class _BaseAutoencoder(
         reconstruction = self._map_batches(
             Z, lambda module, codes: module.decode(codes), scaled=False
         )
-        return (reconstruction * self.scale_ + self.mean_).astype(Z.dtype, copy=False)
+        # In place: no full-size temporaries beside the output.
+        reconstruction *= self.scale_
+        reconstruction += self.mean_
+        return reconstruction
 
     def score_samples(self, X):
         """Score each sample; higher means more normal.

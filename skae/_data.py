@@ -44,14 +44,21 @@ class BatchIterator:
         Rows per batch; the last batch may be smaller (never dropped, so even
         a single sample trains).
     shuffle : bool, default=False
-        Draw a new permutation for every pass, from torch's default generator
-        (which the estimator seeds inside a forked RNG state).
+        Draw a new permutation for every pass, from torch's default (CPU)
+        generator, which the estimator seeds inside a forked RNG state: the
+        same seed gives the same batches on every device.
+    device : str or torch.device, default=None
+        Where batches must be. Data already there (the usual case: the
+        estimator moves the training data to the device once) are sliced in
+        place; data elsewhere (too large for the GPU) are copied one batch
+        at a time. None keeps batches where the data are.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False):
+    def __init__(self, dataset, batch_size, shuffle=False, device=None):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.device = device
 
     def __len__(self):
         return -(-len(self.dataset) // self.batch_size)
@@ -63,8 +70,16 @@ class BatchIterator:
             # Permuting once and slicing contiguous chunks is cheaper than a
             # gather per batch.
             X = X[torch.randperm(n_samples).to(X.device)]
+        device = X.device if self.device is None else torch.device(self.device)
+        # "cuda" (the current GPU) and "cuda:0" name the same place.
+        copy = device.type != X.device.type or device.index not in (
+            None,
+            X.device.index,
+        )
         for start in range(0, n_samples, self.batch_size):
             batch = X[start : start + self.batch_size]
+            if copy:
+                batch = batch.to(device, non_blocking=True)
             yield batch, batch
 
 
