@@ -72,12 +72,14 @@ class VAE(_BaseAutoencoder):
         true model, whatever ``beta``.
 
     min_variance : float, default=1e-3
-        Floor of the Gaussian decoder's per-feature variance, in the scaled
-        units seen by the network (units of the feature's standard deviation
-        when ``standardize=True``). Without it, the likelihood of a constant
-        feature is unbounded; with it, no feature can be predicted more
-        precisely than ``sqrt(min_variance)`` standard deviations (3 %).
-        Ignored for ``"bernoulli"``.
+        Floor of the Gaussian decoder's variance for every feature, as a
+        fraction of the average feature variance of the training data (in
+        the units of ``X``): no feature is predicted more precisely than
+        ``sqrt(min_variance)`` (about 3 %) of the typical feature spread.
+        Without a floor the likelihood of a constant feature is unbounded,
+        and nearly constant features (such as the border pixels of digits)
+        get tiny variances that make any unseen value on them cost
+        thousands of nats. Ignored for ``"bernoulli"``.
 
     {training_parameters}
     Attributes
@@ -205,7 +207,7 @@ class VAE(_BaseAutoencoder):
             n_features=n_features,
             likelihood=self.likelihood,
             k=self.k,
-            min_variance=self.min_variance,
+            min_variance=self._variance_floor(),
             eval_seed=eval_seed,
         )
 
@@ -216,7 +218,17 @@ class VAE(_BaseAutoencoder):
         if self.likelihood == "bernoulli":
             self._check_unit_interval(X)
             return np.zeros(X.shape[1]), np.ones(X.shape[1])
+        # The average feature variance in the units of X, the reference of
+        # the variance floor (stored before the module is built).
+        self._mean_variance = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
         return super()._fit_scaling(X)
+
+    def _variance_floor(self):
+        """Per-feature floor of the decoder variance, in the scaled units."""
+        if self.likelihood == "bernoulli":
+            return 0.0
+        reference = self._mean_variance if self._mean_variance > 0 else 1.0
+        return torch.as_tensor(self.min_variance * reference / self.scale_**2)
 
     def _score_batch(self, module, X):
         return module.log_marginal(X, self.k_eval) - self._log_scale_sum
@@ -345,8 +357,8 @@ class IWAE(VAE):
         (``beta=1`` is the IWAE bound). ``score_samples`` ignores it.
 
     min_variance : float, default=1e-3
-        Floor of the Gaussian decoder's per-feature variance in the scaled
-        units seen by the network; see :class:`VAE`.
+        Floor of the Gaussian decoder's variance, as a fraction of the
+        average feature variance of the training data; see :class:`VAE`.
 
     {training_parameters}
     Attributes

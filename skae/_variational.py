@@ -27,10 +27,12 @@ LOGVAR_MIN, LOGVAR_MAX = -12.0, 8.0
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
-
-def _inverse_softplus(y):
-    """``x`` such that ``softplus(x) == y`` (for ``y > 0``)."""
-    return y + math.log(-math.expm1(-y))
+# The decoder variance is min_variance + softplus(VARIANCE_GAIN * raw). Adam
+# moves each parameter by about lr per step whatever its gradient, so without
+# a gain the log-variance of a feature would need thousands of steps to go from
+# its start (1, a standardized feature) to a small noise level, far more than
+# the mean network needs; the gain lets the variances keep up with the means.
+VARIANCE_GAIN = 10.0
 
 
 class VariationalAutoencoder(nn.Module):
@@ -52,7 +54,7 @@ class VariationalAutoencoder(nn.Module):
         The decoder distribution p(x|z).
     k : int
         Latent samples per row in :meth:`forward` (training).
-    min_variance : float
+    min_variance : float or tensor of shape (n_features,)
         Floor of the per-feature variance of the Gaussian decoder.
     eval_seed : int
         Seed of the fixed noise used to estimate log p(x) at inference, drawn
@@ -80,16 +82,18 @@ class VariationalAutoencoder(nn.Module):
         self.min_variance = min_variance
         self.eval_seed = eval_seed
         if likelihood == "gaussian":
-            # Per-feature variance min_variance + softplus(raw), starting at 1
-            # (the variance of a standardized feature).
-            start = _inverse_softplus(max(1.0 - min_variance, 1e-6))
-            self.raw_variance = nn.Parameter(torch.full((n_features,), start))
+            floor = torch.as_tensor(min_variance, dtype=torch.float32)
+            self.register_buffer("variance_floor", floor.expand(n_features).clone())
+            self.raw_variance = nn.Parameter(torch.empty(n_features))
+            self.reset_parameters()
 
     def reset_parameters(self):
+        """Start the decoder variance at 1 (that of a standardized feature)."""
         if self.likelihood == "gaussian":
-            start = _inverse_softplus(max(1.0 - self.min_variance, 1e-6))
+            excess = (1.0 - self.variance_floor).clamp(min=1e-2)
+            start = excess + torch.log(-torch.expm1(-excess))  # softplus^-1
             with torch.no_grad():
-                self.raw_variance.fill_(start)
+                self.raw_variance.copy_(start / VARIANCE_GAIN)
 
     # ------------------------------------------------------------------
     # The distributions
@@ -109,7 +113,7 @@ class VariationalAutoencoder(nn.Module):
 
     def variance(self):
         """Per-feature variance of the Gaussian decoder (floored)."""
-        return self.min_variance + F.softplus(self.raw_variance)
+        return self.variance_floor + F.softplus(VARIANCE_GAIN * self.raw_variance)
 
     def _decoder_output(self, z):
         # Custom decoders need not accept extra leading dimensions: flatten
