@@ -1,0 +1,451 @@
+"""Variational autoencoders: VAE and IWAE, whose score is a log-likelihood."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import _BaseAutoencoder
+from ._docstrings import fill_doc
+from ._variational import (
+    LIKELIHOODS,
+    NegativeELBO,
+    NegativeIWAEBound,
+    VariationalAutoencoder,
+)
+
+# Latent samples times rows per forward pass of score_samples: bounds the
+# memory of the decoder's activations whatever k_eval.
+_SCORE_CHUNK_SAMPLES = 2**16
+
+
+@fill_doc
+class VAE(_BaseAutoencoder):
+    """Variational autoencoder: a nonlinear, probabilistic PCA.
+
+    A generative model ``z ~ N(0, I)``, ``x | z ~ p(x | z)`` whose decoder is
+    a neural network, fitted by maximizing the evidence lower bound (ELBO)
+    with a Gaussian encoder ``q(z | x)`` (Kingma and Welling, 2014). Like
+    ``PCA``, it offers ``transform`` (the posterior mean), ``inverse_transform``
+    (the mean of p(x|z)) and a ``score_samples`` that is the log-likelihood of
+    each sample, so ``PCA``, ``FactorAnalysis``, ``VAE`` and ``IWAE`` can be
+    compared on held-out data and chosen by ``GridSearchCV``.
+
+    The encoder (default or custom) has ``n_encoder_outputs = 2 *
+    n_components`` outputs: the posterior means followed by the posterior
+    log-variances. The decoder outputs the mean of p(x|z) (``"gaussian"``) or
+    its logits (``"bernoulli"``).
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Size of the latent space, named as in ``PCA`` so that a grid written
+        for PCA works unchanged.
+
+    {network_parameters}
+    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+        The decoder distribution p(x|z). ``"gaussian"``: mean given by the
+        decoder and a learned variance per feature (shared by all samples,
+        as the noise of ``FactorAnalysis``), so the density is proper and in
+        the units of ``X``. ``"bernoulli"``: for binary data (or data in
+        [0, 1]); the decoder outputs logits, ``X`` is used as given
+        (``standardize`` is ignored) and must lie in [0, 1].
+
+    k : int, default=1
+        Latent samples drawn per row and training step; the ELBO is averaged
+        over them (one batched pass, no loop).
+
+    k_eval : int, default=100
+        Importance samples per row used by ``score_samples`` to estimate
+        log p(x). It is separate from ``k`` so that models trained with
+        different ``k`` are scored by the same estimator (a grid over ``k``
+        would otherwise favour large ``k`` through a tighter evaluation bound
+        alone). The estimate is a lower bound in expectation that tightens as
+        ``k_eval`` grows; it may be changed after fitting.
+
+    beta : float, default=1.0
+        Weight of the KL term in the training objective (beta-VAE, Higgins et
+        al., 2017). ``beta=1`` is the ELBO. ``score_samples`` always uses the
+        true model, whatever ``beta``.
+
+    min_variance : float, default=1e-3
+        Floor of the Gaussian decoder's variance for every feature, as a
+        fraction of the average feature variance of the training data (in
+        the units of ``X``): no feature is predicted more precisely than
+        ``sqrt(min_variance)`` (about 3 %) of the typical feature spread.
+        Without a floor the likelihood of a constant feature is unbounded,
+        and nearly constant features (such as the border pixels of digits)
+        get tiny variances that make any unseen value on them cost
+        thousands of nats. Ignored for ``"bernoulli"``.
+
+    {training_parameters}
+    Attributes
+    ----------
+    {fitted_attributes}
+    See Also
+    --------
+    IWAE : The same model trained on a tighter, importance-weighted bound.
+    sklearn.decomposition.PCA : Probabilistic PCA, the linear counterpart.
+    sklearn.decomposition.FactorAnalysis : Linear, with per-feature noise.
+
+    Notes
+    -----
+    ``score_samples`` estimates log p(x) by importance sampling with
+    ``k_eval`` draws from q(z|x):
+    ``log (1/K) sum_i p(x, z_i) / q(z_i | x)``. The same standard normal
+    noise (drawn once per fit from ``random_state``) serves every row, so the
+    scores are deterministic and do not depend on the other rows. For
+    ``"gaussian"`` it is a log-density of ``X`` in its original units: the
+    log-Jacobian of the internal standardization, ``-sum(log(scale_))``, is
+    included, so the number is directly comparable with
+    ``PCA.score_samples``. For ``"bernoulli"`` it is a log-probability of
+    binary ``X``. ``score`` is the mean.
+
+    The training loss (``loss_curve_``) is minus the bound in nats per
+    sample. With ``standardize=True`` it is measured in the scaled space,
+    so it differs from ``-score`` by the log-Jacobian.
+
+    References
+    ----------
+    Kingma, D. P. and Welling, M. (2014). Auto-Encoding Variational Bayes. ICLR.
+
+    Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance Weighted
+    Autoencoders. ICLR.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import VAE
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> vae = VAE(n_components=4, max_epochs=5, random_state=0)
+    >>> vae.fit(X).transform(X).shape
+    (1797, 4)
+    >>> log_likelihood = vae.score_samples(X[:3])  # log p(x), nats
+    >>> vae.sample(5, random_state=0).shape
+    (5, 64)
+    """
+
+    _parameter_constraints = {
+        **_BaseAutoencoder._parameter_constraints,
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "k_eval": [Interval(Integral, 1, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "min_variance": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        encoder=None,
+        decoder=None,
+        likelihood="gaussian",
+        k=1,
+        k_eval=100,
+        beta=1.0,
+        min_variance=1e-3,
+        standardize=True,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            encoder=encoder,
+            decoder=decoder,
+            standardize=standardize,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.likelihood = likelihood
+        self.k = k
+        self.k_eval = k_eval
+        self.beta = beta
+        self.min_variance = min_variance
+
+    # ------------------------------------------------------------------
+    # Hooks of the base class
+
+    def _build_module(self, n_features):
+        # Runs under the seeded torch RNG of fit: the seed of the evaluation
+        # noise is reproducible under random_state.
+        eval_seed = int(torch.randint(2**31 - 1, ()).item())
+        encoder, decoder = self._encoder_decoder(
+            n_features, n_encoder_outputs=2 * self.n_components
+        )
+        return VariationalAutoencoder(
+            encoder,
+            decoder,
+            n_components=self.n_components,
+            n_features=n_features,
+            likelihood=self.likelihood,
+            k=self.k,
+            min_variance=self._variance_floor(),
+            eval_seed=eval_seed,
+        )
+
+    def _build_criterion(self):
+        return NegativeELBO(beta=self.beta)
+
+    def _fit_scaling(self, X):
+        if self.likelihood == "bernoulli":
+            self._check_unit_interval(X)
+            return np.zeros(X.shape[1]), np.ones(X.shape[1])
+        # The average feature variance in the units of X, the reference of
+        # the variance floor (stored before the module is built).
+        self._mean_variance = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
+        return super()._fit_scaling(X)
+
+    def _variance_floor(self):
+        """Per-feature floor of the decoder variance, in the scaled units."""
+        if self.likelihood == "bernoulli":
+            return 0.0
+        reference = self._mean_variance if self._mean_variance > 0 else 1.0
+        return torch.as_tensor(self.min_variance * reference / self.scale_**2)
+
+    def _score_batch(self, module, X):
+        return module.log_marginal(X, self.k_eval) - self._log_scale_sum
+
+    # ------------------------------------------------------------------
+    # Helpers
+
+    @property
+    def _log_scale_sum(self):
+        # log |det| of x -> (x - mean_) / scale_ is -sum(log(scale_)).
+        return float(np.sum(np.log(self.scale_)))
+
+    def _check_unit_interval(self, X):
+        if X.size and (np.min(X) < 0 or np.max(X) > 1):
+            raise ValueError(
+                f"{type(self).__name__}(likelihood='bernoulli') needs X in "
+                f"[0, 1], got values in [{np.min(X):g}, {np.max(X):g}]. "
+                "Binarize or rescale X (e.g. sklearn.preprocessing."
+                "MinMaxScaler), or use likelihood='gaussian'."
+            )
+
+    # ------------------------------------------------------------------
+    # Public API beyond the base
+
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the model.
+
+        An importance-sampled estimate of log p(x) with ``k_eval`` samples
+        from q(z|x), a log-density in the units of ``X`` for
+        ``likelihood="gaussian"`` (see Notes of the class).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            Estimated log p(x) of each sample, in nats.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        if self.likelihood == "bernoulli":
+            self._check_unit_interval(X)
+        return self._map_batches(
+            X,
+            self._score_batch,
+            chunk_rows=max(1, _SCORE_CHUNK_SAMPLES // self.k_eval),
+        )
+
+    def sample(self, n_samples=1, *, random_state=None, noise=False):
+        """Draw new data from the generative model.
+
+        Each sample decodes a latent ``z ~ N(0, I)``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draws (numpy's global RNG if None, as in
+            ``KernelDensity.sample``).
+        noise : bool, default=False
+            If False, return the mean of p(x|z) for each ``z`` (smooth
+            samples; probabilities for ``"bernoulli"``). If True, return a
+            draw from p(x|z): Gaussian noise of the learned per-feature
+            variance added, or binary values for ``"bernoulli"``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            Samples in the units of the training data.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
+        rng = check_random_state(random_state)
+        Z = rng.standard_normal((n_samples, self.n_components))
+        X = self._map_batches(Z, lambda module, z: module.decode(z), scaled=False)
+        if noise:
+            if self.likelihood == "bernoulli":
+                X = (rng.uniform(size=X.shape) < X).astype(X.dtype)
+            else:
+                with torch.no_grad():
+                    std = self.net_.module_.variance().sqrt().cpu().double().numpy()
+                X = X + std * rng.standard_normal(X.shape)
+        return X * self.scale_ + self.mean_
+
+
+@fill_doc
+class IWAE(VAE):
+    """Importance weighted autoencoder: a VAE trained on a tighter bound.
+
+    The model is that of :class:`VAE` (same encoder, prior, decoders and
+    ``score_samples``), but training maximizes the importance-weighted bound
+    of Burda, Grosse and Salakhutdinov (2016), the log-mean-exp over ``k``
+    samples of the importance weights ``log p(x, z_i) - log q(z_i | x)``.
+    It tightens towards log p(x) as ``k`` grows; with ``k=1`` it is the ELBO
+    and the IWAE is a VAE. A larger ``k`` usually yields a higher
+    log-likelihood and a more active latent space, at the cost of ``k``
+    decoder passes per row and step (batched in one pass).
+
+    The encoder (default or custom) has ``n_encoder_outputs = 2 *
+    n_components`` outputs: the posterior means followed by the posterior
+    log-variances.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Size of the latent space.
+
+    {network_parameters}
+    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+        The decoder distribution p(x|z); see :class:`VAE`.
+
+    k : int, default=5
+        Importance samples per row in the training bound.
+
+    k_eval : int, default=100
+        Importance samples per row used by ``score_samples``; kept separate
+        from ``k`` so that a grid over ``k`` is scored by one estimator.
+
+    beta : float, default=1.0
+        Weight of ``log p(z) - log q(z|x)`` inside each importance weight
+        (``beta=1`` is the IWAE bound). ``score_samples`` ignores it.
+
+    min_variance : float, default=1e-3
+        Floor of the Gaussian decoder's variance, as a fraction of the
+        average feature variance of the training data; see :class:`VAE`.
+
+    {training_parameters}
+    Attributes
+    ----------
+    {fitted_attributes}
+    See Also
+    --------
+    VAE : The same model trained on the ELBO.
+    sklearn.decomposition.PCA : Probabilistic PCA, the linear counterpart.
+
+    Notes
+    -----
+    ``score_samples`` and ``score`` are those of :class:`VAE`: an
+    importance-sampled log p(x) with ``k_eval`` samples, in the units of
+    ``X``.
+
+    References
+    ----------
+    Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance Weighted
+    Autoencoders. ICLR.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skae import IWAE
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> X_train, X_test = train_test_split(X, random_state=0)
+    >>> iwae = IWAE(n_components=4, k=5, max_epochs=5, random_state=0)
+    >>> codes = iwae.fit(X_train).transform(X_test)
+    >>> codes.shape
+    (450, 4)
+    >>> mean_log_likelihood = iwae.score(X_test)
+    """
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        encoder=None,
+        decoder=None,
+        likelihood="gaussian",
+        k=5,
+        k_eval=100,
+        beta=1.0,
+        min_variance=1e-3,
+        standardize=True,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            encoder=encoder,
+            decoder=decoder,
+            likelihood=likelihood,
+            k=k,
+            k_eval=k_eval,
+            beta=beta,
+            min_variance=min_variance,
+            standardize=standardize,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
+    def _build_criterion(self):
+        return NegativeIWAEBound(beta=self.beta)

@@ -1,0 +1,228 @@
+"""Torch module and training bounds of the variational autoencoders.
+
+The module computes, for ``k`` latent samples per row, the two parts of each
+importance log-weight
+
+    log w = log p(x | z) + [log p(z) - log q(z | x)],    z ~ q(z | x),
+
+with a Gaussian encoder ``q(z | x) = N(mu(x), diag(exp(logvar(x))))``, a
+standard normal prior and a Gaussian or Bernoulli decoder. The losses combine
+them: :class:`NegativeELBO` averages the log-weights over the ``k`` samples
+(the VAE), :class:`NegativeIWAEBound` takes their log-mean-exp (the IWAE of
+Burda, Grosse and Salakhutdinov, 2015). With ``k = 1`` both are the same number.
+"""
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+LIKELIHOODS = ("gaussian", "bernoulli")
+
+# Bounds of the encoder's log-variance: exp(-12) ~ 6e-6 and exp(8) ~ 3e3.
+# Outside them the reparameterized samples are numerically meaningless, and an
+# unbounded log-variance is the classic source of NaN in VAE training.
+LOGVAR_MIN, LOGVAR_MAX = -12.0, 8.0
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+# The decoder variance is min_variance + softplus(VARIANCE_GAIN * raw). Adam
+# moves each parameter by about lr per step whatever its gradient, so without
+# a gain the log-variance of a feature would need thousands of steps to go from
+# its start (1, a standardized feature) to a small noise level, far more than
+# the mean network needs; the gain lets the variances keep up with the means.
+VARIANCE_GAIN = 10.0
+
+
+class VariationalAutoencoder(nn.Module):
+    """Gaussian encoder, standard normal prior, Gaussian or Bernoulli decoder.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps ``(batch, n_features)`` to ``(batch, 2 * n_components)``: the
+        posterior means followed by the posterior log-variances.
+    decoder : torch.nn.Module
+        Maps ``(batch, n_components)`` to ``(batch, n_features)``: the mean of
+        p(x|z) for ``"gaussian"``, its logits for ``"bernoulli"``.
+    n_components : int
+        Size of the latent space.
+    n_features : int
+        Width of the data.
+    likelihood : {"gaussian", "bernoulli"}
+        The decoder distribution p(x|z).
+    k : int
+        Latent samples per row in :meth:`forward` (training).
+    min_variance : float or tensor of shape (n_features,)
+        Floor of the per-feature variance of the Gaussian decoder.
+    eval_seed : int
+        Seed of the fixed noise used to estimate log p(x) at inference, drawn
+        once at fit time.
+    """
+
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        *,
+        n_components,
+        n_features,
+        likelihood="gaussian",
+        k=1,
+        min_variance=1e-3,
+        eval_seed=0,
+    ):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.n_components = n_components
+        self.likelihood = likelihood
+        self.k = k
+        self.min_variance = min_variance
+        self.eval_seed = eval_seed
+        if likelihood == "gaussian":
+            floor = torch.as_tensor(min_variance, dtype=torch.float32)
+            self.register_buffer("variance_floor", floor.expand(n_features).clone())
+            self.raw_variance = nn.Parameter(torch.empty(n_features))
+            self.reset_parameters()
+
+    def reset_parameters(self):
+        """Start the decoder variance at 1 (that of a standardized feature)."""
+        if self.likelihood == "gaussian":
+            excess = (1.0 - self.variance_floor).clamp(min=1e-2)
+            start = excess + torch.log(-torch.expm1(-excess))  # softplus^-1
+            with torch.no_grad():
+                self.raw_variance.copy_(start / VARIANCE_GAIN)
+
+    # ------------------------------------------------------------------
+    # The distributions
+
+    def posterior(self, x):
+        """Return the mean and the (clamped) log-variance of q(z|x)."""
+        h = self.encoder(x)
+        if h.shape[-1] != 2 * self.n_components:
+            raise ValueError(
+                "The encoder of a variational autoencoder must output "
+                f"2 * n_components = {2 * self.n_components} numbers per row "
+                "(posterior means, then log-variances), got "
+                f"{h.shape[-1]}."
+            )
+        mu, logvar = h.split(self.n_components, dim=-1)
+        return mu, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
+
+    def variance(self):
+        """Per-feature variance of the Gaussian decoder (floored)."""
+        return self.variance_floor + F.softplus(VARIANCE_GAIN * self.raw_variance)
+
+    def _decoder_output(self, z):
+        # Custom decoders need not accept extra leading dimensions: flatten
+        # (k, batch, n_components) to (k * batch, n_components) and back.
+        lead = z.shape[:-1]
+        out = self.decoder(z.reshape(-1, z.shape[-1]))
+        return out.reshape(*lead, out.shape[-1])
+
+    def log_likelihood(self, x, z):
+        """log p(x|z) summed over features; ``z`` is ``(..., batch, n_components)``."""
+        out = self._decoder_output(z)
+        if self.likelihood == "bernoulli":
+            # Numerically stable for any logits; a proper log-probability for
+            # binary x (for x in (0, 1) it is minus the cross-entropy).
+            return -F.binary_cross_entropy_with_logits(
+                out, x.expand_as(out), reduction="none"
+            ).sum(-1)
+        variance = self.variance()
+        return -0.5 * ((x - out).pow(2) / variance + variance.log() + _LOG_2PI).sum(-1)
+
+    # ------------------------------------------------------------------
+    # The module protocol of skae
+
+    def encode(self, x):
+        """The posterior mean: a deterministic code."""
+        return self.posterior(x)[0]
+
+    def decode(self, z):
+        """The mean of p(x|z) (probabilities for ``"bernoulli"``)."""
+        out = self.decoder(z)
+        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+
+    def log_weight_terms(self, x, eps):
+        """The two parts of the log importance weights for the noise ``eps``.
+
+        Parameters
+        ----------
+        x : tensor of shape (batch, n_features)
+        eps : tensor of shape (k, batch, n_components) or (k, n_components)
+            Standard normal noise; a 2-D ``eps`` is shared by all rows.
+
+        Returns
+        -------
+        log_px_z : tensor of shape (k, batch)
+            log p(x | z_i).
+        log_pz_qz : tensor of shape (k, batch)
+            log p(z_i) - log q(z_i | x).
+        """
+        mu, logvar = self.posterior(x)
+        if eps.dim() == 2:
+            eps = eps[:, None, :]
+        z = mu + (0.5 * logvar).exp() * eps
+        # log N(z; 0, I) - log N(z; mu, diag(exp(logvar))), with
+        # (z - mu) / std = eps; the log(2 pi) terms cancel.
+        log_pz_qz = 0.5 * (eps.pow(2) - z.pow(2) + logvar).sum(-1)
+        return self.log_likelihood(x, z), log_pz_qz
+
+    def forward(self, x):
+        """Draw ``k`` reparameterized samples per row (training)."""
+        eps = torch.randn(self.k, x.shape[0], self.n_components, device=x.device)
+        return self.log_weight_terms(x, eps)
+
+    def eval_noise(self, k, device):
+        """The fixed ``(k, n_components)`` noise used to estimate log p(x).
+
+        It is regenerated from :attr:`eval_seed` on each call, so estimates
+        are reproducible, identical for a row alone or in a batch (every row
+        uses the same noise), and ``k`` can change after fit.
+        """
+        generator = torch.Generator().manual_seed(self.eval_seed)
+        return torch.randn(k, self.n_components, generator=generator).to(device)
+
+    def log_marginal(self, x, k):
+        """Importance-sampled estimate of log p(x) per row, in float64."""
+        log_px_z, log_pz_qz = self.log_weight_terms(x, self.eval_noise(k, x.device))
+        log_w = (log_px_z + log_pz_qz).double()
+        return torch.logsumexp(log_w, dim=0) - math.log(k)
+
+
+class NegativeELBO(nn.Module):
+    """Minus the evidence lower bound, averaged over samples and rows (nats).
+
+    ``beta`` weights the KL term, here its Monte Carlo estimate
+    ``log q(z|x) - log p(z)`` (beta-VAE; ``beta=1`` is the ELBO).
+    """
+
+    def __init__(self, beta=1.0):
+        super().__init__()
+        self.beta = beta
+
+    def forward(self, terms, x=None):
+        log_px_z, log_pz_qz = terms
+        return -(log_px_z + self.beta * log_pz_qz).mean()
+
+
+class NegativeIWAEBound(nn.Module):
+    """Minus the importance-weighted bound, averaged over rows (nats).
+
+    The bound is ``logsumexp_i(log w_i) - log k`` over the ``k`` samples of
+    each row; autograd differentiates it directly (no detached weights).
+    ``beta`` scales ``log p(z) - log q(z|x)`` inside each weight.
+    """
+
+    def __init__(self, beta=1.0):
+        super().__init__()
+        self.beta = beta
+
+    def forward(self, terms, x=None):
+        log_px_z, log_pz_qz = terms
+        log_w = log_px_z + self.beta * log_pz_qz
+        k = log_w.shape[0]
+        return -(torch.logsumexp(log_w, dim=0) - math.log(k)).mean()

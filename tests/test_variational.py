@@ -1,0 +1,137 @@
+"""Tests of the variational module and its training bounds."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose
+from torch import distributions as D
+
+from skae._modules import make_mlp
+from skae._variational import (
+    LOGVAR_MIN,
+    NegativeELBO,
+    NegativeIWAEBound,
+    VariationalAutoencoder,
+)
+
+N_FEATURES, N_COMPONENTS = 6, 3
+
+
+def _module(likelihood="gaussian", k=1, seed=0):
+    torch.manual_seed(seed)
+    encoder = make_mlp(N_FEATURES, (16,), 2 * N_COMPONENTS)
+    decoder = make_mlp(N_COMPONENTS, (16,), N_FEATURES)
+    return VariationalAutoencoder(
+        encoder,
+        decoder,
+        n_components=N_COMPONENTS,
+        n_features=N_FEATURES,
+        likelihood=likelihood,
+        k=k,
+        min_variance=1e-3,
+        eval_seed=123,
+    )
+
+
+@pytest.fixture
+def x():
+    return torch.as_tensor(np.random.RandomState(0).normal(size=(10, N_FEATURES)))
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])
+def test_log_weight_terms_match_torch_distributions(likelihood, x):
+    module = _module(likelihood)
+    x = x.float()
+    if likelihood == "bernoulli":
+        x = (x > 0).float()
+    eps = torch.randn(4, len(x), N_COMPONENTS)
+    with torch.no_grad():
+        log_px_z, log_pz_qz = module.log_weight_terms(x, eps)
+        mu, logvar = module.posterior(x)
+        z = mu + (0.5 * logvar).exp() * eps
+        q = D.Normal(mu, (0.5 * logvar).exp())
+        prior = D.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+        expected_ratio = (prior.log_prob(z) - q.log_prob(z)).sum(-1)
+        out = module.decoder(z)
+        if likelihood == "gaussian":
+            px = D.Normal(out, module.variance().sqrt())
+        else:
+            px = D.Bernoulli(logits=out)
+        expected_px = px.log_prob(x.expand_as(out)).sum(-1)
+    assert log_px_z.shape == log_pz_qz.shape == (4, len(x))
+    assert_allclose(log_pz_qz, expected_ratio, rtol=1e-5, atol=1e-4)
+    assert_allclose(log_px_z, expected_px, rtol=1e-5, atol=1e-4)
+
+
+def test_iwae_bound_with_one_sample_is_the_elbo(x):
+    module = _module(k=1)
+    torch.manual_seed(0)
+    terms = module(x.float())
+    elbo = NegativeELBO()(terms, x)
+    iwae = NegativeIWAEBound()(terms, x)
+    assert torch.equal(elbo, iwae)
+    # beta weights the KL estimate in both.
+    assert torch.equal(NegativeELBO(0.3)(terms, x), NegativeIWAEBound(0.3)(terms, x))
+
+
+def test_iwae_bound_is_at_least_the_elbo_for_the_same_samples(x):
+    module = _module(k=10)
+    torch.manual_seed(0)
+    log_px_z, log_pz_qz = module(x.float())
+    log_w = log_px_z + log_pz_qz
+    per_row_iwae = torch.logsumexp(log_w, 0) - math.log(10)
+    per_row_elbo = log_w.mean(0)
+    assert torch.all(per_row_iwae >= per_row_elbo - 1e-5)
+    assert (per_row_iwae - per_row_elbo).mean() > 0.01
+    terms = (log_px_z, log_pz_qz)
+    assert NegativeIWAEBound()(terms) < NegativeELBO()(terms)
+
+
+def test_iwae_gradient_flows_through_the_weights(x):
+    module = _module(k=5)
+    torch.manual_seed(0)
+    loss = NegativeIWAEBound()(module(x.float()))
+    loss.backward()
+    grads = [p.grad for p in module.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert module.encoder[0].weight.grad.abs().sum() > 0
+
+
+def test_forward_is_one_batched_pass_of_k_samples(x):
+    module = _module(k=7)
+    log_px_z, log_pz_qz = module(x.float())
+    assert log_px_z.shape == log_pz_qz.shape == (7, len(x))
+
+
+def test_eval_noise_is_reproducible_and_shared_by_rows(x):
+    module = _module()
+    noise = module.eval_noise(50, torch.device("cpu"))
+    assert noise.shape == (50, N_COMPONENTS)
+    assert torch.equal(noise, module.eval_noise(50, torch.device("cpu")))
+    with torch.no_grad():
+        full = module.log_marginal(x.float(), 50)
+        one = module.log_marginal(x.float()[3:4], 50)
+    assert full.dtype == torch.float64
+    assert_allclose(one.numpy(), full[3:4].numpy(), rtol=1e-6)
+
+
+def test_variance_floor_and_logvar_clamp_keep_values_finite():
+    module = _module()
+    with torch.no_grad():
+        module.raw_variance.fill_(-1e4)  # variance would underflow to 0
+        module.encoder[-1].bias.fill_(-1e4)  # log-variance -1e4
+        x = torch.zeros(2, N_FEATURES)
+        assert torch.all(module.variance() >= 1e-3)
+        _, logvar = module.posterior(x)
+        assert torch.all(logvar >= LOGVAR_MIN)
+        assert torch.isfinite(module.log_marginal(x, 10)).all()
+        assert torch.isfinite(module.log_marginal(x + 1e6, 10)).all()
+
+
+def test_encoder_of_wrong_width_raises():
+    module = _module()
+    module.encoder = make_mlp(N_FEATURES, (), N_COMPONENTS)
+    with pytest.raises(ValueError, match="2 \\* n_components"):
+        module.encode(torch.zeros(2, N_FEATURES))
