@@ -1,7 +1,14 @@
 """skae: scikit-learn compatible autoencoders built on PyTorch through skorch."""
 
 from ._autoencoder import AutoencoderTransformer
+from ._denoising import DenoisingAutoencoder
+from ._sparse import SparseAutoencoder
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoencoderTransformer", "__version__"]
+__all__ = [
+    "AutoencoderTransformer",
+    "DenoisingAutoencoder",
+    "SparseAutoencoder",
+    "__version__",
+]
