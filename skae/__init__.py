@@ -1,8 +1,17 @@
 """skae: scikit-learn compatible autoencoders built on PyTorch through skorch."""
 
 from ._autoencoder import AutoencoderTransformer
+from ._denoising import DenoisingAutoencoder
+from ._sparse import SparseAutoencoder
 from ._vae import IWAE, VAE
 
 __version__ = "0.1.0"
 
-__all__ = ["IWAE", "VAE", "AutoencoderTransformer", "__version__"]
+__all__ = [
+    "IWAE",
+    "VAE",
+    "AutoencoderTransformer",
+    "DenoisingAutoencoder",
+    "SparseAutoencoder",
+    "__version__",
+]

@@ -4,13 +4,23 @@ Add each new estimator here: ``test_common.py`` (sklearn's checks) and
 ``test_base.py`` (the shared API) run over this list.
 """
 
-from skae import IWAE, VAE, AutoencoderTransformer
+from skae import (
+    IWAE,
+    VAE,
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
 
 # Tiny nets and few epochs: these tests check the API, not the quality.
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=16, device="cpu")
 
 ESTIMATORS = [
     AutoencoderTransformer(**FAST),
+    DenoisingAutoencoder(**FAST),
+    DenoisingAutoencoder(noise="salt_and_pepper", **FAST),
+    SparseAutoencoder(**FAST),
+    SparseAutoencoder(sparsity="l1", **FAST),
     VAE(**FAST),
     IWAE(**FAST),
 ]

@@ -1,0 +1,223 @@
+"""The denoising autoencoder: trained to undo a corruption of its inputs."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import _BaseAutoencoder
+from ._corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
+from ._docstrings import fill_doc
+from ._modules import Autoencoder
+
+NOISES = ("gaussian", "masking", "salt_and_pepper")
+
+
+class DenoisingModule(Autoencoder):
+    """An autoencoder that corrupts its input in training mode only.
+
+    In ``train()`` mode ``forward`` reconstructs ``corruption(x)``; in
+    ``eval()`` mode (inference, validation) it reconstructs ``x`` itself.
+    ``encode`` and ``decode`` never corrupt.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps ``(batch, n_features)`` to codes ``(batch, n_components)``.
+    decoder : torch.nn.Module
+        Maps codes back to ``(batch, n_features)``.
+    corruption : torch.nn.Module
+        Maps a batch to a corrupted batch of the same shape.
+    """
+
+    def __init__(self, encoder, decoder, corruption):
+        super().__init__(encoder, decoder)
+        self.corruption = corruption
+
+    def forward(self, x):
+        if self.training:
+            x = self.corruption(x)
+        return self.decode(self.encode(x))
+
+
+@fill_doc
+class DenoisingAutoencoder(_BaseAutoencoder):
+    """Autoencoder trained to reconstruct clean inputs from corrupted ones.
+
+    At every training step each batch is corrupted afresh, and the loss is
+    the mean squared error between the reconstruction of the corrupted batch
+    and the clean batch. The model cannot simply copy its input, so it learns
+    features that capture the structure of the data, and it can remove noise
+    of the kind it was trained on. The corruption is applied only during
+    training: ``transform``, ``inverse_transform`` and ``score_samples`` are
+    deterministic and see the data as given.
+
+    The noise is drawn from torch's generator, seeded from ``random_state``
+    inside ``fit`` (the caller's global RNG state is left untouched), so it
+    differs between batches and epochs and is reproducible.
+
+    The encoder (default or custom) has ``n_encoder_outputs = n_components``
+    outputs: the code itself.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Size of the code (latent space).
+
+    noise : {"gaussian", "masking", "salt_and_pepper"}, default="gaussian"
+        The corruption applied to each training batch, entry by entry:
+
+        * ``"gaussian"``: additive Gaussian noise of standard deviation
+          ``noise_level`` in the standardized space, i.e. ``noise_level``
+          times each feature's standard deviation (in the units of ``X`` when
+          ``standardize=False``).
+        * ``"masking"``: each entry is set to 0, in the units of ``X``, with
+          probability ``noise_level`` (for images, a black pixel). To mask
+          with each feature's mean instead, put a
+          :class:`~sklearn.preprocessing.StandardScaler` before the model.
+        * ``"salt_and_pepper"``: each entry is set, with probability
+          ``noise_level``, to the minimum or the maximum (equally likely) of
+          its feature in the training data (``data_min_``, ``data_max_``).
+
+    noise_level : float, default=0.5
+        Strength of the noise: the relative standard deviation for
+        ``"gaussian"`` (>= 0), the probability of corrupting an entry for
+        ``"masking"`` and ``"salt_and_pepper"`` (in [0, 1]). With 0 the model
+        is a plain autoencoder.
+
+    {network_parameters}
+    {training_parameters}
+    Attributes
+    ----------
+    {fitted_attributes}
+    data_min_ : ndarray of shape (n_features_in_,)
+        Minimum of each feature in the training data, the pepper value of
+        ``"salt_and_pepper"``.
+
+    data_max_ : ndarray of shape (n_features_in_,)
+        Maximum of each feature in the training data, the salt value of
+        ``"salt_and_pepper"``.
+
+    See Also
+    --------
+    AutoencoderTransformer : The same model trained on clean inputs.
+    SparseAutoencoder : Regularized by a sparsity penalty on the codes.
+
+    Notes
+    -----
+    To denoise data, reconstruct it: ``dae.inverse_transform(dae.transform(X_noisy))``.
+
+    ``score_samples`` returns minus the mean squared reconstruction error of
+    each (uncorrupted) sample on the standardized features, as for
+    :class:`AutoencoderTransformer`. With ``early_stopping=True`` the
+    validation loss is measured on clean inputs.
+
+    References
+    ----------
+    .. [1] P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol,
+       "Extracting and composing robust features with denoising
+       autoencoders", ICML 2008.
+    .. [2] P. Vincent, H. Larochelle, I. Lajoie, Y. Bengio and
+       P.-A. Manzagol, "Stacked denoising autoencoders", JMLR 11, 2010.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import DenoisingAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> dae = DenoisingAutoencoder(
+    ...     n_components=16, noise="masking", noise_level=0.3, max_epochs=5,
+    ...     random_state=0,
+    ... ).fit(X)
+    >>> rng = np.random.RandomState(0)
+    >>> X_noisy = np.where(rng.uniform(size=X.shape) < 0.3, 0.0, X)
+    >>> X_denoised = dae.inverse_transform(dae.transform(X_noisy))
+    >>> X_denoised.shape
+    (1797, 64)
+    >>> bool((dae.transform(X) == dae.transform(X)).all())
+    True
+    """
+
+    _parameter_constraints = {
+        **_BaseAutoencoder._parameter_constraints,
+        "noise": [StrOptions(set(NOISES))],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        noise="gaussian",
+        noise_level=0.5,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        encoder=None,
+        decoder=None,
+        standardize=True,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            encoder=encoder,
+            decoder=decoder,
+            standardize=standardize,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.noise = noise
+        self.noise_level = noise_level
+
+    def _fit_scaling(self, X):
+        # The only hook that sees the training data before the module is
+        # built: record the range that salt-and-pepper noise uses.
+        self.data_min_ = X.min(axis=0)
+        self.data_max_ = X.max(axis=0)
+        return super()._fit_scaling(X)
+
+    def _make_corruption(self):
+        """The corruption module, with fill values in the scaled space."""
+        if self.noise == "gaussian":
+            return GaussianNoise(self.noise_level)
+        if self.noise_level > 1:
+            raise ValueError(
+                f"noise_level is a probability for noise={self.noise!r} and "
+                f"must be in [0, 1], got {self.noise_level!r}."
+            )
+
+        def scaled(values):
+            return np.asarray((values - self.mean_) / self.scale_, dtype=np.float32)
+
+        if self.noise == "masking":
+            return MaskingNoise(self.noise_level, scaled(np.zeros_like(self.mean_)))
+        return SaltAndPepperNoise(
+            self.noise_level, scaled(self.data_min_), scaled(self.data_max_)
+        )
+
+    def _build_module(self, n_features):
+        corruption = self._make_corruption()
+        return DenoisingModule(*self._encoder_decoder(n_features), corruption)

@@ -1,0 +1,250 @@
+"""The sparse autoencoder: a sparsity penalty on the code activations."""
+
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+from torch import nn
+
+from ._base import _BaseAutoencoder
+from ._docstrings import fill_doc
+from ._modules import Autoencoder
+
+# Keeps log(rho_hat) and log(1 - rho_hat) finite when a unit saturates, so
+# that a zero penalty weight contributes exactly zero (not 0 * inf = nan).
+_KL_EPS = 1e-6
+
+
+class SparseCodeAutoencoder(Autoencoder):
+    """An autoencoder whose codes pass through a fixed activation.
+
+    ``forward`` returns ``(reconstruction, codes)`` so that the loss can
+    penalize the codes.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps ``(batch, n_features)`` to pre-activations ``(batch, n_components)``.
+    decoder : torch.nn.Module
+        Maps codes back to ``(batch, n_features)``.
+    code_activation : torch.nn.Module
+        Applied to the encoder output to give the codes (e.g. ``nn.Sigmoid()``).
+    """
+
+    def __init__(self, encoder, decoder, code_activation):
+        super().__init__(encoder, decoder)
+        self.code_activation = code_activation
+
+    def encode(self, x):
+        return self.code_activation(self.encoder(x))
+
+    def forward(self, x):
+        codes = self.encode(x)
+        return self.decode(codes), codes
+
+
+class SparseReconstructionLoss(nn.Module):
+    """Mean squared reconstruction error plus a weighted sparsity penalty.
+
+    Parameters
+    ----------
+    penalty : {"kl", "l1"}
+        ``"kl"``: mean over code units of ``KL(rho || rho_hat_j)``, the
+        Kullback-Leibler divergence between Bernoulli variables of mean
+        ``rho`` (the target) and ``rho_hat_j`` (unit j's mean activation over
+        the batch); needs codes in (0, 1). ``"l1"``: mean absolute code
+        activation over the batch and the units.
+    weight : float
+        Multiplier of the penalty.
+    target : float
+        The target activation rate ``rho`` of ``"kl"``, in (0, 1).
+
+    Notes
+    -----
+    Both terms are means (the error over samples and features, the penalty
+    over units), so a given ``weight`` balances them the same way whatever
+    the number of features and of code units.
+    """
+
+    def __init__(self, penalty, weight, target):
+        super().__init__()
+        self.penalty = penalty
+        self.weight = weight
+        self.target = target
+
+    def sparsity_penalty(self, codes):
+        """The penalty of a batch of codes, before weighting."""
+        if self.penalty == "l1":
+            return codes.abs().mean()
+        rho = self.target
+        rho_hat = codes.mean(dim=0).clamp(_KL_EPS, 1 - _KL_EPS)
+        kl = rho * (rho / rho_hat).log() + (1 - rho) * (
+            (1 - rho) / (1 - rho_hat)
+        ).log()
+        return kl.mean()
+
+    def forward(self, output, target):
+        reconstruction, codes = output
+        error = nn.functional.mse_loss(reconstruction, target)
+        return error + self.weight * self.sparsity_penalty(codes)
+
+
+@fill_doc
+class SparseAutoencoder(_BaseAutoencoder):
+    """Autoencoder with a sparsity penalty on its code activations.
+
+    The encoder output goes through a code activation, and the training loss
+    is the mean squared reconstruction error plus ``sparsity_weight`` times a
+    penalty that pushes most activations towards zero, so that each sample is
+    described by a few active units. Sparsity, not a narrow bottleneck,
+    regularizes the model: the code may be wider than the input
+    (``n_components > n_features``, an overcomplete code).
+
+    Two penalties are available:
+
+    * ``sparsity="kl"`` (the classic sparse autoencoder): sigmoid codes in
+      (0, 1), and the Kullback-Leibler divergence between the target rate
+      ``sparsity_target`` (rho) and each unit's mean activation over the
+      batch, averaged over the units. Each unit learns to fire for about a
+      fraction rho of the samples.
+    * ``sparsity="l1"``: ReLU codes and their mean absolute value. The ReLU
+      makes exact zeros possible: the penalty pushes a unit's pre-activation
+      below zero where it is not needed, where it then stays at exactly 0
+      (an L1 penalty on unbounded linear codes only makes them small).
+
+    The encoder (default or custom) has ``n_encoder_outputs = n_components``
+    outputs, the pre-activations; the code activation is applied on top, so
+    ``transform`` returns activations in (0, 1) for ``"kl"`` and in
+    [0, inf) for ``"l1"``.
+
+    Parameters
+    ----------
+    n_components : int, default=64
+        Number of code units. May exceed the number of features.
+
+    sparsity : {"kl", "l1"}, default="kl"
+        The sparsity penalty and its code activation (sigmoid for ``"kl"``,
+        ReLU for ``"l1"``), see above.
+
+    sparsity_weight : float, default=0.1
+        Weight of the penalty relative to the mean squared error (both are
+        means, so the balance does not depend on the number of features or
+        units). With 0 the model is a plain autoencoder whose codes pass
+        through the code activation.
+
+    sparsity_target : float, default=0.05
+        The target mean activation rho of each unit under ``"kl"``, in
+        (0, 1). Ignored for ``"l1"``.
+
+    {network_parameters}
+    {training_parameters}
+    Attributes
+    ----------
+    {fitted_attributes}
+    See Also
+    --------
+    AutoencoderTransformer : The plain autoencoder, regularized by its bottleneck.
+    DenoisingAutoencoder : Regularized by corrupting its training inputs.
+    sklearn.decomposition.DictionaryLearning : Linear sparse coding.
+
+    Notes
+    -----
+    ``score_samples`` returns minus the mean squared reconstruction error of
+    each sample on the standardized features, as for
+    :class:`AutoencoderTransformer`; the penalty is not part of it.
+
+    The KL penalty is computed from each training batch's mean activations,
+    so very small batches estimate them poorly; keep ``batch_size`` well
+    above ``1 / sparsity_target``.
+
+    References
+    ----------
+    .. [1] A. Ng, "Sparse autoencoder", CS294A lecture notes, Stanford
+       University, 2011.
+    .. [2] I. Goodfellow, Y. Bengio and A. Courville, "Deep Learning",
+       section 14.2.1, MIT Press, 2016.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import SparseAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> sae = SparseAutoencoder(n_components=100, max_epochs=5, random_state=0)
+    >>> codes = sae.fit_transform(X)
+    >>> codes.shape
+    (1797, 100)
+    >>> bool(((codes > 0) & (codes < 1)).all())
+    True
+    >>> sae.inverse_transform(codes).shape
+    (1797, 64)
+    """
+
+    _parameter_constraints = {
+        **_BaseAutoencoder._parameter_constraints,
+        "sparsity": [StrOptions({"kl", "l1"})],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        n_components=64,
+        *,
+        sparsity="kl",
+        sparsity_weight=0.1,
+        sparsity_target=0.05,
+        hidden_layer_sizes=(256, 128),
+        activation="relu",
+        encoder=None,
+        decoder=None,
+        standardize=True,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            encoder=encoder,
+            decoder=decoder,
+            standardize=standardize,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+
+    def _build_module(self, n_features):
+        code_activation = nn.Sigmoid() if self.sparsity == "kl" else nn.ReLU()
+        return SparseCodeAutoencoder(
+            *self._encoder_decoder(n_features), code_activation
+        )
+
+    def _build_criterion(self):
+        return SparseReconstructionLoss(
+            self.sparsity, self.sparsity_weight, self.sparsity_target
+        )
+
+    def _score_batch(self, module, X):
+        reconstruction = module.decode(module.encode(X))
+        return -(reconstruction - X).pow(2).mean(dim=1)
