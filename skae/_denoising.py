@@ -12,6 +12,10 @@ from ._modules import Autoencoder
 
 NOISES = ("gaussian", "masking", "salt_and_pepper")
 
+# A standard deviation (relative to each feature's) and a probability are not
+# on one scale, so each kind of noise has its own default level.
+DEFAULT_NOISE_LEVELS = {"gaussian": 0.5, "masking": 0.25, "salt_and_pepper": 0.25}
+
 
 class DenoisingModule(Autoencoder):
     """An autoencoder that corrupts its input in training mode only.
@@ -79,17 +83,24 @@ class DenoisingAutoencoder(_BaseAutoencoder):
           ``noise_level``, to the minimum or the maximum (equally likely) of
           its feature in the training data (``data_min_``, ``data_max_``).
 
-    noise_level : float, default=0.5
+    noise_level : float, default=None
         Strength of the noise: the relative standard deviation for
         ``"gaussian"`` (>= 0), the probability of corrupting an entry for
         ``"masking"`` and ``"salt_and_pepper"`` (in [0, 1]). With 0 the model
-        is a plain autoencoder.
+        is a plain autoencoder. None picks a moderate level for the kind of
+        noise, as a standard deviation and a probability are not on one
+        scale: 0.5 for ``"gaussian"``, 0.25 for ``"masking"`` and
+        ``"salt_and_pepper"`` (within the ranges that Vincent et al. [2]_
+        found to work); the value used is ``noise_level_``.
 
     {network_parameters}
     {training_parameters}
     Attributes
     ----------
     {fitted_attributes}
+    noise_level_ : float
+        The noise level used: ``noise_level``, or its default for ``noise``.
+
     data_min_ : ndarray of shape (n_features_in_,)
         Minimum of each feature in the training data, the pepper value of
         ``"salt_and_pepper"``.
@@ -142,7 +153,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
     _parameter_constraints = {
         **_BaseAutoencoder._parameter_constraints,
         "noise": [StrOptions(set(NOISES))],
-        "noise_level": [Interval(Real, 0, None, closed="left")],
+        "noise_level": [Interval(Real, 0, None, closed="left"), None],
     }
 
     def __init__(
@@ -150,7 +161,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         n_components=2,
         *,
         noise="gaussian",
-        noise_level=0.5,
+        noise_level=None,
         hidden_layer_sizes=(256, 128),
         activation="relu",
         encoder=None,
@@ -201,22 +212,24 @@ class DenoisingAutoencoder(_BaseAutoencoder):
 
     def _make_corruption(self):
         """The corruption module, with fill values in the scaled space."""
-        if self.noise == "gaussian":
-            return GaussianNoise(self.noise_level)
-        if self.noise_level > 1:
+        level = self.noise_level
+        if level is None:
+            level = DEFAULT_NOISE_LEVELS[self.noise]
+        elif self.noise != "gaussian" and level > 1:
             raise ValueError(
                 f"noise_level is a probability for noise={self.noise!r} and "
-                f"must be in [0, 1], got {self.noise_level!r}."
+                f"must be in [0, 1], got {level!r}."
             )
+        self.noise_level_ = float(level)
+        if self.noise == "gaussian":
+            return GaussianNoise(level)
 
         def scaled(values):
             return np.asarray((values - self.mean_) / self.scale_, dtype=np.float32)
 
         if self.noise == "masking":
-            return MaskingNoise(self.noise_level, scaled(np.zeros_like(self.mean_)))
-        return SaltAndPepperNoise(
-            self.noise_level, scaled(self.data_min_), scaled(self.data_max_)
-        )
+            return MaskingNoise(level, scaled(np.zeros_like(self.mean_)))
+        return SaltAndPepperNoise(level, scaled(self.data_min_), scaled(self.data_max_))
 
     def _build_module(self, n_features):
         corruption = self._make_corruption()

@@ -77,9 +77,7 @@ class SparseReconstructionLoss(nn.Module):
             return codes.abs().mean()
         rho = self.target
         rho_hat = codes.mean(dim=0).clamp(_KL_EPS, 1 - _KL_EPS)
-        kl = rho * (rho / rho_hat).log() + (1 - rho) * (
-            (1 - rho) / (1 - rho_hat)
-        ).log()
+        kl = rho * (rho / rho_hat).log() + (1 - rho) * ((1 - rho) / (1 - rho_hat)).log()
         return kl.mean()
 
     def forward(self, output, target):

@@ -15,7 +15,9 @@ N_SAMPLES, N_FEATURES = 4000, 5
 @pytest.fixture
 def x():
     rng = np.random.RandomState(0)
-    return torch.as_tensor(rng.normal(size=(N_SAMPLES, N_FEATURES)), dtype=torch.float32)
+    return torch.as_tensor(
+        rng.normal(size=(N_SAMPLES, N_FEATURES)), dtype=torch.float32
+    )
 
 
 FILL = torch.tensor([-1.0, -2.0, -3.0, -4.0, -5.0])
@@ -95,8 +97,11 @@ def test_corruptions_pickle_and_keep_their_fill_values(kind, x):
     torch.manual_seed(2)
     assert torch.equal(restored(x), expected)
     # Fill values are buffers: they follow .to(device) and the state dict.
-    assert set(restored.state_dict()) == {
-        "gaussian": set(),
-        "masking": {"fill"},
-        "salt_and_pepper": {"low", "high"},
-    }[kind]
+    assert (
+        set(restored.state_dict())
+        == {
+            "gaussian": set(),
+            "masking": {"fill"},
+            "salt_and_pepper": {"low", "high"},
+        }[kind]
+    )

@@ -107,7 +107,9 @@ def test_score_samples_is_minus_the_reconstruction_error(sparsity, small_X):
     assert_allclose(sae.score_samples(small_X), expected, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("sparsity, code_activation", [("kl", nn.Sigmoid), ("l1", nn.ReLU)])
+@pytest.mark.parametrize(
+    "sparsity, code_activation", [("kl", nn.Sigmoid), ("l1", nn.ReLU)]
+)
 def test_zero_weight_is_the_plain_autoencoder(sparsity, code_activation, small_X):
     """With sparsity_weight=0 the model trains exactly as the plain autoencoder
     whose encoder ends with the same code activation."""
@@ -173,7 +175,9 @@ def digit_codes(digits_split):
     scaler = StandardScaler().fit(X_train)
     pca = PCA(16).fit(scaler.transform(X_train))
     S_test = scaler.transform(X_test)
-    results["pca16"] = np.mean((pca.inverse_transform(pca.transform(S_test)) - S_test) ** 2)
+    results["pca16"] = np.mean(
+        (pca.inverse_transform(pca.transform(S_test)) - S_test) ** 2
+    )
     return results
 
 

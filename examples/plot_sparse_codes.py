@@ -1,0 +1,90 @@
+"""
+=============================
+What sparse codes look like
+=============================
+
+A :class:`~skae.SparseAutoencoder` adds a penalty on its code activations to
+the reconstruction error, so that each sample is described by a few active
+units. Here a classic one-layer sparse autoencoder (a linear encoder with
+sigmoid codes and a linear decoder, ``hidden_layer_sizes=()``) learns 100
+code units for the 64 pixels of the digits: an *overcomplete* code, which
+only the sparsity penalty keeps from learning a trivial copy.
+
+We compare it with the same network trained without the penalty
+(``sparsity_weight=0``): the activation histograms, each unit's mean
+activation against the target rate ``rho``, and the decoder's features (the
+image that each unit adds to the reconstruction when it fires).
+"""
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from skae import SparseAutoencoder
+
+X, y = load_digits(return_X_y=True)
+X_train, X_test = train_test_split(X, test_size=0.25, random_state=0, stratify=y)
+
+params = dict(
+    n_components=100,
+    hidden_layer_sizes=(),
+    sparsity_target=0.05,
+    max_epochs=150,
+    random_state=0,
+)
+models = {
+    "no penalty": SparseAutoencoder(sparsity_weight=0.0, **params),
+    "KL penalty": SparseAutoencoder(sparsity_weight=0.3, **params),
+}
+codes = {}
+for name, model in models.items():
+    model.fit(X_train)
+    codes[name] = model.transform(X_test)
+    print(
+        f"{name:>10}: mean activation {codes[name].mean():.3f}, "
+        f"activations below 0.05: {np.mean(codes[name] < 0.05):.0%}, "
+        f"test reconstruction MSE (standardized) {-model.score(X_test):.3f}"
+    )
+
+# %%
+# Activations and mean activation per unit
+# ----------------------------------------
+# Without the penalty the sigmoid units sit anywhere in (0, 1); with it most
+# activations are close to 0, and each unit fires for a small fraction of the
+# digits, its mean activation pulled towards ``rho``.
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+bins = np.linspace(0, 1, 41)
+for name, Z in codes.items():
+    axes[0].hist(Z.ravel(), bins=bins, alpha=0.6, label=name)
+    axes[1].plot(np.sort(Z.mean(axis=0))[::-1], label=name)
+axes[0].set(xlabel="activation", ylabel="count", yscale="log", title="Activations")
+axes[1].axhline(params["sparsity_target"], color="k", ls="--", label="rho")
+axes[1].set(xlabel="unit (sorted)", ylabel="mean activation", title="Units")
+for ax in axes:
+    ax.legend()
+fig.tight_layout()
+
+# %%
+# Decoder features
+# ----------------
+# With a linear decoder, column ``j`` of its weight matrix is what unit ``j``
+# adds to the (standardized) reconstruction. Shown in pixel units for the 30
+# most used units of each model: the sparse units learn localized strokes
+# that are combined a few at a time, the unpenalized ones dense blends.
+
+fig, axes = plt.subplots(2, 30, figsize=(15, 1.5))
+for row, (name, model) in zip(axes, models.items()):
+    weights = model.net_.module_.decoder[0].weight.detach().cpu().numpy()
+    features = weights.T * model.scale_
+    order = np.argsort(codes[name].mean(axis=0))[::-1][:30]
+    for ax, unit in zip(row, order):
+        feature = features[unit]
+        limit = np.abs(feature).max()
+        ax.imshow(feature.reshape(8, 8), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_axis_off()
+    row[0].set_title(name, loc="left", fontsize=9)
+fig.tight_layout()
+plt.show()
