@@ -2,6 +2,7 @@
 
 from ._autoencoder import AutoencoderTransformer
 from ._denoising import DenoisingAutoencoder
+from ._outlier import OutlierDetector
 from ._sparse import SparseAutoencoder
 from ._vae import IWAE, VAE
 
@@ -12,6 +13,7 @@ __all__ = [
     "VAE",
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
+    "OutlierDetector",
     "SparseAutoencoder",
     "__version__",
 ]

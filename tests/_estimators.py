@@ -4,11 +4,14 @@ Add each new estimator here: ``test_common.py`` (sklearn's checks) and
 ``test_base.py`` (the shared API) run over this list.
 """
 
+from sklearn.decomposition import PCA
+
 from skae import (
     IWAE,
     VAE,
     AutoencoderTransformer,
     DenoisingAutoencoder,
+    OutlierDetector,
     SparseAutoencoder,
 )
 
@@ -23,4 +26,11 @@ ESTIMATORS = [
     SparseAutoencoder(sparsity="l1", **FAST),
     VAE(**FAST),
     IWAE(**FAST),
+]
+
+# Meta-estimators: sklearn's checks only (they are not autoencoders, so the
+# shared autoencoder API tests do not apply).
+META_ESTIMATORS = [
+    OutlierDetector(AutoencoderTransformer(**FAST, random_state=0)),
+    OutlierDetector(PCA(), method="reconstruction"),
 ]
