@@ -1,0 +1,207 @@
+"""Tests of OutlierDetector: interface, thresholds, composition and quality."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skae import AutoencoderTransformer, OutlierDetector
+
+FAST = dict(hidden_layer_sizes=(8,), max_epochs=5, batch_size=32, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def curve():
+    """Noisy points on a curve in 3-D, and points off it."""
+    rng = np.random.RandomState(0)
+    t = rng.uniform(-1, 1, size=(200, 1))
+    X = np.hstack([t, t**2, -t]) + 0.02 * rng.normal(size=(200, 3))
+    X_out = rng.uniform(-2, 2, size=(20, 3))
+    return X, X_out
+
+
+@pytest.fixture(scope="module")
+def fitted_ae(curve):
+    X, _ = curve
+    model = AutoencoderTransformer(1, **FAST, random_state=0)
+    return OutlierDetector(model, contamination=0.1).fit(X)
+
+
+def test_fitted_attributes_and_delegation(fitted_ae, curve):
+    X, X_out = curve
+    assert isinstance(fitted_ae.estimator_, AutoencoderTransformer)
+    assert fitted_ae.estimator_ is not fitted_ae.estimator
+    assert fitted_ae.n_features_in_ == 3
+    assert_allclose(
+        fitted_ae.score_samples(X_out), fitted_ae.estimator_.score_samples(X_out)
+    )
+    assert_allclose(
+        fitted_ae.decision_function(X_out),
+        fitted_ae.score_samples(X_out) - fitted_ae.offset_,
+    )
+    labels = fitted_ae.predict(np.vstack([X, X_out]))
+    assert set(np.unique(labels)) <= {-1, 1}
+    assert_array_equal(
+        labels, np.where(fitted_ae.decision_function(np.vstack([X, X_out])) < 0, -1, 1)
+    )
+
+
+def test_fit_predict_matches_fit_then_predict(fitted_ae, curve):
+    X, _ = curve
+    assert_array_equal(clone(fitted_ae).fit_predict(X), fitted_ae.predict(X))
+
+
+def test_far_points_are_outliers(fitted_ae, curve):
+    X, X_out = curve
+    far = X_out[np.abs(X_out).max(axis=1) > 1.5]
+    assert (fitted_ae.predict(far) == -1).mean() > 0.8
+    assert fitted_ae.score_samples(far).mean() < fitted_ae.score_samples(X).mean()
+
+
+@pytest.mark.parametrize("contamination", [0.01, 0.05, 0.2, 0.5])
+@pytest.mark.parametrize("method", ["score_samples", "reconstruction"])
+def test_float_contamination_is_the_flagged_training_fraction(
+    curve, contamination, method
+):
+    X, _ = curve
+    detector = OutlierDetector(PCA(2), contamination=contamination, method=method)
+    flagged = (detector.fit(X).predict(X) == -1).mean()
+    assert flagged == pytest.approx(contamination, abs=1 / len(X))
+
+
+def test_float_contamination_with_an_autoencoder(curve):
+    X, _ = curve
+    model = AutoencoderTransformer(1, **FAST, random_state=0)
+    for contamination in (0.05, 0.25):
+        detector = OutlierDetector(model, contamination=contamination).fit(X)
+        flagged = (detector.predict(X) == -1).mean()
+        assert flagged == pytest.approx(contamination, abs=1 / len(X))
+
+
+def test_auto_contamination_is_tukeys_fence(curve):
+    X, _ = curve
+    detector = OutlierDetector(PCA(2), method="reconstruction").fit(X)
+    scores = detector.score_samples(X)
+    q1, q3 = np.percentile(scores, [25, 75])
+    assert detector.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1))
+    assert_array_equal(detector.predict(X) == -1, scores < detector.offset_)
+
+
+def test_auto_contamination_on_gaussian_scores():
+    # PCA's log-likelihood of Gaussian data is a shifted chi-squared: a few
+    # percent of it lie beyond the fence, and planted far points all do.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(2000, 4))
+    detector = OutlierDetector(PCA()).fit(X)
+    flagged = (detector.predict(X) == -1).mean()
+    assert 0.0 < flagged < 0.05
+    assert (detector.predict(8 * np.eye(4)) == -1).all()
+
+
+def test_reconstruction_method_with_pca(curve):
+    X, X_out = curve
+    detector = OutlierDetector(PCA(1), method="reconstruction").fit(X)
+    pca = detector.estimator_
+    error = ((X_out - pca.inverse_transform(pca.transform(X_out))) ** 2).mean(axis=1)
+    assert_allclose(detector.score_samples(X_out), -error)
+
+
+def test_score_samples_method_with_pca_is_its_log_likelihood(curve):
+    X, X_out = curve
+    detector = OutlierDetector(PCA(2)).fit(X)
+    assert_allclose(detector.score_samples(X_out), PCA(2).fit(X).score_samples(X_out))
+
+
+def test_default_estimator_is_an_autoencoder(small_X):
+    detector = OutlierDetector().fit(small_X)
+    assert type(detector.estimator_) is AutoencoderTransformer
+    assert detector.estimator is None
+    assert detector.score_samples(small_X).shape == (len(small_X),)
+
+
+def test_invalid_parameters(curve):
+    X, _ = curve
+    with pytest.raises(ValueError, match="contamination"):
+        OutlierDetector(PCA(), contamination=0.6).fit(X)
+    with pytest.raises(ValueError, match="contamination"):
+        OutlierDetector(PCA(), contamination=0.0).fit(X)
+    with pytest.raises(ValueError, match="method"):
+        OutlierDetector(PCA(), method="likelihood").fit(X)
+    with pytest.raises(ValueError, match="estimator"):
+        OutlierDetector(StandardScaler()).fit(X)  # neither scores nor inverts
+    with pytest.raises(NotFittedError):
+        OutlierDetector(PCA()).predict(X)
+
+
+def test_reconstruction_needs_inverse_transform(curve):
+    from sklearn.ensemble import IsolationForest
+
+    X, _ = curve
+    with pytest.raises(ValueError, match="inverse_transform"):
+        OutlierDetector(IsolationForest(), method="reconstruction").fit(X)
+
+
+def test_in_a_pipeline(curve):
+    X, X_out = curve
+    pipe = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("detect", OutlierDetector(AutoencoderTransformer(1, **FAST))),
+        ]
+    )
+    labels = pipe.fit(X).predict(X_out)
+    assert labels.shape == (len(X_out),)
+    assert set(np.unique(labels)) <= {-1, 1}
+    assert pipe.score_samples(X_out).shape == (len(X_out),)
+    assert pipe.decision_function(X_out).shape == (len(X_out),)
+
+
+def test_grid_search_with_roc_auc_on_labelled_validation_data(curve):
+    # Train on clean data, choose by ROC AUC on a labelled validation set
+    # (+1 inliers, -1 outliers): a PredefinedSplit holds both.
+    X, X_out = curve
+    X_fit, X_valid = X[:150], np.vstack([X[150:], X_out])
+    y_valid = np.r_[np.ones(len(X) - 150), -np.ones(len(X_out))]
+    X_all = np.vstack([X_fit, X_valid])
+    y_all = np.r_[np.ones(len(X_fit)), y_valid]
+    split = PredefinedSplit(np.r_[-np.ones(len(X_fit)), np.zeros(len(X_valid))])
+    search = GridSearchCV(
+        OutlierDetector(AutoencoderTransformer(1, **FAST, random_state=0)),
+        {"estimator__n_components": [1, 2], "estimator__lr": [1e-3, 1e-2]},
+        scoring="roc_auc",
+        cv=split,
+    ).fit(X_all, y_all)
+    assert search.best_params_["estimator__n_components"] in (1, 2)
+    # The refitted best model (on all of X_all) still ranks the outliers last.
+    auc = roc_auc_score(y_valid, search.best_estimator_.decision_function(X_valid))
+    assert auc > 0.9
+    assert search.cv_results_["mean_test_score"].max() > 0.9
+
+
+@pytest.mark.slow
+def test_digits_one_class_beats_pca_reconstruction(digits_split):
+    # Each digit in turn is normal: fit on its training images, rank the whole
+    # test set (the other nine digits are the anomalies). Same latent size for
+    # both; PCA sees the standardized pixels the autoencoder is trained on.
+    # Measured (random_state 0, 1, 2): mean ROC AUC 0.9823, 0.9812, 0.9838
+    # against PCA's 0.9731, margins 0.0091, 0.0080, 0.0106.
+    X_train, X_test, y_train, y_test = digits_split
+    ae_auc, pca_auc = [], []
+    for digit in range(10):
+        normal = X_train[y_train == digit]
+        ae = OutlierDetector(AutoencoderTransformer(2, random_state=0)).fit(normal)
+        pca = make_pipeline(
+            StandardScaler(), OutlierDetector(PCA(2), method="reconstruction")
+        ).fit(normal)
+        anomalous = y_test != digit
+        ae_auc.append(roc_auc_score(anomalous, -ae.score_samples(X_test)))
+        pca_auc.append(roc_auc_score(anomalous, -pca.score_samples(X_test)))
+    assert np.mean(ae_auc) > 0.95
+    assert min(ae_auc) > 0.9
+    assert np.mean(ae_auc) >= np.mean(pca_auc) + 0.004
