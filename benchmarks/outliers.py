@@ -223,9 +223,17 @@ def latent_size(n_features):
 
 
 def evaluate(detector, X_train, X_test, y_test):
-    """Fit ``detector``; return ROC AUC, average precision and fit seconds."""
+    """Fit ``detector``; return ROC AUC, average precision and fit seconds.
+
+    A detector that raises gets NaN (shown as "failed" in the tables): one
+    library's crash on a small task must not stop the whole comparison.
+    """
     start = time.perf_counter()
-    detector.fit(X_train)
+    try:
+        detector.fit(X_train)
+    except Exception as exc:  # noqa: BLE001 - reported, not hidden
+        print(f"  {type(detector).__name__} failed: {type(exc).__name__}: {exc}")
+        return (np.nan, np.nan, np.nan)
     fit_time = time.perf_counter() - start
     anomaly_score = -np.asarray(detector.score_samples(X_test), dtype=np.float64)
     return (
@@ -278,6 +286,8 @@ def run(datasets, settings, seeds, quick=False, pyod=True, trim=None, log=print)
 
 
 def _cell(values, digits=3):
+    if np.isnan(values).any():
+        return "failed"
     if len(values) < 2:
         return f"{values.mean():.{digits}f}"
     return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
@@ -307,10 +317,13 @@ def tables(results, datasets, settings):
                 values = results[(dataset, setting, name)]
                 row += [_cell(values[:, 0]), _cell(values[:, 1])]
                 times.append(values[:, 2])
-            row.append(f"{np.mean(np.concatenate(times)):.2f}")
+            times = np.concatenate(times)
+            failed = np.isnan(times).all()
+            row.append("failed" if failed else f"{np.nanmean(times):.2f}")
             rows.append(row)
         # best first, by the first setting's ROC AUC
-        rows.sort(key=lambda r: -float(r[1].split()[0]))
+        # (failed detectors last)
+        rows.sort(key=lambda r: -float(r[1].split()[0]) if r[1] != "failed" else 1)
         title = dataset.replace("_", " ")
         out.append(f"{title}\n{'~' * len(title)}\n\n{_rst_table(header, rows)}\n")
     return "\n".join(out)
