@@ -1,7 +1,7 @@
 """
-=====================================================
+==========================================================
 Model selection by held-out log-likelihood: PCA, VAE, IWAE
-=====================================================
+==========================================================
 
 ``PCA.score`` returns the average log-likelihood of samples under
 probabilistic PCA. :class:`skae.VAE` and :class:`skae.IWAE` return the same

@@ -101,11 +101,11 @@ class DenoisingAutoencoder(_BaseAutoencoder):
     noise_level_ : float
         The noise level used: ``noise_level``, or its default for ``noise``.
 
-    data_min_ : ndarray of shape (n_features_in_,)
+    data_min_ : ndarray of shape (`n_features_in_`,)
         Minimum of each feature in the training data, the pepper value of
         ``"salt_and_pepper"``.
 
-    data_max_ : ndarray of shape (n_features_in_,)
+    data_max_ : ndarray of shape (`n_features_in_`,)
         Maximum of each feature in the training data, the salt value of
         ``"salt_and_pepper"``.
 

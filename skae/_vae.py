@@ -300,7 +300,7 @@ class VAE(_BaseAutoencoder):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, `n_features_in_`)
             Samples in the units of the training data.
         """
         check_is_fitted(self)
