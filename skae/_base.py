@@ -206,9 +206,13 @@ class _BaseAutoencoder(
         """Move a numpy array to the model's device as float32."""
         return torch.as_tensor(X, dtype=torch.float32).to(self.device_)
 
+    def _scale(self, X):
+        """Rows of ``X`` in the model's scaled space, as a float32 CPU tensor."""
+        return torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
+
     def _scaled_tensor(self, X):
         """Scale rows of ``X`` and move them to the model's device as float32."""
-        return self._tensor((X - self.mean_) / self.scale_)
+        return self._scale(X).to(self.device_)
 
     def _training_tensor(self, X):
         """The scaled training data, moved to the device once for all epochs.
@@ -217,7 +221,7 @@ class _BaseAutoencoder(
         per batch. Data too large for the GPU stay in pinned host memory,
         and the batch iterator copies one batch at a time.
         """
-        data = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
+        data = self._scale(X)
         if self.device_.type == "cpu":
             return data
         try:
@@ -293,7 +297,9 @@ class _BaseAutoencoder(
             X_train, X_valid = train_test_split(
                 X, test_size=self.validation_fraction, random_state=rng
             )
-            train_split = predefined_split(TensorDataset(self._scaled_tensor(X_valid)))
+            train_split = predefined_split(
+                TensorDataset(self._training_tensor(X_valid))
+            )
             monitor = "valid_loss"
         else:
             X_train, train_split, monitor = X, None, "train_loss"
