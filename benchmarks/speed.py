@@ -94,10 +94,10 @@ class HandWrittenLoop:
         self.scale_ = X.std(axis=0, dtype=np.float64)
         self.scale_[self.scale_ == 0] = 1.0
         data = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
-        data = data.to(self.device)
         torch.manual_seed(0)
-        module = make_skae(self.epochs, "cpu")._build_module(X.shape[1])
+        module = make_skae(self.epochs, "cpu")._build_module(data)
         module = module.to(self.device).train()
+        data = data.to(self.device)
         optimizer = torch.optim.Adam(module.parameters(), lr=LR)
         n_samples = len(data)
         for _ in range(self.epochs):
@@ -105,7 +105,8 @@ class HandWrittenLoop:
             for start in range(0, n_samples, BATCH_SIZE):
                 batch = shuffled[start : start + BATCH_SIZE]
                 optimizer.zero_grad()
-                loss = torch.nn.functional.mse_loss(module(batch), batch)
+                reconstruction = module.decoder(module.encoder(batch))
+                loss = torch.nn.functional.mse_loss(reconstruction, batch)
                 loss.backward()
                 optimizer.step()
         self.module_ = module.eval()

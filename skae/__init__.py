@@ -1,6 +1,7 @@
 """skae: scikit-learn compatible autoencoders built on PyTorch through skorch."""
 
 from ._autoencoder import AutoencoderTransformer
+from ._contractive import ContractiveAutoencoder
 from ._denoising import DenoisingAutoencoder
 from ._outlier import OutlierDetector
 from ._sparse import SparseAutoencoder
@@ -12,6 +13,7 @@ __all__ = [
     "IWAE",
     "VAE",
     "AutoencoderTransformer",
+    "ContractiveAutoencoder",
     "DenoisingAutoencoder",
     "OutlierDetector",
     "SparseAutoencoder",

@@ -2,7 +2,7 @@
 
 from ._base import _BaseAutoencoder
 from ._docstrings import fill_doc
-from ._modules import Autoencoder
+from ._modules import AutoencoderModule
 
 
 @fill_doc
@@ -58,5 +58,5 @@ class AutoencoderTransformer(_BaseAutoencoder):
            'autoencodertransformer2'], dtype=object)
     """
 
-    def _build_module(self, n_features):
-        return Autoencoder(*self._encoder_decoder(n_features))
+    def _build_module(self, X):
+        return AutoencoderModule(*self._encoder_decoder(X.shape[1]))

@@ -1,4 +1,11 @@
-"""The base class that every skae autoencoder shares."""
+"""The base class that every skae autoencoder shares.
+
+It holds what is not specific to a model: parameter validation, the input
+scaling, the skorch net that trains the module, seeding, and chunked
+inference. A model is a subclass that declares its parameters and builds its
+torch module (:meth:`_BaseAutoencoder._build_module`); the module computes
+its own loss and scores (:class:`~skae._modules.AutoencoderModule`).
+"""
 
 import copy
 from abc import ABCMeta, abstractmethod
@@ -10,19 +17,18 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 
-from ._data import BatchIterator, TensorDataset, iter_row_chunks
-from ._modules import ACTIVATIONS, MeanSquaredError, make_mlp, reset_parameters
-from ._net import AutoencoderNet
-from ._utils import draw_seed, resolve_device, torch_seed
+from ._compat import Integer, Interval, StrOptions, fit_context
+from ._data import BatchIterator, ReconstructionDataset, iter_row_chunks
+from ._modules import ACTIVATIONS, make_mlp, reset_parameters
+from ._net import AutoencoderNet, EarlyStopping, ModuleLoss, TrainingInterrupted
+from ._utils import draw_seed, make_generator, resolve_device, seeded_global_rng
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -47,24 +53,40 @@ def _silent(*args, **kwargs):
     """A sink for skorch messages when ``verbose=0`` (picklable, unlike a lambda)."""
 
 
+class _NonFiniteLoss(Exception):
+    """A non-finite loss; the estimator turns it into a ``ValueError``."""
+
+
+class _StopOnNonFiniteLoss(Callback):
+    """End training at the first epoch whose loss is not finite.
+
+    Checked once per epoch, from the history skorch already records, so it
+    adds no work per batch.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        for key in ("train_loss", "valid_loss"):
+            loss = net.history[-1].get(key)
+            if loss is not None and not np.isfinite(loss):
+                raise _NonFiniteLoss(key, loss, len(net.history))
+
+
 class _BaseAutoencoder(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
 ):
-    """Validation, training, batching, device and scoring shared by all models.
+    """Validation, training, batching, device and inference shared by all models.
 
-    A subclass provides its torch module through :meth:`_build_module`, and may
-    change the training loss (:meth:`_build_criterion`), the per-sample score
-    (:meth:`_score_batch`) and the input scaling (:meth:`_fit_scaling`).
-
-    The module it builds must offer ``encode(x) -> codes`` (deterministic),
-    ``decode(z) -> reconstruction`` (the mean, in the scaled space) and
-    ``forward(x)``, whose output the criterion receives along with the clean
-    batch as ``criterion(output, x)``.
+    A subclass declares its parameters and implements :meth:`_build_module`.
+    It may add checks across parameters (:meth:`_check_params`) and on the
+    data (:meth:`_check_data`), change the input scaling
+    (:meth:`_fit_scaling`), and pass call-time parameters to the module's
+    score (:meth:`_score_kwargs`). Everything else, including
+    ``fit``, ``transform`` and ``score_samples``, is shared.
     """
 
     _parameter_constraints = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": [tuple, list],
+        "n_components": [Integer(1)],
+        "hidden_layer_sizes": ["array-like", Integer(1)],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "encoder": [torch.nn.Module, None],
         "decoder": [torch.nn.Module, None],
@@ -72,11 +94,11 @@ class _BaseAutoencoder(
         "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Integer(1)],
+        "max_epochs": [Integer(1)],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Integer(1)],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -125,23 +147,28 @@ class _BaseAutoencoder(
         self.verbose = verbose
 
     # ------------------------------------------------------------------
-    # Hooks for subclasses
+    # What a model provides
 
     @abstractmethod
-    def _build_module(self, n_features):
-        """Return a freshly initialized torch module for ``n_features`` inputs."""
+    def _build_module(self, X):
+        """Return the model's freshly initialized torch module.
 
-    def _build_criterion(self):
-        """Return the training loss, called as ``criterion(module(x), x)``."""
-        return MeanSquaredError()
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_samples, n_features)
+            The scaled training data (float32, on the CPU), for modules whose
+            construction depends on it. The fitted attributes of the scaling
+            (``mean_``, ``scale_``) are set.
 
-    def _score_batch(self, module, X):
-        """Per-sample score of a scaled batch: minus its mean squared error.
-
-        The error is measured where the model was trained, on the standardized
-        features, so that each feature counts equally whatever its units.
+        Returns
+        -------
+        module : AutoencoderModule
+            It runs under torch's global RNG seeded from ``random_state``, so
+            weight initialization drawn from that RNG is reproducible.
         """
-        return -(module(X) - X).pow(2).mean(dim=1)
+
+    def _check_params(self):
+        """Check what parameter constraints cannot express; called first in fit."""
 
     def _fit_scaling(self, X):
         """Return the per-feature ``(mean, scale)`` applied before the network."""
@@ -155,8 +182,15 @@ class _BaseAutoencoder(
         ] = 1.0
         return mean, scale
 
+    def _check_data(self, X):
+        """Check validated data beyond sklearn's checks, for fit and inference."""
+
+    def _score_kwargs(self):
+        """Keyword arguments of the module's ``score_samples``, read at call time."""
+        return {}
+
     # ------------------------------------------------------------------
-    # Building blocks for subclasses
+    # Building blocks for models
 
     def _encoder_decoder(self, n_features, n_encoder_outputs=None):
         """Return ``(encoder, decoder)``: copies of the custom ones or default MLPs.
@@ -168,23 +202,33 @@ class _BaseAutoencoder(
         n_encoder_outputs : int, default=None
             Width of the default encoder's output; ``n_components`` if None.
         """
-        hidden = tuple(self.hidden_layer_sizes)
+        n_components = int(self.n_components)
+        hidden = self._hidden_layer_sizes()
         if self.encoder is None:
             encoder = make_mlp(
-                n_features,
-                hidden,
-                n_encoder_outputs or self.n_components,
-                self.activation,
+                n_features, hidden, n_encoder_outputs or n_components, self.activation
             )
         else:
             encoder = reset_parameters(copy.deepcopy(self.encoder))
         if self.decoder is None:
-            decoder = make_mlp(
-                self.n_components, hidden[::-1], n_features, self.activation
-            )
+            decoder = make_mlp(n_components, hidden[::-1], n_features, self.activation)
         else:
             decoder = reset_parameters(copy.deepcopy(self.decoder))
         return encoder, decoder
+
+    def _hidden_layer_sizes(self):
+        """``hidden_layer_sizes`` as a tuple of ints, or a ValueError."""
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(np.ravel(sizes))
+        if not all(
+            isinstance(size, Integral) and not isinstance(size, (bool, np.bool_))
+            for size in sizes
+        ) or any(size < 1 for size in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must be a positive int or a sequence of "
+                f"positive ints, got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(size) for size in sizes)
 
     # ------------------------------------------------------------------
     # Input handling
@@ -192,7 +236,7 @@ class _BaseAutoencoder(
     def _validate_X(self, X, *, reset):
         """Validate ``X`` as sklearn does, with a clearer message for strings."""
         try:
-            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         except ValueError as exc:
             if "could not convert" in str(exc) or "dtype='numeric'" in str(exc):
                 raise ValueError(
@@ -201,27 +245,19 @@ class _BaseAutoencoder(
                     "first, e.g. with sklearn.preprocessing.OneHotEncoder."
                 ) from exc
             raise
-
-    def _tensor(self, X):
-        """Move a numpy array to the model's device as float32."""
-        return torch.as_tensor(X, dtype=torch.float32).to(self.device_)
+        self._check_data(X)
+        return X
 
     def _scale(self, X):
         """Rows of ``X`` in the model's scaled space, as a float32 CPU tensor."""
         return torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
 
-    def _scaled_tensor(self, X):
-        """Scale rows of ``X`` and move them to the model's device as float32."""
-        return self._scale(X).to(self.device_)
+    def _to_device(self, data):
+        """Move a CPU tensor to the model's device.
 
-    def _training_tensor(self, X):
-        """The scaled training data, moved to the device once for all epochs.
-
-        Batches are then slices of a device tensor: no host-to-device copy
-        per batch. Data too large for the GPU stay in pinned host memory,
-        and the batch iterator copies one batch at a time.
+        Training data too large for the GPU stay in pinned host memory; the
+        batch iterator then copies one batch at a time.
         """
-        data = self._scale(X)
         if self.device_.type == "cpu":
             return data
         try:
@@ -229,17 +265,10 @@ class _BaseAutoencoder(
         except torch.cuda.OutOfMemoryError:
             return data.pin_memory()
 
-    def _check_hidden_layer_sizes(self):
-        sizes = self.hidden_layer_sizes
-        if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}."
-            )
-
     # ------------------------------------------------------------------
     # Fitting
 
-    def _make_net(self, module, train_split, callbacks):
+    def _make_net(self, module, train_split, callbacks, shuffle_generator):
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         # Passed only when set, so that optimizers without the argument
         # (e.g. torch.optim.LBFGS) can be used.
@@ -248,17 +277,18 @@ class _BaseAutoencoder(
         )
         return AutoencoderNet(
             module=module,
-            criterion=self._build_criterion(),
+            criterion=ModuleLoss,
             optimizer=optimizer,
             lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
+            iterator_train__generator=shuffle_generator,
             iterator_train__device=self.device_,
             iterator_valid=BatchIterator,
             iterator_valid__device=self.device_,
-            dataset=TensorDataset,
+            dataset=ReconstructionDataset,
             train_split=train_split,
             callbacks=callbacks,
             device=self.device_,
@@ -266,9 +296,28 @@ class _BaseAutoencoder(
             **extra,
         )
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    def _callbacks(self, monitor):
+        return [
+            ("stop_on_non_finite_loss", _StopOnNonFiniteLoss()),
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor=monitor,
+                    patience=int(self.n_iter_no_change),
+                    threshold=self.tol,
+                    threshold_mode="abs",
+                    load_best=self.early_stopping,
+                    sink=print if self.verbose else _silent,
+                ),
+            ),
+        ]
+
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the autoencoder on ``X``.
+
+        A fit is all or nothing: if it raises (invalid data, a diverged
+        loss, ``KeyboardInterrupt``), the estimator is left as it was.
 
         Parameters
         ----------
@@ -282,8 +331,17 @@ class _BaseAutoencoder(
         self : object
             The fitted estimator.
         """
-        self._check_hidden_layer_sizes()
+        state = dict(self.__dict__)
+        try:
+            return self._fit(X)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X):
         X = self._validate_X(X, reset=True)
+        self._check_params()
         rng = check_random_state(self.random_state)
         self.device_ = resolve_device(self.device)
         self.mean_, self.scale_ = self._fit_scaling(X)
@@ -297,41 +355,61 @@ class _BaseAutoencoder(
             X_train, X_valid = train_test_split(
                 X, test_size=self.validation_fraction, random_state=rng
             )
-            train_split = predefined_split(
-                TensorDataset(self._training_tensor(X_valid))
-            )
-            monitor = "valid_loss"
+            valid = ReconstructionDataset(self._to_device(self._scale(X_valid)))
+            train_split, monitor = predefined_split(valid), "valid_loss"
         else:
             X_train, train_split, monitor = X, None, "train_loss"
-        callbacks = [
-            (
-                "early_stopping",
-                EarlyStopping(
-                    monitor=monitor,
-                    patience=self.n_iter_no_change,
-                    threshold=self.tol,
-                    threshold_mode="abs",
-                    load_best=self.early_stopping,
-                    sink=print if self.verbose else _silent,
-                ),
-            )
-        ]
-        X_train = self._training_tensor(X_train)
+        X_train = self._scale(X_train)
 
-        with torch_seed(draw_seed(rng), self.device_):
-            module = self._build_module(X.shape[1])
-            self._check_module(module, X_train[:2].to(self.device_))
-            self.net_ = self._make_net(module, train_split, callbacks)
-            self.net_.fit(TensorDataset(X_train), y=None)
+        seed = draw_seed(rng)
+        with seeded_global_rng(seed, self.device_):
+            module = self._build_module(X_train)
+        module = module.to(self.device_)
+        self._check_module(module, X_train[:2].to(self.device_))
+        self.net_ = self._make_net(
+            module,
+            train_split,
+            self._callbacks(monitor),
+            shuffle_generator=make_generator(seed, "cpu"),
+        )
+        self._train(ReconstructionDataset(self._to_device(X_train)), seed)
+        # The validation data are not part of the model: kept, they would
+        # grow every pickle (as device tensors on a GPU).
+        self.net_.set_params(train_split=None)
 
-        self.n_iter_ = len(self.net_.history)
-        self.loss_curve_ = list(self.net_.history[:, "train_loss"])
+        self.loss_curve_ = [float(loss) for loss in self.net_.history[:, "train_loss"]]
+        self.n_iter_ = len(self.loss_curve_)
         return self
+
+    def _train(self, dataset, seed):
+        """Run skorch's training loop with the module's noise seeded."""
+        module = self.net_.module
+        module.generator = make_generator(seed + 1, self.device_)
+        # Custom modules may draw from torch's global RNG (dropout): seed it
+        # too, under its lock, so that their fits stay reproducible.
+        custom = self.encoder is not None or self.decoder is not None
+        try:
+            if custom:
+                with seeded_global_rng(seed + 2, self.device_):
+                    self.net_.fit(dataset, y=None)
+            else:
+                self.net_.fit(dataset, y=None)
+        except TrainingInterrupted as exc:
+            raise KeyboardInterrupt from exc.__cause__
+        except _NonFiniteLoss as exc:
+            key, loss, epoch = exc.args
+            raise ValueError(
+                f"{type(self).__name__} diverged: the {key.replace('_', ' ')} was "
+                f"{loss} at epoch {epoch}. Lower the learning rate (lr={self.lr}), "
+                "or scale X (standardize=True, or a scaler in a Pipeline)."
+            ) from None
+        finally:
+            module.generator = None
 
     def _check_module(self, module, X):
         """Fail early, with a clear message, on a module of the wrong shape."""
-        module = module.to(self.device_)
         n_samples, n_features = X.shape
+        module.eval()  # skorch sets train mode when training starts
         with torch.no_grad():
             codes = self._call_module(module.encode, X, "encoder")
             if tuple(codes.shape) != (n_samples, self.n_components):
@@ -349,7 +427,7 @@ class _BaseAutoencoder(
     def _call_module(self, method, batch, name):
         try:
             return method(batch)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:
             raise ValueError(
                 f"The {name} of {type(self).__name__} failed on a batch of shape "
                 f"{tuple(batch.shape)}: {exc}"
@@ -358,27 +436,26 @@ class _BaseAutoencoder(
     # ------------------------------------------------------------------
     # Inference
 
-    def _map_batches(self, X, function, *, scaled=True, chunk_rows=None):
+    def _map_batches(self, X, function, *, scaled=True):
         """Apply ``function(module, batch)`` to row chunks of ``X``.
 
         Each chunk is scaled (unless ``scaled=False``, for codes), moved to
         the device and passed on under ``torch.inference_mode``, and its
         result is copied into a preallocated output, so memory stays bounded
         whatever the number of rows: one chunk of activations, plus the
-        output itself. ``chunk_rows`` overrides the default chunk (at most
-        :data:`INFERENCE_CHUNK_ROWS` rows and :data:`INFERENCE_CHUNK_VALUES`
-        input values), e.g. divided by a number of samples per row. Returns a
-        numpy array in the dtype of ``X``.
+        output itself. Returns a numpy array in the dtype of ``X``.
         """
         module = self.net_.module_
         module.eval()
-        to_tensor = self._scaled_tensor if scaled else self._tensor
-        if chunk_rows is None:
-            chunk_rows = inference_chunk_rows(X.shape[1])
         out, start = None, 0
         with torch.inference_mode():
-            for chunk in iter_row_chunks(X, max(1, int(chunk_rows))):
-                result = function(module, to_tensor(chunk)).cpu().numpy()
+            for chunk in iter_row_chunks(X, inference_chunk_rows(X.shape[1])):
+                batch = (
+                    self._scale(chunk)
+                    if scaled
+                    else torch.as_tensor(chunk, dtype=torch.float32)
+                )
+                result = function(module, batch.to(self.device_)).cpu().numpy()
                 if out is None:
                     out = np.empty((X.shape[0], *result.shape[1:]), dtype=X.dtype)
                 out[start : start + len(chunk)] = result
@@ -445,7 +522,14 @@ class _BaseAutoencoder(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._map_batches(X, self._score_batch)
+        kwargs = self._score_kwargs()
+        scores = self._map_batches(
+            X, lambda module, batch: module.score_samples(batch, **kwargs)
+        )
+        if self.net_.module_.score_is_log_density:
+            # log p(x) = log p_scaled((x - mean_) / scale_) - sum(log scale_)
+            scores -= np.sum(np.log(self.scale_))
+        return scores
 
     def score(self, X, y=None):
         """Return the mean of :meth:`score_samples` over ``X``.

@@ -1,16 +1,19 @@
 """Training-time corruptions for the denoising autoencoder.
 
 Each corruption is a small torch module acting on a batch in the scaled space
-the network sees. Its random draws use torch's global default generator
-(``torch.rand_like``/``torch.randn_like``), which the estimator forks and
-seeds during ``fit``: the noise is fresh for every batch and epoch, yet
-reproducible under ``random_state``, and the caller's RNG state is untouched.
-Fill values are registered buffers, so they follow the module to its device
-and into pickles.
+the network sees. Its random draws come from the generator it is given (the
+estimator passes one seeded from ``random_state`` for the time of a fit): the
+noise is fresh for every batch and epoch, yet reproducible, and torch's
+global RNG is untouched. Fill values are registered buffers, so they follow
+the module to its device and into pickles.
 """
 
 import torch
 from torch import nn
+
+
+def _uniform_like(x, generator):
+    return torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
 
 class GaussianNoise(nn.Module):
@@ -27,8 +30,11 @@ class GaussianNoise(nn.Module):
         super().__init__()
         self.std = float(std)
 
-    def forward(self, x):
-        return x + self.std * torch.randn_like(x)
+    def forward(self, x, generator=None):
+        noise = torch.randn(
+            x.shape, generator=generator, device=x.device, dtype=x.dtype
+        )
+        return x + self.std * noise
 
     def extra_repr(self):
         return f"std={self.std}"
@@ -52,8 +58,8 @@ class MaskingNoise(nn.Module):
         self.rate = float(rate)
         self.register_buffer("fill", torch.as_tensor(fill, dtype=torch.float32))
 
-    def forward(self, x):
-        mask = torch.rand_like(x) < self.rate
+    def forward(self, x, generator=None):
+        mask = _uniform_like(x, generator) < self.rate
         return torch.where(mask, self.fill.to(x.dtype), x)
 
     def extra_repr(self):
@@ -81,8 +87,8 @@ class SaltAndPepperNoise(nn.Module):
         self.register_buffer("low", torch.as_tensor(low, dtype=torch.float32))
         self.register_buffer("high", torch.as_tensor(high, dtype=torch.float32))
 
-    def forward(self, x):
-        u = torch.rand_like(x)
+    def forward(self, x, generator=None):
+        u = _uniform_like(x, generator)
         x = torch.where(u < self.rate / 2, self.low.to(x.dtype), x)
         return torch.where(
             (u >= self.rate / 2) & (u < self.rate), self.high.to(x.dtype), x

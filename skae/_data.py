@@ -1,22 +1,25 @@
-"""Tensor-slicing datasets and batch iterators.
+"""The training data of an autoencoder, and batches sliced from it.
 
 skorch's default ``DataLoader`` fetches rows one by one and collates them,
-which costs more than the forward pass of a small autoencoder.  The data of
-an autoencoder is one float32 matrix that fits in memory, so batches are
-taken by slicing (or fancy-indexing) that matrix directly.
+which costs more than the forward pass of a small autoencoder. The data of
+an autoencoder is one float32 matrix, so batches are slices of that matrix.
 """
 
 import torch
 from torch.utils.data import Dataset
 
 
-class TensorDataset(Dataset):
-    """A float32 matrix, already on the training device.
+class ReconstructionDataset(Dataset):
+    """A float32 matrix whose rows are both the input and the target.
+
+    Unlike :class:`torch.utils.data.TensorDataset`, it holds one tensor and
+    returns each row twice, ``(X[i], X[i])``: skorch passes the first to the
+    module and the second to the criterion.
 
     Parameters
     ----------
     X : torch.Tensor of shape (n_samples, n_features)
-        The (scaled) data.
+        The (scaled) data, usually already on the training device.
     """
 
     def __init__(self, X):
@@ -30,23 +33,21 @@ class TensorDataset(Dataset):
 
 
 class BatchIterator:
-    """Yield ``(X_batch, X_batch)`` pairs by slicing a :class:`TensorDataset`.
-
-    The target of an autoencoder is its input, so both elements of the pair
-    are the same tensor: skorch passes the first to the module and the second
-    to the criterion as ``y_true``.
+    """Yield ``(X_batch, X_batch)`` pairs sliced from a :class:`ReconstructionDataset`.
 
     Parameters
     ----------
-    dataset : TensorDataset
+    dataset : ReconstructionDataset
         The data to iterate over.
     batch_size : int
         Rows per batch; the last batch may be smaller (never dropped, so even
         a single sample trains).
     shuffle : bool, default=False
-        Draw a new permutation for every pass, from torch's default (CPU)
-        generator, which the estimator seeds inside a forked RNG state: the
-        same seed gives the same batches on every device.
+        Draw a new permutation of the rows for every pass.
+    generator : torch.Generator, default=None
+        The CPU generator the permutations are drawn from (torch's global
+        RNG if None). The estimator passes a seeded one, so the same seed
+        gives the same batches on every device.
     device : str or torch.device, default=None
         Where batches must be. Data already there (the usual case: the
         estimator moves the training data to the device once) are sliced in
@@ -54,10 +55,11 @@ class BatchIterator:
         at a time. None keeps batches where the data are.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, device=None):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, device=None):
         self.dataset = dataset
-        self.batch_size = batch_size
+        self.batch_size = int(batch_size)
         self.shuffle = shuffle
+        self.generator = generator
         self.device = device
 
     def __len__(self):
@@ -69,7 +71,8 @@ class BatchIterator:
         if self.shuffle:
             # Permuting once and slicing contiguous chunks is cheaper than a
             # gather per batch.
-            X = X[torch.randperm(n_samples).to(X.device)]
+            order = torch.randperm(n_samples, generator=self.generator)
+            X = X[order.to(X.device)]
         device = X.device if self.device is None else torch.device(self.device)
         # "cuda" (the current GPU) and "cuda:0" name the same place.
         copy = device.type != X.device.type or device.index not in (

@@ -2,13 +2,11 @@
 
 from numbers import Real
 
-import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
-
 from ._base import _BaseAutoencoder
+from ._compat import Interval, StrOptions
 from ._corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 from ._docstrings import fill_doc
-from ._modules import Autoencoder
+from ._modules import AutoencoderModule
 
 NOISES = ("gaussian", "masking", "salt_and_pepper")
 
@@ -17,12 +15,13 @@ NOISES = ("gaussian", "masking", "salt_and_pepper")
 DEFAULT_NOISE_LEVELS = {"gaussian": 0.5, "masking": 0.25, "salt_and_pepper": 0.25}
 
 
-class DenoisingModule(Autoencoder):
-    """An autoencoder that corrupts its input in training mode only.
+class DenoisingAutoencoderModule(AutoencoderModule):
+    """An autoencoder trained to reconstruct each batch from a corrupted copy.
 
-    In ``train()`` mode ``forward`` reconstructs ``corruption(x)``; in
-    ``eval()`` mode (inference, validation) it reconstructs ``x`` itself.
-    ``encode`` and ``decode`` never corrupt.
+    In ``train()`` mode the loss is the error of the reconstruction of
+    ``corruption(x)`` against ``x``; in ``eval()`` mode (validation) it is
+    that of ``x`` itself. ``encode``, ``decode`` and ``score_samples`` never
+    corrupt.
 
     Parameters
     ----------
@@ -31,7 +30,7 @@ class DenoisingModule(Autoencoder):
     decoder : torch.nn.Module
         Maps codes back to ``(batch, n_features)``.
     corruption : torch.nn.Module
-        Maps a batch to a corrupted batch of the same shape.
+        Maps a batch and a generator to a corrupted batch of the same shape.
     """
 
     def __init__(self, encoder, decoder, corruption):
@@ -39,9 +38,8 @@ class DenoisingModule(Autoencoder):
         self.corruption = corruption
 
     def forward(self, x):
-        if self.training:
-            x = self.corruption(x)
-        return self.decode(self.encode(x))
+        noisy = self.corruption(x, self.generator) if self.training else x
+        return (self.decode(self.encode(noisy)) - x).pow(2).mean()
 
 
 @fill_doc
@@ -56,9 +54,9 @@ class DenoisingAutoencoder(_BaseAutoencoder):
     training: ``transform``, ``inverse_transform`` and ``score_samples`` are
     deterministic and see the data as given.
 
-    The noise is drawn from torch's generator, seeded from ``random_state``
-    inside ``fit`` (the caller's global RNG state is left untouched), so it
-    differs between batches and epochs and is reproducible.
+    The noise is drawn from a torch generator seeded from ``random_state``
+    at each ``fit`` (torch's global RNG is left untouched), so it differs
+    between batches and epochs and is reproducible.
 
     The encoder (default or custom) has ``n_encoder_outputs = n_components``
     outputs: the code itself.
@@ -81,7 +79,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
           :class:`~sklearn.preprocessing.StandardScaler` before the model.
         * ``"salt_and_pepper"``: each entry is set, with probability
           ``noise_level``, to the minimum or the maximum (equally likely) of
-          its feature in the training data (``data_min_``, ``data_max_``).
+          its feature in the training data.
 
     noise_level : float, default=None
         Strength of the noise: the relative standard deviation for
@@ -100,14 +98,6 @@ class DenoisingAutoencoder(_BaseAutoencoder):
     {fitted_attributes}
     noise_level_ : float
         The noise level used: ``noise_level``, or its default for ``noise``.
-
-    data_min_ : ndarray of shape (`n_features_in_`,)
-        Minimum of each feature in the training data, the pepper value of
-        ``"salt_and_pepper"``.
-
-    data_max_ : ndarray of shape (`n_features_in_`,)
-        Maximum of each feature in the training data, the salt value of
-        ``"salt_and_pepper"``.
 
     See Also
     --------
@@ -203,15 +193,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         self.noise = noise
         self.noise_level = noise_level
 
-    def _fit_scaling(self, X):
-        # The only hook that sees the training data before the module is
-        # built: record the range that salt-and-pepper noise uses.
-        self.data_min_ = X.min(axis=0)
-        self.data_max_ = X.max(axis=0)
-        return super()._fit_scaling(X)
-
-    def _make_corruption(self):
-        """The corruption module, with fill values in the scaled space."""
+    def _check_params(self):
         level = self.noise_level
         if level is None:
             level = DEFAULT_NOISE_LEVELS[self.noise]
@@ -221,16 +203,17 @@ class DenoisingAutoencoder(_BaseAutoencoder):
                 f"must be in [0, 1], got {level!r}."
             )
         self.noise_level_ = float(level)
+
+    def _build_module(self, X):
         if self.noise == "gaussian":
-            return GaussianNoise(level)
-
-        def scaled(values):
-            return np.asarray((values - self.mean_) / self.scale_, dtype=np.float32)
-
-        if self.noise == "masking":
-            return MaskingNoise(level, scaled(np.zeros_like(self.mean_)))
-        return SaltAndPepperNoise(level, scaled(self.data_min_), scaled(self.data_max_))
-
-    def _build_module(self, n_features):
-        corruption = self._make_corruption()
-        return DenoisingModule(*self._encoder_decoder(n_features), corruption)
+            corruption = GaussianNoise(self.noise_level_)
+        elif self.noise == "masking":
+            # The value 0 of the raw data, in the scaled space.
+            zero = (0.0 - self.mean_) / self.scale_
+            corruption = MaskingNoise(self.noise_level_, zero)
+        else:
+            low, high = X.min(dim=0).values, X.max(dim=0).values
+            corruption = SaltAndPepperNoise(self.noise_level_, low, high)
+        return DenoisingAutoencoderModule(
+            *self._encoder_decoder(X.shape[1]), corruption
+        )

@@ -1,5 +1,13 @@
-"""Torch modules shared by the autoencoders."""
+"""The torch module protocol of skae models, and the MLP they are built from.
 
+Every skae model is one :class:`AutoencoderModule`: it encodes, decodes,
+computes its own training loss and scores samples. The estimators only scale
+the data, train the module through skorch and call these methods in chunks,
+so a new model is a subclass that changes the loss (and, if it must, the
+score), plus an estimator that declares its parameters.
+"""
+
+import torch
 from torch import nn
 
 ACTIVATIONS = {
@@ -32,49 +40,12 @@ def make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation="relu"):
     torch.nn.Sequential
     """
     layers = []
-    width = n_inputs
+    width = int(n_inputs)
     for size in hidden_layer_sizes:
-        layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
-        width = size
-    layers.append(nn.Linear(width, n_outputs))
+        layers += [nn.Linear(width, int(size)), ACTIVATIONS[activation]()]
+        width = int(size)
+    layers.append(nn.Linear(width, int(n_outputs)))
     return nn.Sequential(*layers)
-
-
-class Autoencoder(nn.Module):
-    """An encoder and a decoder; ``forward`` reconstructs its input.
-
-    Parameters
-    ----------
-    encoder : torch.nn.Module
-        Maps ``(batch, n_features)`` to codes ``(batch, n_components)``.
-    decoder : torch.nn.Module
-        Maps codes back to ``(batch, n_features)``.
-    """
-
-    def __init__(self, encoder, decoder):
-        super().__init__()
-        self.encoder = encoder
-        self.decoder = decoder
-
-    def encode(self, x):
-        return self.encoder(x)
-
-    def decode(self, z):
-        return self.decoder(z)
-
-    def forward(self, x):
-        return self.decode(self.encode(x))
-
-
-class MeanSquaredError(nn.Module):
-    """Squared error averaged over features and samples, as in ``MLPRegressor``.
-
-    A per-element mean keeps the loss, and so ``tol``, on the same scale
-    whatever the number of features.
-    """
-
-    def forward(self, reconstruction, target):
-        return nn.functional.mse_loss(reconstruction, target)
 
 
 def reset_parameters(module):
@@ -87,3 +58,71 @@ def reset_parameters(module):
     if callable(getattr(module, "reset_parameters", None)):
         module.reset_parameters()
     return module
+
+
+class AutoencoderModule(nn.Module):
+    """An encoder and a decoder trained on their mean squared error.
+
+    The protocol of every skae model, which the estimators rely on:
+
+    - ``encode(x)``: the code of each row, deterministic.
+    - ``decode(z)``: the mean reconstruction of each code.
+    - ``forward(x)``: the training loss of a batch, a scalar (what skorch
+      minimizes; in ``eval()`` mode, the validation loss).
+    - ``score_samples(x)``: a score per row, higher for more normal rows.
+      When :attr:`score_is_log_density` is True it is a log-density of the
+      (scaled) rows, and the estimator adds the log-Jacobian of its scaling.
+    - :attr:`generator`: where training noise comes from. The estimator sets
+      it to a seeded :class:`torch.Generator` for the time of a fit, so that
+      fits are reproducible and independent of torch's global RNG (and of
+      other threads); None draws from the global RNG.
+
+    All inputs are float32 batches of shape ``(batch, n_features)`` in the
+    scaled space of the estimator.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps ``(batch, n_features)`` to codes ``(batch, n_components)``.
+    decoder : torch.nn.Module
+        Maps codes back to ``(batch, n_features)``.
+    """
+
+    score_is_log_density = False
+
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.generator = None
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def squared_error(self, x, codes=None):
+        """Per-row mean squared error of the reconstruction of ``x``."""
+        codes = self.encode(x) if codes is None else codes
+        return (self.decode(codes) - x).pow(2).mean(dim=1)
+
+    def forward(self, x):
+        # A mean over rows and features, as in MLPRegressor: the loss, and
+        # so ``tol``, keep one scale whatever the number of features.
+        return self.squared_error(x).mean()
+
+    def score_samples(self, x):
+        return -self.squared_error(x)
+
+    def standard_normal(self, shape, like):
+        """Standard normal noise of ``shape``, on the device and dtype of ``like``."""
+        return torch.randn(
+            shape, generator=self.generator, device=like.device, dtype=like.dtype
+        )
+
+    def uniform(self, shape, like):
+        """Uniform [0, 1) noise of ``shape``, on the device and dtype of ``like``."""
+        return torch.rand(
+            shape, generator=self.generator, device=like.device, dtype=like.dtype
+        )

@@ -5,20 +5,79 @@ work that ``NeuralNet`` does around each batch shows up in the fit time:
 setting train mode on every submodule, a closure and a step accumulator for
 optimizers that need none, notifying callbacks that do nothing per batch,
 and a ``PrintLog`` that formats a table every epoch even when nothing is
-printed. :class:`AutoencoderNet` removes that work through skorch's
-documented customization points only (``get_default_callbacks``, ``notify``,
-``on_epoch_begin``, ``train_step``, ``infer``, ``get_loss``); ``fit``,
-``fit_loop`` and ``run_single_epoch`` are skorch's own, so history,
-callbacks and early stopping behave as in any skorch net.
+printed. :class:`AutoencoderNet` removes that work by overriding skorch
+methods; ``fit``, ``partial_fit`` and ``run_single_epoch`` stay skorch's,
+so history, callbacks and early stopping behave as in any skorch net.
+
+It relies on these parts of skorch's behaviour, which are not all promised
+by skorch's documentation; ``tests/test_net.py`` trains the same model with
+this net and with a plain ``NeuralNet`` and checks that every loss agrees,
+so a skorch release that changes them fails that test:
+
+- ``run_single_epoch`` calls ``notify("on_batch_begin")``, ``step_fn`` and
+  ``notify("on_batch_end")`` per batch, and ``notify("on_epoch_begin")``
+  comes before the training pass of each epoch;
+- ``validation_step`` sets eval mode itself, and nothing else changes the
+  mode between batches of the training pass;
+- ``train_step`` returns ``{"loss": ..., "y_pred": ...}``;
+- ``partial_fit`` catches ``KeyboardInterrupt`` raised in ``fit_loop``, and
+  ``EarlyStopping.on_epoch_end`` raises it to end training.
 """
 
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import EarlyStopping as SkorchEarlyStopping
 
 # Callback hooks skorch calls once per batch; callbacks that keep the base
 # class's no-op for them are not called there.
 _BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+# Optimizers whose ``step()`` is known to need no closure: the lean step
+# calls them without one. Any other optimizer (LBFGS, or a class of the
+# user's whose needs are unknown) gets skorch's own step with a closure.
+CLOSURE_FREE_OPTIMIZERS = (
+    torch.optim.Adadelta,
+    torch.optim.Adagrad,
+    torch.optim.Adam,
+    torch.optim.AdamW,
+    torch.optim.Adamax,
+    torch.optim.ASGD,
+    torch.optim.NAdam,
+    torch.optim.RAdam,
+    torch.optim.RMSprop,
+    torch.optim.Rprop,
+    torch.optim.SGD,
+)
+
+
+class TrainingInterrupted(BaseException):  # noqa: N818 (it is not an error)
+    """Carries a ``KeyboardInterrupt`` past skorch, which would swallow it.
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so that no
+    ``except Exception`` on the way catches it.
+    """
+
+
+class StopTraining(KeyboardInterrupt):
+    """How a callback ends training: skorch's own signal, told apart from Ctrl-C.
+
+    skorch ends training when a callback raises ``KeyboardInterrupt`` (its
+    ``EarlyStopping`` does), so a real Ctrl-C looks the same to it. Callbacks
+    of skae raise this subclass instead.
+    """
+
+
+class EarlyStopping(SkorchEarlyStopping):
+    """skorch's ``EarlyStopping``, ending training with :class:`StopTraining`."""
+
+    def on_epoch_end(self, net, **kwargs):
+        try:
+            super().on_epoch_end(net, **kwargs)
+        except StopTraining:
+            raise
+        except KeyboardInterrupt as exc:  # skorch's signal to stop
+            raise StopTraining from exc
 
 
 def _overrides(callback, hook):
@@ -27,21 +86,33 @@ def _overrides(callback, hook):
     return getattr(type(callback), hook, base) is not base
 
 
+class ModuleLoss(torch.nn.Module):
+    """The criterion of an autoencoder net: the loss its module computed.
+
+    skae modules compute their own training loss in ``forward`` (see
+    :class:`~skae._modules.AutoencoderModule`); skorch still needs a
+    criterion, and this one passes the module's output on.
+    """
+
+    def forward(self, loss, target=None):
+        return loss
+
+
 class AutoencoderNet(NeuralNet):
     """``NeuralNet`` with the per-batch overhead of skorch's defaults removed.
 
     - Default callbacks: the epoch losses (``PassthroughScoring``) and, only
       when ``verbose``, ``EpochTimer`` and ``PrintLog``.
     - Callbacks are notified per batch only when they implement that hook.
-    - The modules are put in train mode once per epoch, not once per batch
-      (validation, which sets eval mode, runs after training in an epoch).
-    - One optimizer step without a closure, gradients set to ``None``; an
-      optimizer that needs a closure (``LBFGS``) gets skorch's own step.
-    - The module is called directly and the criterion receives the target
-      tensor as is (batches are already tensors on the device).
-
-    Everything else (history, ``train_loss``/``valid_loss``, callbacks such
-    as ``EarlyStopping``) is skorch's.
+    - The module is put in train mode once per epoch, not once per batch.
+    - For the optimizers in :data:`CLOSURE_FREE_OPTIMIZERS`, one step without
+      a closure, gradients set to ``None``; any other optimizer gets
+      skorch's own step.
+    - The module is called directly and its output (the loss) is the loss.
+    - Ctrl-C (``KeyboardInterrupt``) is not swallowed: it leaves ``fit`` as
+      :class:`TrainingInterrupted`, and the estimator re-raises it. Callbacks
+      that end training raise :class:`StopTraining`, which skorch handles
+      as usual.
     """
 
     def get_default_callbacks(self):
@@ -68,14 +139,11 @@ class AutoencoderNet(NeuralNet):
 
     def initialize_optimizer(self, *args, **kwargs):
         super().initialize_optimizer(*args, **kwargs)
-        # One optimizer without closure: the lean step; else skorch's.
-        self._lean_step = len(self._optimizers) == 1 and not isinstance(
-            self.optimizer_, torch.optim.LBFGS
-        )
+        self._lean_step = type(self.optimizer_) in CLOSURE_FREE_OPTIMIZERS
         return self
 
     def notify(self, method_name, **cb_kwargs):
-        listeners = self.__dict__.get("_batch_listeners", {}).get(method_name)
+        listeners = getattr(self, "_batch_listeners", {}).get(method_name)
         if listeners is None:
             return super().notify(method_name, **cb_kwargs)
         getattr(self, method_name)(self, **cb_kwargs)
@@ -85,10 +153,18 @@ class AutoencoderNet(NeuralNet):
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
-        self._set_training(True)
+        self.module_.train()
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except StopTraining:
+            raise  # a callback's stop: skorch catches it and ends training
+        except KeyboardInterrupt as exc:
+            raise TrainingInterrupted from exc
 
     def train_step(self, batch, **fit_params):
-        if not self.__dict__.get("_lean_step"):
+        if not getattr(self, "_lean_step", False):
             return super().train_step(batch, **fit_params)
         Xi, yi = batch
         optimizer = self.optimizer_
@@ -112,6 +188,4 @@ class AutoencoderNet(NeuralNet):
         return self.module_(x)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        if not isinstance(y_true, torch.Tensor):
-            return super().get_loss(y_pred, y_true, X=X, training=training)
         return self.criterion_(y_pred, y_true)

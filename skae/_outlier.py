@@ -3,16 +3,10 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    MetaEstimatorMixin,
-    OutlierMixin,
-    _fit_context,
-    clone,
-)
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._compat import HasMethods, Interval, StrOptions, fit_context
 from ._vae import VAE
 
 # Tukey's fence: training scores further than this many interquartile ranges
@@ -178,7 +172,7 @@ class OutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return estimator
 
-    @_fit_context(
+    @fit_context(
         # the wrapped estimator is validated when it is fitted
         prefer_skip_nested_validation=False
     )

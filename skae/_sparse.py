@@ -2,23 +2,24 @@
 
 from numbers import Real
 
-from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ._base import _BaseAutoencoder
+from ._compat import Interval, StrOptions
 from ._docstrings import fill_doc
-from ._modules import Autoencoder
+from ._modules import AutoencoderModule
 
 # Keeps log(rho_hat) and log(1 - rho_hat) finite when a unit saturates, so
 # that a zero penalty weight contributes exactly zero (not 0 * inf = nan).
 _KL_EPS = 1e-6
 
 
-class SparseCodeAutoencoder(Autoencoder):
-    """An autoencoder whose codes pass through a fixed activation.
+class SparseAutoencoderModule(AutoencoderModule):
+    """An autoencoder whose codes are penalized towards zero.
 
-    ``forward`` returns ``(reconstruction, codes)`` so that the loss can
-    penalize the codes.
+    The codes are the encoder output passed through a fixed activation
+    (sigmoid for ``"kl"``, ReLU for ``"l1"``), and the training loss is the
+    mean squared error plus ``weight`` times the sparsity penalty.
 
     Parameters
     ----------
@@ -26,33 +27,12 @@ class SparseCodeAutoencoder(Autoencoder):
         Maps ``(batch, n_features)`` to pre-activations ``(batch, n_components)``.
     decoder : torch.nn.Module
         Maps codes back to ``(batch, n_features)``.
-    code_activation : torch.nn.Module
-        Applied to the encoder output to give the codes (e.g. ``nn.Sigmoid()``).
-    """
-
-    def __init__(self, encoder, decoder, code_activation):
-        super().__init__(encoder, decoder)
-        self.code_activation = code_activation
-
-    def encode(self, x):
-        return self.code_activation(self.encoder(x))
-
-    def forward(self, x):
-        codes = self.encode(x)
-        return self.decode(codes), codes
-
-
-class SparseReconstructionLoss(nn.Module):
-    """Mean squared reconstruction error plus a weighted sparsity penalty.
-
-    Parameters
-    ----------
     penalty : {"kl", "l1"}
         ``"kl"``: mean over code units of ``KL(rho || rho_hat_j)``, the
         Kullback-Leibler divergence between Bernoulli variables of mean
         ``rho`` (the target) and ``rho_hat_j`` (unit j's mean activation over
-        the batch); needs codes in (0, 1). ``"l1"``: mean absolute code
-        activation over the batch and the units.
+        the batch). ``"l1"``: mean absolute code activation over the batch
+        and the units.
     weight : float
         Multiplier of the penalty.
     target : float
@@ -65,11 +45,15 @@ class SparseReconstructionLoss(nn.Module):
     the number of features and of code units.
     """
 
-    def __init__(self, penalty, weight, target):
-        super().__init__()
+    def __init__(self, encoder, decoder, *, penalty, weight, target):
+        super().__init__(encoder, decoder)
+        self.code_activation = nn.Sigmoid() if penalty == "kl" else nn.ReLU()
         self.penalty = penalty
         self.weight = weight
         self.target = target
+
+    def encode(self, x):
+        return self.code_activation(self.encoder(x))
 
     def sparsity_penalty(self, codes):
         """The penalty of a batch of codes, before weighting."""
@@ -80,9 +64,9 @@ class SparseReconstructionLoss(nn.Module):
         kl = rho * (rho / rho_hat).log() + (1 - rho) * ((1 - rho) / (1 - rho_hat)).log()
         return kl.mean()
 
-    def forward(self, output, target):
-        reconstruction, codes = output
-        error = nn.functional.mse_loss(reconstruction, target)
+    def forward(self, x):
+        codes = self.encode(x)
+        error = self.squared_error(x, codes).mean()
         return error + self.weight * self.sparsity_penalty(codes)
 
 
@@ -232,17 +216,10 @@ class SparseAutoencoder(_BaseAutoencoder):
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target
 
-    def _build_module(self, n_features):
-        code_activation = nn.Sigmoid() if self.sparsity == "kl" else nn.ReLU()
-        return SparseCodeAutoencoder(
-            *self._encoder_decoder(n_features), code_activation
+    def _build_module(self, X):
+        return SparseAutoencoderModule(
+            *self._encoder_decoder(X.shape[1]),
+            penalty=self.sparsity,
+            weight=self.sparsity_weight,
+            target=self.sparsity_target,
         )
-
-    def _build_criterion(self):
-        return SparseReconstructionLoss(
-            self.sparsity, self.sparsity_weight, self.sparsity_target
-        )
-
-    def _score_batch(self, module, X):
-        reconstruction = module.decode(module.encode(X))
-        return -(reconstruction - X).pow(2).mean(dim=1)

@@ -1,25 +1,16 @@
 """Variational autoencoders: VAE and IWAE, whose score is a log-likelihood."""
 
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseAutoencoder
+from ._compat import Integer, Interval, StrOptions
 from ._docstrings import fill_doc
-from ._variational import (
-    LIKELIHOODS,
-    NegativeELBO,
-    NegativeIWAEBound,
-    VariationalAutoencoder,
-)
-
-# Latent samples times rows per forward pass of score_samples: bounds the
-# memory of the decoder's activations whatever k_eval.
-_SCORE_CHUNK_SAMPLES = 2**16
+from ._variational import LIKELIHOODS, VAEModule
 
 
 @fill_doc
@@ -131,8 +122,8 @@ class VAE(_BaseAutoencoder):
     _parameter_constraints = {
         **_BaseAutoencoder._parameter_constraints,
         "likelihood": [StrOptions(set(LIKELIHOODS))],
-        "k": [Interval(Integral, 1, None, closed="left")],
-        "k_eval": [Interval(Integral, 1, None, closed="left")],
+        "k": [Integer(1)],
+        "k_eval": [Integer(1)],
         "beta": [Interval(Real, 0, None, closed="left")],
         "min_variance": [Interval(Real, 0, None, closed="neither")],
     }
@@ -190,95 +181,50 @@ class VAE(_BaseAutoencoder):
         self.beta = beta
         self.min_variance = min_variance
 
-    # ------------------------------------------------------------------
-    # Hooks of the base class
+    # The bound the module is trained on; IWAE changes it.
+    _bound = "elbo"
 
-    def _build_module(self, n_features):
-        # Runs under the seeded torch RNG of fit: the seed of the evaluation
-        # noise is reproducible under random_state.
-        eval_seed = int(torch.randint(2**31 - 1, ()).item())
-        encoder, decoder = self._encoder_decoder(
-            n_features, n_encoder_outputs=2 * self.n_components
-        )
-        return VariationalAutoencoder(
-            encoder,
-            decoder,
-            n_components=self.n_components,
-            n_features=n_features,
+    def _build_module(self, X):
+        return VAEModule(
+            *self._encoder_decoder(X.shape[1], n_encoder_outputs=2 * self.n_components),
+            n_components=int(self.n_components),
             likelihood=self.likelihood,
-            k=self.k,
-            min_variance=self._variance_floor(),
-            eval_seed=eval_seed,
+            bound=self._bound,
+            k=int(self.k),
+            beta=self.beta,
+            variance_floor=self._variance_floor(X),
+            # Drawn from the seeded RNG of fit: reproducible under random_state.
+            eval_seed=int(torch.randint(2**31 - 1, ()).item()),
         )
 
-    def _build_criterion(self):
-        return NegativeELBO(beta=self.beta)
-
-    def _fit_scaling(self, X):
-        if self.likelihood == "bernoulli":
-            self._check_unit_interval(X)
-            return np.zeros(X.shape[1]), np.ones(X.shape[1])
-        # The average feature variance in the units of X, the reference of
-        # the variance floor (stored before the module is built).
-        self._mean_variance = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
-        return super()._fit_scaling(X)
-
-    def _variance_floor(self):
+    def _variance_floor(self, X):
         """Per-feature floor of the decoder variance, in the scaled units."""
         if self.likelihood == "bernoulli":
-            return 0.0
-        reference = self._mean_variance if self._mean_variance > 0 else 1.0
-        return torch.as_tensor(self.min_variance * reference / self.scale_**2)
+            return None
+        # min_variance times the average feature variance in the units of X.
+        raw_variance = X.double().var(dim=0, correction=0).numpy() * self.scale_**2
+        reference = float(raw_variance.mean()) if raw_variance.mean() > 0 else 1.0
+        return self.min_variance * reference / self.scale_**2
 
-    def _score_batch(self, module, X):
-        return module.log_marginal(X, self.k_eval) - self._log_scale_sum
+    def _fit_scaling(self, X):
+        if self.likelihood == "bernoulli":  # p(x|z) is over X as it is
+            return np.zeros(X.shape[1]), np.ones(X.shape[1])
+        return super()._fit_scaling(X)
 
-    # ------------------------------------------------------------------
-    # Helpers
-
-    @property
-    def _log_scale_sum(self):
-        # log |det| of x -> (x - mean_) / scale_ is -sum(log(scale_)).
-        return float(np.sum(np.log(self.scale_)))
-
-    def _check_unit_interval(self, X):
-        if X.size and (np.min(X) < 0 or np.max(X) > 1):
+    def _check_data(self, X):
+        if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
             raise ValueError(
                 f"{type(self).__name__}(likelihood='bernoulli') needs X in "
-                f"[0, 1], got values in [{np.min(X):g}, {np.max(X):g}]. "
+                f"[0, 1], got values in [{X.min():g}, {X.max():g}]. "
                 "Binarize or rescale X (e.g. sklearn.preprocessing."
                 "MinMaxScaler), or use likelihood='gaussian'."
             )
 
+    def _score_kwargs(self):
+        return {"k": int(self.k_eval)}
+
     # ------------------------------------------------------------------
     # Public API beyond the base
-
-    def score_samples(self, X):
-        """Log-likelihood of each sample under the model.
-
-        An importance-sampled estimate of log p(x) with ``k_eval`` samples
-        from q(z|x), a log-density in the units of ``X`` for
-        ``likelihood="gaussian"`` (see Notes of the class).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to score.
-
-        Returns
-        -------
-        log_likelihood : ndarray of shape (n_samples,)
-            Estimated log p(x) of each sample, in nats.
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        if self.likelihood == "bernoulli":
-            self._check_unit_interval(X)
-        return self._map_batches(
-            X,
-            self._score_batch,
-            chunk_rows=max(1, _SCORE_CHUNK_SAMPLES // self.k_eval),
-        )
 
     def sample(self, n_samples=1, *, random_state=None, noise=False):
         """Draw new data from the generative model.
@@ -304,7 +250,7 @@ class VAE(_BaseAutoencoder):
             Samples in the units of the training data.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
+        if not Integer(1).is_satisfied_by(n_samples):
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
         rng = check_random_state(random_state)
         Z = rng.standard_normal((n_samples, self.n_components))
@@ -447,5 +393,4 @@ class IWAE(VAE):
             verbose=verbose,
         )
 
-    def _build_criterion(self):
-        return NegativeIWAEBound(beta=self.beta)
+    _bound = "iwae"

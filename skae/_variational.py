@@ -1,4 +1,4 @@
-"""Torch module and training bounds of the variational autoencoders.
+"""The torch module of the variational autoencoders, and its training bounds.
 
 The module computes, for ``k`` latent samples per row, the two parts of each
 importance log-weight
@@ -6,10 +6,11 @@ importance log-weight
     log w = log p(x | z) + [log p(z) - log q(z | x)],    z ~ q(z | x),
 
 with a Gaussian encoder ``q(z | x) = N(mu(x), diag(exp(logvar(x))))``, a
-standard normal prior and a Gaussian or Bernoulli decoder. The losses combine
-them: :class:`NegativeELBO` averages the log-weights over the ``k`` samples
-(the VAE), :class:`NegativeIWAEBound` takes their log-mean-exp (the IWAE of
-Burda, Grosse and Salakhutdinov, 2015). With ``k = 1`` both are the same number.
+standard normal prior and a Gaussian or Bernoulli decoder. Its training loss
+is minus a bound on log p(x): the ELBO, the mean of the log-weights over the
+``k`` samples (the VAE), or the importance-weighted bound, their
+log-mean-exp (the IWAE of Burda, Grosse and Salakhutdinov, 2016). With
+``k = 1`` both are the same number.
 """
 
 import math
@@ -18,7 +19,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._modules import AutoencoderModule
+
 LIKELIHOODS = ("gaussian", "bernoulli")
+BOUNDS = ("elbo", "iwae")
 
 # Bounds of the encoder's log-variance: exp(-12) ~ 6e-6 and exp(8) ~ 3e3.
 # Outside them the reparameterized samples are numerically meaningless, and an
@@ -34,8 +38,12 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # the mean network needs; the gain lets the variances keep up with the means.
 VARIANCE_GAIN = 10.0
 
+# Importance samples times rows times features per pass of score_samples:
+# bounds the memory of the decoder's activations whatever k_eval.
+SCORE_CHUNK_VALUES = 2**24
 
-class VariationalAutoencoder(nn.Module):
+
+class VAEModule(AutoencoderModule):
     """Gaussian encoder, standard normal prior, Gaussian or Bernoulli decoder.
 
     Parameters
@@ -48,18 +56,22 @@ class VariationalAutoencoder(nn.Module):
         p(x|z) for ``"gaussian"``, its logits for ``"bernoulli"``.
     n_components : int
         Size of the latent space.
-    n_features : int
-        Width of the data.
     likelihood : {"gaussian", "bernoulli"}
         The decoder distribution p(x|z).
+    bound : {"elbo", "iwae"}
+        The training bound.
     k : int
-        Latent samples per row in :meth:`forward` (training).
-    min_variance : float or tensor of shape (n_features,)
+        Latent samples per row in the training bound.
+    beta : float
+        Weight of ``log p(z) - log q(z|x)`` in each log-weight (``beta=1``
+        is the bound itself).
+    variance_floor : tensor of shape (n_features,), default=None
         Floor of the per-feature variance of the Gaussian decoder.
-    eval_seed : int
-        Seed of the fixed noise used to estimate log p(x) at inference, drawn
-        once at fit time.
+    eval_seed : int, default=0
+        Seed of the fixed noise used to estimate log p(x) at inference.
     """
+
+    score_is_log_density = True
 
     def __init__(
         self,
@@ -67,24 +79,25 @@ class VariationalAutoencoder(nn.Module):
         decoder,
         *,
         n_components,
-        n_features,
-        likelihood="gaussian",
-        k=1,
-        min_variance=1e-3,
+        likelihood,
+        bound,
+        k,
+        beta,
+        variance_floor=None,
         eval_seed=0,
     ):
-        super().__init__()
-        self.encoder = encoder
-        self.decoder = decoder
+        super().__init__(encoder, decoder)
         self.n_components = n_components
         self.likelihood = likelihood
+        self.bound = bound
         self.k = k
-        self.min_variance = min_variance
+        self.beta = beta
         self.eval_seed = eval_seed
         if likelihood == "gaussian":
-            floor = torch.as_tensor(min_variance, dtype=torch.float32)
-            self.register_buffer("variance_floor", floor.expand(n_features).clone())
-            self.raw_variance = nn.Parameter(torch.empty(n_features))
+            self.register_buffer(
+                "variance_floor", torch.as_tensor(variance_floor, dtype=torch.float32)
+            )
+            self.raw_variance = nn.Parameter(torch.empty_like(self.variance_floor))
             self.reset_parameters()
 
     def reset_parameters(self):
@@ -134,18 +147,6 @@ class VariationalAutoencoder(nn.Module):
         variance = self.variance()
         return -0.5 * ((x - out).pow(2) / variance + variance.log() + _LOG_2PI).sum(-1)
 
-    # ------------------------------------------------------------------
-    # The module protocol of skae
-
-    def encode(self, x):
-        """The posterior mean: a deterministic code."""
-        return self.posterior(x)[0]
-
-    def decode(self, z):
-        """The mean of p(x|z) (probabilities for ``"bernoulli"``)."""
-        out = self.decoder(z)
-        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
-
     def log_weight_terms(self, x, eps):
         """The two parts of the log importance weights for the noise ``eps``.
 
@@ -171,58 +172,53 @@ class VariationalAutoencoder(nn.Module):
         log_pz_qz = 0.5 * (eps.pow(2) - z.pow(2) + logvar).sum(-1)
         return self.log_likelihood(x, z), log_pz_qz
 
+    def log_weights(self, x, eps, beta=1.0):
+        """``log p(x|z_i) + beta * [log p(z_i) - log q(z_i|x)]``, shape (k, batch)."""
+        log_px_z, log_pz_qz = self.log_weight_terms(x, eps)
+        return log_px_z + beta * log_pz_qz
+
+    # ------------------------------------------------------------------
+    # The module protocol of skae
+
+    def encode(self, x):
+        """The posterior mean: a deterministic code."""
+        return self.posterior(x)[0]
+
+    def decode(self, z):
+        """The mean of p(x|z) (probabilities for ``"bernoulli"``)."""
+        out = self.decoder(z)
+        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+
     def forward(self, x):
-        """Draw ``k`` reparameterized samples per row (training)."""
-        eps = torch.randn(self.k, x.shape[0], self.n_components, device=x.device)
-        return self.log_weight_terms(x, eps)
+        """Minus the training bound, averaged over rows (nats per row)."""
+        eps = self.standard_normal((self.k, x.shape[0], self.n_components), like=x)
+        log_w = self.log_weights(x, eps, self.beta)
+        if self.bound == "elbo":
+            return -log_w.mean()
+        # autograd differentiates the bound itself (no detached weights).
+        return -(torch.logsumexp(log_w, dim=0) - math.log(self.k)).mean()
 
     def eval_noise(self, k, device):
         """The fixed ``(k, n_components)`` noise used to estimate log p(x).
 
         It is regenerated from :attr:`eval_seed` on each call, so estimates
-        are reproducible, identical for a row alone or in a batch (every row
+        are reproducible, the same for a row alone or in a batch (every row
         uses the same noise), and ``k`` can change after fit.
         """
         generator = torch.Generator().manual_seed(self.eval_seed)
         return torch.randn(k, self.n_components, generator=generator).to(device)
 
-    def log_marginal(self, x, k):
-        """Importance-sampled estimate of log p(x) per row, in float64."""
-        log_px_z, log_pz_qz = self.log_weight_terms(x, self.eval_noise(k, x.device))
-        log_w = (log_px_z + log_pz_qz).double()
-        return torch.logsumexp(log_w, dim=0) - math.log(k)
+    def score_samples(self, x, k=100):
+        """Importance-sampled estimate of log p(x) per row, in float64.
 
-
-class NegativeELBO(nn.Module):
-    """Minus the evidence lower bound, averaged over samples and rows (nats).
-
-    ``beta`` weights the KL term, here its Monte Carlo estimate
-    ``log q(z|x) - log p(z)`` (beta-VAE; ``beta=1`` is the ELBO).
-    """
-
-    def __init__(self, beta=1.0):
-        super().__init__()
-        self.beta = beta
-
-    def forward(self, terms, x=None):
-        log_px_z, log_pz_qz = terms
-        return -(log_px_z + self.beta * log_pz_qz).mean()
-
-
-class NegativeIWAEBound(nn.Module):
-    """Minus the importance-weighted bound, averaged over rows (nats).
-
-    The bound is ``logsumexp_i(log w_i) - log k`` over the ``k`` samples of
-    each row; autograd differentiates it directly (no detached weights).
-    ``beta`` scales ``log p(z) - log q(z|x)`` inside each weight.
-    """
-
-    def __init__(self, beta=1.0):
-        super().__init__()
-        self.beta = beta
-
-    def forward(self, terms, x=None):
-        log_px_z, log_pz_qz = terms
-        log_w = log_px_z + self.beta * log_pz_qz
-        k = log_w.shape[0]
-        return -(torch.logsumexp(log_w, dim=0) - math.log(k)).mean()
+        ``log (1/k) sum_i p(x, z_i) / q(z_i | x)`` over ``k`` draws from
+        q(z|x), computed over chunks of draws so that memory stays bounded
+        whatever ``k``.
+        """
+        eps = self.eval_noise(k, x.device)
+        chunk = max(1, SCORE_CHUNK_VALUES // (x.shape[0] * x.shape[1]))
+        log_sums = [
+            torch.logsumexp(self.log_weights(x, part).double(), dim=0)
+            for part in eps.split(chunk)
+        ]
+        return torch.logsumexp(torch.stack(log_sums), dim=0) - math.log(k)

@@ -1,9 +1,9 @@
-"""Shared torch modules."""
+"""The module protocol every model follows, and the default MLP."""
 
 import torch
 from torch import nn
 
-from skae._modules import Autoencoder, MeanSquaredError, make_mlp, reset_parameters
+from skae._modules import AutoencoderModule, make_mlp, reset_parameters
 
 
 def test_make_mlp_layout():
@@ -18,15 +18,27 @@ def test_make_mlp_layout():
     assert isinstance(mlp[-1], nn.Linear)  # linear output
 
 
-def test_autoencoder_forward_is_decode_of_encode():
-    module = Autoencoder(nn.Linear(4, 2), nn.Linear(2, 4))
+def test_loss_is_the_mean_squared_error_and_score_its_per_row_negative():
+    torch.manual_seed(0)
+    module = AutoencoderModule(nn.Linear(4, 2), nn.Linear(2, 4))
     x = torch.randn(3, 4)
-    assert torch.equal(module(x), module.decode(module.encode(x)))
+    reconstruction = module.decode(module.encode(x))
+    assert torch.allclose(module(x), nn.functional.mse_loss(reconstruction, x))
+    per_row = (reconstruction - x).pow(2).mean(dim=1)
+    assert torch.allclose(module.score_samples(x), -per_row)
+    assert not module.score_is_log_density
 
 
-def test_mean_squared_error():
-    loss = MeanSquaredError()(torch.ones(2, 3), torch.zeros(2, 3))
-    assert loss.item() == 1.0
+def test_noise_comes_from_the_module_generator():
+    module = AutoencoderModule(nn.Identity(), nn.Identity())
+    like = torch.zeros(2, dtype=torch.float64)
+    module.generator = torch.Generator().manual_seed(3)
+    first = module.standard_normal((4, 2), like), module.uniform((4, 2), like)
+    module.generator = torch.Generator().manual_seed(3)
+    second = module.standard_normal((4, 2), like), module.uniform((4, 2), like)
+    assert all(torch.equal(a, b) for a, b in zip(first, second))
+    assert first[0].dtype == torch.float64
+    assert ((first[1] >= 0) & (first[1] < 1)).all()
 
 
 def test_reset_parameters_reinitializes_nested_modules():

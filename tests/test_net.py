@@ -9,9 +9,9 @@ from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 
 import skae._base
 from skae import AutoencoderTransformer
-from skae._data import BatchIterator, TensorDataset
-from skae._modules import Autoencoder, MeanSquaredError, make_mlp
-from skae._net import AutoencoderNet
+from skae._data import BatchIterator, ReconstructionDataset
+from skae._modules import AutoencoderModule, make_mlp
+from skae._net import AutoencoderNet, ModuleLoss
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
@@ -74,15 +74,15 @@ class _Counter(Callback):
 
 def _net(**kwargs):
     torch.manual_seed(0)
-    module = Autoencoder(make_mlp(5, (8,), 2), make_mlp(2, (8,), 5))
+    module = AutoencoderModule(make_mlp(5, (8,), 2), make_mlp(2, (8,), 5))
     return AutoencoderNet(
         module=module,
-        criterion=MeanSquaredError(),
+        criterion=ModuleLoss(),
         optimizer=torch.optim.Adam,
         batch_size=16,
         iterator_train=BatchIterator,
         iterator_valid=BatchIterator,
-        dataset=TensorDataset,
+        dataset=ReconstructionDataset,
         train_split=None,
         verbose=0,
         **kwargs,
@@ -93,7 +93,7 @@ def test_callbacks_implementing_batch_hooks_are_notified(small_X):
     counter = _Counter()
     net = _net(max_epochs=3, callbacks=[("counter", counter)])
     X = torch.as_tensor(small_X, dtype=torch.float32)
-    net.fit(TensorDataset(X), y=None)
+    net.fit(ReconstructionDataset(X), y=None)
     n_batches = 3 * -(-len(X) // 16)
     assert counter.calls == {"begin": n_batches, "end": n_batches, "grad": n_batches}
     assert len(net.history) == 3

@@ -6,12 +6,11 @@ import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 from skae import AutoencoderTransformer, SparseAutoencoder
 from skae._modules import make_mlp
-from skae._sparse import SparseReconstructionLoss
+from skae._sparse import SparseAutoencoderModule
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=3, device="cpu", random_state=0)
 
@@ -32,8 +31,18 @@ def hoyer_sparsity(codes):
 # The loss
 
 
+def _module(penalty, weight, target, n_features=3, n_components=2):
+    return SparseAutoencoderModule(
+        nn.Linear(n_features, n_components),
+        nn.Linear(n_components, n_features),
+        penalty=penalty,
+        weight=weight,
+        target=target,
+    )
+
+
 def test_kl_penalty_vanishes_at_the_target_rate():
-    loss = SparseReconstructionLoss("kl", 1.0, 0.05)
+    loss = _module("kl", 1.0, 0.05)
     codes = torch.full((10, 4), 0.05)
     assert loss.sparsity_penalty(codes).item() == pytest.approx(0.0, abs=1e-7)
 
@@ -43,27 +52,39 @@ def test_kl_penalty_matches_its_formula():
     codes = torch.tensor([[0.2, 0.9], [0.4, 0.5]])
     rho_hat = np.array([0.3, 0.7])
     kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
-    loss = SparseReconstructionLoss("kl", 1.0, rho)
+    loss = _module("kl", 1.0, rho)
     assert loss.sparsity_penalty(codes).item() == pytest.approx(kl.mean(), rel=1e-5)
 
 
 def test_kl_penalty_stays_finite_for_saturated_units():
-    loss = SparseReconstructionLoss("kl", 0.0, 0.05)
-    codes = torch.tensor([[0.0, 1.0], [0.0, 1.0]], requires_grad=True)
-    reconstruction = torch.zeros(2, 3, requires_grad=True)
-    value = loss((reconstruction, codes), torch.ones(2, 3))
+    module = _module("kl", 0.0, 0.05)
+    with torch.no_grad():  # saturated sigmoid codes: exactly 0 and 1
+        module.encoder.weight.zero_()
+        module.encoder.bias.copy_(torch.tensor([-200.0, 200.0]))
+        module.decoder.weight.zero_()
+        module.decoder.bias.zero_()
+    value = module(torch.ones(2, 3))
     value.backward()
     # A zero weight adds exactly nothing, not 0 * inf = nan.
     assert value.item() == 1.0
-    assert torch.isfinite(codes.grad).all()
+    assert all(torch.isfinite(p.grad).all() for p in module.parameters())
 
 
 def test_l1_penalty_is_the_mean_absolute_activation():
-    loss = SparseReconstructionLoss("l1", 0.5, 0.05)
+    module = _module("l1", 0.5, 0.05, n_features=2)
     codes = torch.tensor([[0.0, 2.0], [1.0, 0.0]])
-    reconstruction = torch.tensor([[1.0, 1.0]])
-    value = loss((reconstruction, codes), torch.tensor([[0.0, 1.0]]))
-    assert value.item() == pytest.approx(0.5 + 0.5 * 0.75)
+    assert module.sparsity_penalty(codes).item() == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize("penalty", ["kl", "l1"])
+def test_loss_is_the_error_plus_the_weighted_penalty(penalty):
+    module = _module(penalty, 0.5, 0.05)
+    x = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        codes = module.encode(x)
+        error = (module.decode(codes) - x).pow(2).mean()
+        expected = error + 0.5 * module.sparsity_penalty(codes)
+        assert torch.allclose(module(x), expected)
 
 
 # ----------------------------------------------------------------------
@@ -87,7 +108,7 @@ def test_kl_codes_are_sigmoid_activations(small_X):
     assert ((codes > 0) & (codes < 1)).all()
     module = sae.net_.module_
     with torch.no_grad():
-        pre = module.encoder(sae._scaled_tensor(small_X)).numpy()
+        pre = module.encoder(sae._scale(small_X)).numpy()
     assert_allclose(codes, 1 / (1 + np.exp(-pre)), rtol=1e-5, atol=1e-6)
 
 
@@ -95,7 +116,7 @@ def test_l1_codes_are_relu_activations(small_X):
     sae = SparseAutoencoder(n_components=12, sparsity="l1", **FAST).fit(small_X)
     module = sae.net_.module_
     with torch.no_grad():
-        pre = module.encoder(sae._scaled_tensor(small_X)).numpy()
+        pre = module.encoder(sae._scale(small_X)).numpy()
     assert_array_equal(sae.transform(small_X), np.maximum(pre, 0).astype(np.float32))
 
 
@@ -145,7 +166,7 @@ def test_custom_encoder_gets_the_code_activation(small_X):
     ],
 )
 def test_invalid_parameters(params, small_X):
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(ValueError):
         SparseAutoencoder(**FAST, **params).fit(small_X)
 
 

@@ -8,31 +8,33 @@ import torch
 from numpy.testing import assert_allclose
 from torch import distributions as D
 
+import skae._variational
 from skae._modules import make_mlp
-from skae._variational import (
-    LOGVAR_MIN,
-    NegativeELBO,
-    NegativeIWAEBound,
-    VariationalAutoencoder,
-)
+from skae._variational import LOGVAR_MIN, VAEModule
 
 N_FEATURES, N_COMPONENTS = 6, 3
 
 
-def _module(likelihood="gaussian", k=1, seed=0):
+def _module(likelihood="gaussian", k=1, bound="elbo", beta=1.0, seed=0):
     torch.manual_seed(seed)
     encoder = make_mlp(N_FEATURES, (16,), 2 * N_COMPONENTS)
     decoder = make_mlp(N_COMPONENTS, (16,), N_FEATURES)
-    return VariationalAutoencoder(
+    return VAEModule(
         encoder,
         decoder,
         n_components=N_COMPONENTS,
-        n_features=N_FEATURES,
         likelihood=likelihood,
+        bound=bound,
         k=k,
-        min_variance=1e-3,
+        beta=beta,
+        variance_floor=torch.full((N_FEATURES,), 1e-3),
         eval_seed=123,
     )
+
+
+def _loss(module, x, seed=0):
+    module.generator = torch.Generator().manual_seed(seed)
+    return module(x)
 
 
 @pytest.fixture
@@ -65,44 +67,40 @@ def test_log_weight_terms_match_torch_distributions(likelihood, x):
     assert_allclose(log_px_z, expected_px, rtol=1e-5, atol=1e-4)
 
 
-def test_iwae_bound_with_one_sample_is_the_elbo(x):
-    module = _module(k=1)
-    torch.manual_seed(0)
-    terms = module(x.float())
-    elbo = NegativeELBO()(terms, x)
-    iwae = NegativeIWAEBound()(terms, x)
+@pytest.mark.parametrize("beta", [1.0, 0.3])
+def test_iwae_bound_with_one_sample_is_the_elbo(x, beta):
+    elbo = _loss(_module(k=1, bound="elbo", beta=beta), x.float())
+    iwae = _loss(_module(k=1, bound="iwae", beta=beta), x.float())
+    assert elbo.dim() == 0
     assert torch.equal(elbo, iwae)
-    # beta weights the KL estimate in both.
-    assert torch.equal(NegativeELBO(0.3)(terms, x), NegativeIWAEBound(0.3)(terms, x))
 
 
 def test_iwae_bound_is_at_least_the_elbo_for_the_same_samples(x):
     module = _module(k=10)
-    torch.manual_seed(0)
-    log_px_z, log_pz_qz = module(x.float())
-    log_w = log_px_z + log_pz_qz
+    eps = torch.randn(10, len(x), N_COMPONENTS, generator=torch.Generator())
+    with torch.no_grad():
+        log_w = module.log_weights(x.float(), eps)
     per_row_iwae = torch.logsumexp(log_w, 0) - math.log(10)
     per_row_elbo = log_w.mean(0)
     assert torch.all(per_row_iwae >= per_row_elbo - 1e-5)
     assert (per_row_iwae - per_row_elbo).mean() > 0.01
-    terms = (log_px_z, log_pz_qz)
-    assert NegativeIWAEBound()(terms) < NegativeELBO()(terms)
+    elbo_loss = _loss(_module(k=10, bound="elbo"), x.float())
+    iwae_loss = _loss(_module(k=10, bound="iwae"), x.float())
+    assert iwae_loss < elbo_loss
 
 
 def test_iwae_gradient_flows_through_the_weights(x):
-    module = _module(k=5)
-    torch.manual_seed(0)
-    loss = NegativeIWAEBound()(module(x.float()))
-    loss.backward()
+    module = _module(k=5, bound="iwae")
+    _loss(module, x.float()).backward()
     grads = [p.grad for p in module.parameters()]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
     assert module.encoder[0].weight.grad.abs().sum() > 0
 
 
-def test_forward_is_one_batched_pass_of_k_samples(x):
-    module = _module(k=7)
-    log_px_z, log_pz_qz = module(x.float())
-    assert log_px_z.shape == log_pz_qz.shape == (7, len(x))
+def test_training_noise_comes_from_the_generator(x):
+    module = _module(k=3)
+    assert torch.equal(_loss(module, x.float(), seed=1), _loss(module, x.float(), 1))
+    assert not torch.equal(_loss(module, x.float(), seed=1), _loss(module, x.float()))
 
 
 def test_eval_noise_is_reproducible_and_shared_by_rows(x):
@@ -111,10 +109,19 @@ def test_eval_noise_is_reproducible_and_shared_by_rows(x):
     assert noise.shape == (50, N_COMPONENTS)
     assert torch.equal(noise, module.eval_noise(50, torch.device("cpu")))
     with torch.no_grad():
-        full = module.log_marginal(x.float(), 50)
-        one = module.log_marginal(x.float()[3:4], 50)
+        full = module.score_samples(x.float(), 50)
+        one = module.score_samples(x.float()[3:4], 50)
     assert full.dtype == torch.float64
     assert_allclose(one.numpy(), full[3:4].numpy(), rtol=1e-6)
+
+
+def test_scoring_in_chunks_of_samples_changes_nothing(x, monkeypatch):
+    module = _module()
+    with torch.no_grad():
+        whole = module.score_samples(x.float(), 40)
+        monkeypatch.setattr(skae._variational, "SCORE_CHUNK_VALUES", 7)
+        chunked = module.score_samples(x.float(), 40)
+    assert_allclose(chunked.numpy(), whole.numpy(), rtol=1e-10)
 
 
 def test_variance_floor_and_logvar_clamp_keep_values_finite():
@@ -126,8 +133,8 @@ def test_variance_floor_and_logvar_clamp_keep_values_finite():
         assert torch.all(module.variance() >= 1e-3)
         _, logvar = module.posterior(x)
         assert torch.all(logvar >= LOGVAR_MIN)
-        assert torch.isfinite(module.log_marginal(x, 10)).all()
-        assert torch.isfinite(module.log_marginal(x + 1e6, 10)).all()
+        assert torch.isfinite(module.score_samples(x, 10)).all()
+        assert torch.isfinite(module.score_samples(x + 1e6, 10)).all()
 
 
 def test_encoder_of_wrong_width_raises():
