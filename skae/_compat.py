@@ -38,16 +38,14 @@ class _FallbackInterval:
         self.hidden = False
 
     def is_satisfied_by(self, value):
-        if not isinstance(value, self.type):
+        if not isinstance(value, self.type) or value != value:  # NaN
             return False
+        left = -np.inf if self.left is None else self.left
+        right = np.inf if self.right is None else self.right
         left_closed = self.closed in ("left", "both")
         right_closed = self.closed in ("right", "both")
-        if self.left is not None and (
-            value < self.left or (value == self.left and not left_closed)
-        ):
-            return False
-        return self.right is None or not (
-            value > self.right or (value == self.right and not right_closed)
+        return (left < value or (left_closed and value == left)) and (
+            value < right or (right_closed and value == right)
         )
 
     def __str__(self):
@@ -97,11 +95,23 @@ def _fallback_satisfies(constraint, value):
     if constraint == "boolean":
         return isinstance(value, (bool, np.bool_))
     if constraint == "verbose":
-        return isinstance(value, (Integral, bool, np.bool_))
+        return isinstance(value, (bool, np.bool_)) or _FallbackInterval(
+            Integral, 0, None, closed="left"
+        ).is_satisfied_by(value)
     if constraint == "random_state":
-        return value is None or isinstance(value, (Integral, np.random.RandomState))
+        return (
+            value is None
+            or isinstance(value, np.random.RandomState)
+            or _FallbackInterval(Integral, 0, 2**32 - 1, closed="both").is_satisfied_by(
+                value
+            )
+        )
     if constraint == "array-like":
-        return hasattr(value, "__len__") or hasattr(value, "__array__")
+        return not np.isscalar(value) and (
+            hasattr(value, "__len__")
+            or hasattr(value, "shape")
+            or hasattr(value, "__array__")
+        )
     return constraint.is_satisfied_by(value)
 
 

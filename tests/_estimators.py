@@ -10,6 +10,7 @@ from skae import (
     IWAE,
     VAE,
     AutoencoderTransformer,
+    ContractiveAutoencoder,
     DenoisingAutoencoder,
     OutlierDetector,
     SparseAutoencoder,
@@ -20,6 +21,7 @@ FAST = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=16, device="cpu")
 
 ESTIMATORS = [
     AutoencoderTransformer(**FAST),
+    ContractiveAutoencoder(**FAST),
     DenoisingAutoencoder(**FAST),
     DenoisingAutoencoder(noise="salt_and_pepper", **FAST),
     SparseAutoencoder(**FAST),

@@ -291,3 +291,19 @@ def test_fit_and_pickle_on_cuda(estimator, small_X):
     codes = model.transform(small_X)
     cpu_model = pickle.loads(pickle.dumps(model))
     assert_allclose(cpu_model.transform(small_X), codes, atol=1e-5)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+def test_same_seed_same_model_in_threads(estimator, small_X):
+    model = clone(estimator).set_params(random_state=0)
+    expected = clone(model).fit(small_X).transform(small_X)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    with joblib.parallel_config(backend="threading", n_jobs=4):
+        codes = joblib.Parallel()(
+            joblib.delayed(lambda m: m.fit(small_X).transform(small_X))(clone(model))
+            for _ in range(4)
+        )
+    for result in codes:
+        assert_array_equal(result, expected)
+    assert torch.equal(torch.get_rng_state(), state)

@@ -135,3 +135,26 @@ def test_dropout_is_active_during_training(small_X):
     # Per epoch: 2 training batches (54 rows), then 1 validation batch (6).
     assert len(model.net_.history) == 3
     assert modes[1:] == [True, True, False] * 3  # modes[0]: the shape check
+
+
+class _NeedsClosure(torch.optim.SGD):
+    """An optimizer of the user's that needs its closure (as LBFGS does)."""
+
+    def step(self, closure=None):
+        assert closure is not None, "the lean step called me without a closure"
+        closure()
+        return super().step()
+
+
+@pytest.mark.parametrize(
+    "optimizer, lean",
+    [(torch.optim.Adam, True), (torch.optim.RMSprop, True), (_NeedsClosure, False)],
+)
+def test_lean_step_only_for_optimizers_known_to_need_no_closure(
+    small_X, optimizer, lean
+):
+    model = AutoencoderTransformer(
+        hidden_layer_sizes=(4,), max_epochs=2, optimizer=optimizer, random_state=0
+    ).fit(small_X)
+    assert model.net_._lean_step is lean
+    assert np.all(np.isfinite(model.loss_curve_))
