@@ -189,6 +189,13 @@ class _BaseAutoencoder(
         """Keyword arguments of the module's ``score_samples``, read at call time."""
         return {}
 
+    def _fit_callbacks(self):
+        """skorch callbacks of the model's training schedule, as (name, callback)."""
+        return []
+
+    def _finish_fit(self, X):
+        """Set fitted attributes that need the trained model; ``X`` as in fit."""
+
     # ------------------------------------------------------------------
     # Building blocks for models
 
@@ -298,6 +305,7 @@ class _BaseAutoencoder(
 
     def _callbacks(self, monitor):
         return [
+            *self._fit_callbacks(),
             ("stop_on_non_finite_loss", _StopOnNonFiniteLoss()),
             (
                 "early_stopping",
@@ -379,6 +387,7 @@ class _BaseAutoencoder(
 
         self.loss_curve_ = [float(loss) for loss in self.net_.history[:, "train_loss"]]
         self.n_iter_ = len(self.loss_curve_)
+        self._finish_fit(X)
         return self
 
     def _train(self, dataset, seed):

@@ -2,6 +2,8 @@
 
 from numbers import Real
 
+import warnings
+
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
@@ -10,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _BaseAutoencoder
 from ._compat import Integer, Interval, StrOptions
 from ._docstrings import fill_doc
-from ._variational import LIKELIHOODS, VAEModule
+from ._variational import ACTIVE_UNIT_THRESHOLD, LIKELIHOODS, KLWarmup, VAEModule
 
 
 @fill_doc
@@ -125,6 +127,7 @@ class VAE(_BaseAutoencoder):
         "k": [Integer(1)],
         "k_eval": [Integer(1)],
         "beta": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup_epochs": [Integer(0)],
         "min_variance": [Interval(Real, 0, None, closed="neither")],
     }
 
@@ -140,6 +143,7 @@ class VAE(_BaseAutoencoder):
         k=1,
         k_eval=100,
         beta=1.0,
+        kl_warmup_epochs=10,
         min_variance=1e-3,
         standardize=True,
         optimizer="adam",
@@ -179,6 +183,7 @@ class VAE(_BaseAutoencoder):
         self.k = k
         self.k_eval = k_eval
         self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
         self.min_variance = min_variance
 
     # The bound the module is trained on; IWAE changes it.
@@ -222,6 +227,27 @@ class VAE(_BaseAutoencoder):
 
     def _score_kwargs(self):
         return {"k": int(self.k_eval)}
+
+    def _fit_callbacks(self):
+        return [("kl_warmup", KLWarmup(int(self.kl_warmup_epochs)))]
+
+    def _finish_fit(self, X):
+        codes = self.transform(X)
+        self.latent_activity_ = codes.var(axis=0).astype(np.float64)
+        self.n_active_components_ = int(
+            np.sum(self.latent_activity_ > ACTIVE_UNIT_THRESHOLD)
+        )
+        if self.n_active_components_ < self.n_components / 2:
+            warnings.warn(
+                f"Only {self.n_active_components_} of the {self.n_components} "
+                f"latent dimensions of {type(self).__name__} are active (the "
+                "variance of their posterior mean over the training data is "
+                f"above {ACTIVE_UNIT_THRESHOLD}); the others are unused "
+                "(posterior collapse). Use fewer n_components, a longer "
+                "kl_warmup_epochs or a smaller beta.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     # ------------------------------------------------------------------
     # Public API beyond the base
@@ -352,6 +378,7 @@ class IWAE(VAE):
         k=5,
         k_eval=100,
         beta=1.0,
+        kl_warmup_epochs=10,
         min_variance=1e-3,
         standardize=True,
         optimizer="adam",
@@ -377,6 +404,7 @@ class IWAE(VAE):
             k=k,
             k_eval=k_eval,
             beta=beta,
+            kl_warmup_epochs=kl_warmup_epochs,
             min_variance=min_variance,
             standardize=standardize,
             optimizer=optimizer,
