@@ -435,7 +435,7 @@ def _load(name, seed, config):
     return DATASETS[name].load(seed, **sizes)
 
 
-def _warm_up():
+def warm_up():
     """One untimed tiny fit: torch's lazy start-up is not charged to a model."""
     X = np.random.RandomState(0).normal(size=(20, 3))
     skae.AutoencoderTransformer(max_epochs=1, device="cpu").fit(X)
@@ -450,7 +450,7 @@ def run(config, log=print):
     """
     records, info = [], {}
     models = available_models(config.models)
-    _warm_up()
+    warm_up()
     for name in config.datasets:
         dataset = DATASETS[name]
         n_seeds = config.mnist_seeds if name == "mnist" else config.seeds
