@@ -66,7 +66,8 @@ Metrics, all on the held-out rows:
   (same data set and seed).
 - The mean held-out log-likelihood ``score(X_test)`` (nats per row, raw
   units) of the models whose score is one (PCA, FactorAnalysis, VAE, IWAE).
-- Fit time, ``n_iter_``, whether the fit ran to its iteration limit
+- Fit time (wall and CPU time; the tables show CPU time, which a busy
+  machine inflates less), ``n_iter_``, whether the fit ran to its iteration limit
   (``max_epochs``, or ``max_iter`` for FactorAnalysis), the warnings raised
   during ``fit`` and whether any output (codes, reconstruction, score) is
   not finite. A model that raises is reported as failed; the run goes on.
@@ -76,6 +77,7 @@ there are several (3 by default; 1 for MNIST, for time). The tables go to
 stdout and, as reStructuredText, to ``--rst`` (default
 ``benchmarks/results/quality.rst``); all raw numbers and the environment to
 ``--json`` (default ``benchmarks/results/quality-<time>.json``).
+``--jobs N`` fits N (data set, seed) pairs at a time in separate processes.
 """
 
 import argparse
@@ -91,6 +93,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 from scipy.stats import multivariate_normal
 from sklearn.datasets import (
     fetch_openml,
@@ -349,6 +352,7 @@ class Record:
     fvu_ratio: float = float("nan")  # to REFERENCE_MODEL's, same seed
     log_likelihood: float | None = None
     fit_seconds: float = float("nan")
+    fit_cpu_seconds: float = float("nan")  # process CPU time: robust to a busy machine
     n_iter: int | None = None
     iteration_limit: int | None = None
     hit_limit: bool | None = None
@@ -365,13 +369,14 @@ def evaluate(estimator, log_likelihood, X_train, X_test, standardized, record):
     """Fit ``estimator`` on ``X_train``, fill ``record`` with its metrics."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         try:
             estimator.fit(X_train)
         except Exception as exc:  # noqa: BLE001 - reported, not hidden
             record.error = f"{type(exc).__name__}: {exc}"
             return record
         record.fit_seconds = time.perf_counter() - start
+        record.fit_cpu_seconds = time.process_time() - start_cpu
     record.warnings = dict(
         Counter(f"{w.category.__name__}: {str(w.message)[:200]}" for w in caught)
     )
@@ -441,73 +446,99 @@ def warm_up():
     skae.AutoencoderTransformer(max_epochs=1, device="cpu").fit(X)
 
 
-def run(config, log=print):
+def run_seed(name, seed, config, log=print):
+    """Fit every model on data set ``name`` drawn with ``seed``.
+
+    Returns ``(records, entry, cpu_seconds)``: ``entry`` describes the data
+    (sizes, ``n_components``, how errors are measured, reference
+    log-likelihoods), or holds ``"skipped"`` and the reason.
+    """
+    start_cpu = time.process_time()
+    dataset = DATASETS[name]
+    try:
+        X_train, X_test, references = _load(name, seed, config)
+    except DataUnavailable as exc:
+        log(f"{name}: skipped: {exc}")
+        return [], {"skipped": str(exc)}, time.process_time() - start_cpu
+    entry = {
+        "n_components": dataset.n_components,
+        "standardized_errors": dataset.standardized_errors,
+        "n_train": len(X_train),
+        "n_test": len(X_test),
+        "n_features": X_train.shape[1],
+        "zero_fraction": float(np.mean(X_train == 0)),
+        "references": references,
+    }
+    records = {}
+    for model_name in available_models(config.models):
+        model = MODELS[model_name]
+        params = config.skae_params if model.skae else {}
+        estimator = model.build(dataset.n_components, seed, **params)
+        record = Record(
+            name, model_name, seed, dataset.n_components, len(X_train), len(X_test)
+        )
+        evaluate(
+            estimator,
+            model.log_likelihood,
+            X_train,
+            X_test,
+            dataset.standardized_errors,
+            record,
+        )
+        records[model_name] = record
+        log(
+            f"{name:18s} seed {seed} {model_name:22s} FVU {record.fvu:9.4g} "
+            f"fit {record.fit_seconds:7.1f} s ({record.fit_cpu_seconds:7.1f} s CPU)"
+            + (f"  FAILED {record.error}" if record.error else "")
+        )
+    reference = records.get(REFERENCE_MODEL)
+    if reference is not None:
+        for record in records.values():
+            record.fvu_ratio = record.fvu / reference.fvu
+    return list(records.values()), entry, time.process_time() - start_cpu
+
+
+def run(config, log=print, jobs=1, threads=None):
     """Fit every model on every data set and seed; return ``(records, info)``.
 
     ``info`` maps each data set to its sizes, ``n_components``, how its
-    errors are measured and its reference log-likelihoods per seed (or to
-    the reason it was skipped).
+    errors are measured, its reference log-likelihoods (a list over seeds)
+    and ``cpu_seconds`` (summed over its seeds), or to the reason it was
+    skipped. With ``jobs > 1`` the (data set, seed) pairs run in that many
+    processes, in the order of ``config.datasets`` (put the longest first),
+    each with ``threads`` torch threads (default: joblib's share of the CPUs).
     """
+    units = [
+        (name, seed)
+        for name in config.datasets
+        for seed in range(config.mnist_seeds if name == "mnist" else config.seeds)
+    ]
+    if jobs == 1:
+        warm_up()
+        results = [run_seed(name, seed, config, log) for name, seed in units]
+    else:
+        results = Parallel(n_jobs=jobs)(
+            delayed(_run_seed_in_worker)(threads, name, seed, config, log)
+            for name, seed in units
+        )
     records, info = [], {}
-    models = available_models(config.models)
-    warm_up()
-    for name in config.datasets:
-        dataset = DATASETS[name]
-        n_seeds = config.mnist_seeds if name == "mnist" else config.seeds
-        for seed in range(n_seeds):
-            try:
-                X_train, X_test, references = _load(name, seed, config)
-            except DataUnavailable as exc:
-                log(f"{name}: skipped: {exc}")
-                info[name] = {"skipped": str(exc)}
-                break
-            entry = info.setdefault(
-                name,
-                {
-                    "n_components": dataset.n_components,
-                    "standardized_errors": dataset.standardized_errors,
-                    "n_train": len(X_train),
-                    "n_test": len(X_test),
-                    "n_features": X_train.shape[1],
-                    "zero_fraction": float(np.mean(X_train == 0)),
-                    "references": {},
-                },
-            )
-            for ref, value in references.items():
-                entry["references"].setdefault(ref, []).append(value)
-            seed_records = {}
-            for model_name in models:
-                model = MODELS[model_name]
-                params = config.skae_params if model.skae else {}
-                estimator = model.build(dataset.n_components, seed, **params)
-                record = Record(
-                    name,
-                    model_name,
-                    seed,
-                    dataset.n_components,
-                    len(X_train),
-                    len(X_test),
-                )
-                evaluate(
-                    estimator,
-                    model.log_likelihood,
-                    X_train,
-                    X_test,
-                    dataset.standardized_errors,
-                    record,
-                )
-                seed_records[model_name] = record
-                log(
-                    f"{name:18s} seed {seed} {model_name:22s} FVU {record.fvu:9.4g} "
-                    f"fit {record.fit_seconds:7.1f} s"
-                    + (f"  FAILED {record.error}" if record.error else "")
-                )
-            reference = seed_records.get(REFERENCE_MODEL)
-            for record in seed_records.values():
-                if reference is not None:
-                    record.fvu_ratio = record.fvu / reference.fvu
-            records.extend(seed_records.values())
+    for (name, _), (unit_records, entry, cpu_seconds) in zip(units, results):
+        records.extend(unit_records)
+        if "skipped" in entry:
+            info[name] = entry
+            continue
+        merged = info.setdefault(name, {**entry, "references": {}, "cpu_seconds": 0})
+        merged["cpu_seconds"] += cpu_seconds
+        for ref, value in entry["references"].items():
+            merged["references"].setdefault(ref, []).append(value)
     return records, info
+
+
+def _run_seed_in_worker(threads, *args):
+    if threads:
+        torch.set_num_threads(threads)
+    warm_up()  # once per worker process would do; a tiny fit costs little
+    return run_seed(*args)
 
 
 # ----------------------------------------------------------------------
@@ -528,7 +559,7 @@ def _summary(values, digits):
 
 
 def _fit_cell(records):
-    seconds = np.mean([r.fit_seconds for r in records])
+    seconds = np.mean([r.fit_cpu_seconds for r in records])
     n_iter = [r.n_iter for r in records if r.n_iter is not None]
     cell = f"{seconds:.1f}"
     if n_iter:
@@ -556,7 +587,7 @@ BLOCKS = [
         True,
     ),
     (
-        "Fit seconds / epochs or iterations (* = ran to the limit in a seed)",
+        "Fit CPU seconds / epochs or iterations (* = ran to the limit in a seed)",
         _fit_cell,
         False,
     ),
@@ -671,6 +702,12 @@ def add_arguments(parser):
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes, each fitting one (data set, seed) at a time (default 1)",
+    )
     parser.add_argument("--json", type=Path, help="where to write all raw numbers")
     parser.add_argument(
         "--rst",
@@ -703,10 +740,15 @@ def run_command(args, argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     config = config_from(args)
-    start, start_cpu = time.perf_counter(), time.process_time()
-    records, info = run(config, log=lambda message: print(message, flush=True))
+    start = time.perf_counter()
+    records, info = run(
+        config,
+        log=lambda message: print(message, flush=True),
+        jobs=args.jobs,
+        threads=args.threads,
+    )
     seconds = time.perf_counter() - start
-    cpu_seconds = time.process_time() - start_cpu
+    cpu_seconds = sum(entry.get("cpu_seconds", 0) for entry in info.values())
     env = {
         **environment(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
@@ -718,7 +760,7 @@ def run_command(args, argv=None):
         f"skae {env['skae']} (commit {env['commit']}), scikit-learn "
         f"{env['sklearn']}, torch {env['torch']}, {env['torch_threads']} torch "
         f"thread(s), {env['cpu_count']} CPU(s). Total {seconds:.0f} s "
-        f"({cpu_seconds:.0f} s of CPU time). "
+        f"({cpu_seconds:.0f} s of CPU time, {args.jobs} process(es)). "
         f"Generated by ``{command.strip()}``."
     )
     if args.quick:

@@ -137,6 +137,27 @@ def test_every_model_and_data_set_is_measured(quick_run):
     assert info["linear_gaussian"]["references"]["true parameters"]
 
 
+@pytest.mark.slow  # starts worker processes that import torch
+def test_parallel_run_gives_the_same_records():
+    config = quality.Config.quick(
+        datasets=("wine",),
+        models=("AutoencoderTransformer", "PCA"),
+        seeds=2,
+        max_train=40,
+        max_test=20,
+        skae_params={"max_epochs": 1},
+    )
+    serial, serial_info = quality.run(config, log=lambda message: None)
+    parallel, parallel_info = quality.run(
+        config, log=lambda message: None, jobs=2, threads=1
+    )
+    assert [(r.model, r.seed) for r in parallel] == [(r.model, r.seed) for r in serial]
+    for a, b in zip(serial, parallel):
+        assert a.fvu == pytest.approx(b.fvu, rel=1e-5)
+    assert parallel_info["wine"]["cpu_seconds"] > 0
+    assert serial_info["wine"]["n_train"] == parallel_info["wine"]["n_train"] == 40
+
+
 def test_tables(quick_run):
     records, info = quick_run
     text = quality.text_tables(records, info)
