@@ -39,6 +39,7 @@ held-out mean log-likelihood (nats per row, raw units). Models at defaults
 except ``n_components`` (as in ``quality.py``), ``random_state`` and
 ``device="cpu"``. MNIST: a 5,000 train / 2,000 test subset and one seed,
 for time (``--mnist-train``); the other sets use ``quality.py``'s sizes.
+MNIST runs first, so that ``--jobs N`` (N processes) balances the load.
 
 Prints Markdown tables (strategies by data sets, mean over seeds) and writes
 all raw numbers to ``--json`` (default
@@ -55,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 
 # Runnable as ``python benchmarks/scaling_study.py`` from a checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -221,41 +223,54 @@ def load(name, seed, args):
     return DATASETS[name].load(seed, **sizes)
 
 
+def one_run(name, seed, model, strategy, args, log=print):
+    """Load data set ``name`` with ``seed``; fit and measure one model."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dataset = DATASETS[name]
+    X_train, X_test, _ = load(name, seed, args)
+    params = {"max_epochs": args.max_epochs} if args.max_epochs else {}
+    run = measure(
+        model,
+        strategy,
+        X_train,
+        X_test,
+        dataset.n_components,
+        dataset.standardized_errors,
+        Run(name, model, strategy, seed),
+        **params,
+    )
+    ll = np.nan if run.log_likelihood is None else run.log_likelihood
+    log(
+        f"{name:17s} seed {seed} {model:22s} {strategy:24s} "
+        f"FVU {run.fvu:8.4g} LL {ll:9.1f} {run.fit_seconds:6.1f} s {run.n_iter} ep"
+        + (f" FAILED {run.error}" if run.error else "")
+    )
+    return run
+
+
 def study(args, log=print):
-    runs = []
-    warm_up()
+    """Every (data set, seed, model, strategy) run; ``args.jobs`` at a time."""
+    tasks = []
     for name in args.datasets:
-        dataset = DATASETS[name]
-        seeds = args.mnist_seeds if name == "mnist" else args.seeds
-        for seed in range(seeds):
-            try:
-                X_train, X_test, _ = load(name, seed, args)
-            except DataUnavailable as exc:
-                log(f"{name}: skipped: {exc}")
-                break
-            for model in args.models:
-                for strategy in args.strategies:
-                    if (model, strategy) in SKIP:
-                        continue
-                    run = measure(
-                        model,
-                        strategy,
-                        X_train,
-                        X_test,
-                        dataset.n_components,
-                        dataset.standardized_errors,
-                        Run(name, model, strategy, seed),
-                        **({"max_epochs": args.max_epochs} if args.max_epochs else {}),
-                    )
-                    runs.append(run)
-                    ll = np.nan if run.log_likelihood is None else run.log_likelihood
-                    log(
-                        f"{name:17s} seed {seed} {model:22s} {strategy:24s} "
-                        f"FVU {run.fvu:8.4g} LL {ll:9.1f}"
-                        f" {run.fit_seconds:6.1f} s {run.n_iter} ep"
-                        + (f" FAILED {run.error}" if run.error else "")
-                    )
-    return runs
+        try:
+            load(name, 0, args)
+        except DataUnavailable as exc:
+            log(f"{name}: skipped: {exc}")
+            continue
+        for seed in range(args.mnist_seeds if name == "mnist" else args.seeds):
+            tasks += [
+                (name, seed, model, strategy)
+                for model in args.models
+                for strategy in args.strategies
+                if (model, strategy) not in SKIP
+            ]
+    warm_up()
+    if args.jobs == 1:
+        return [one_run(*task, args, log) for task in tasks]
+    return Parallel(n_jobs=args.jobs)(
+        delayed(one_run)(*task, args, log) for task in tasks
+    )
 
 
 def _cell(runs, metric):
@@ -337,6 +352,9 @@ def parse_args(argv=None):
         "--quick", action="store_true", help="smoke run: tiny sizes, 3 epochs"
     )
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="runs at a time, in separate processes"
+    )
     parser.add_argument(
         "--json", type=Path, default=RESULTS / "scaling_study.json", help="raw numbers"
     )
