@@ -37,13 +37,17 @@ Metrics as in ``benchmarks/quality.py``: held-out FVU (raw units for data on
 one scale, per-feature standardized errors for the mixed-unit tables) and
 held-out mean log-likelihood (nats per row, raw units). Models at defaults
 except ``n_components`` (as in ``quality.py``), ``random_state`` and
-``device="cpu"``. MNIST: a 5,000 train / 2,000 test subset and one seed,
-for time (``--mnist-train``); the other sets use ``quality.py``'s sizes.
+``device="cpu"``. For time, MNIST uses a 5,000 train / 2,000 test subset,
+``max_epochs=100`` and one seed (``--mnist-train``, ``--mnist-max-epochs``,
+``--mnist-seeds``), patches one seed (``--patches-seeds``), the other sets 3
+seeds (``--seeds``) and ``quality.py``'s sizes.
 MNIST runs first, so that ``--jobs N`` (N processes) balances the load.
 
 Prints Markdown tables (strategies by data sets, mean over seeds) and writes
 all raw numbers to ``--json`` (default
-``benchmarks/results/scaling_study.json``).
+``benchmarks/results/scaling_study.json``); ``--from-json A.json B.json``
+prints the tables of earlier runs (e.g. a study run in parts) without
+fitting anything.
 """
 
 import argparse
@@ -229,7 +233,8 @@ def one_run(name, seed, model, strategy, args, log=print):
         torch.set_num_threads(args.threads)
     dataset = DATASETS[name]
     X_train, X_test, _ = load(name, seed, args)
-    params = {"max_epochs": args.max_epochs} if args.max_epochs else {}
+    max_epochs = args.mnist_max_epochs if name == "mnist" else args.max_epochs
+    params = {"max_epochs": max_epochs} if max_epochs else {}
     run = measure(
         model,
         strategy,
@@ -258,7 +263,8 @@ def study(args, log=print):
         except DataUnavailable as exc:
             log(f"{name}: skipped: {exc}")
             continue
-        for seed in range(args.mnist_seeds if name == "mnist" else args.seeds):
+        seeds = {"mnist": args.mnist_seeds, "patches": args.patches_seeds}
+        for seed in range(seeds.get(name, args.seeds)):
             tasks += [
                 (name, seed, model, strategy)
                 for model in args.models
@@ -342,12 +348,22 @@ def parse_args(argv=None):
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--mnist-seeds", type=int, default=1)
+    parser.add_argument("--patches-seeds", type=int, default=1)
     parser.add_argument("--mnist-npz", help="offline MNIST (keys x_train, x_test)")
     parser.add_argument("--mnist-train", type=int, default=5000)
     parser.add_argument("--mnist-test", type=int, default=2000)
     parser.add_argument("--max-train", type=int, help="cap the rows of other sets")
     parser.add_argument("--max-test", type=int)
     parser.add_argument("--max-epochs", type=int, help="cap max_epochs")
+    parser.add_argument(
+        "--mnist-max-epochs", type=int, default=100, help="max_epochs on MNIST"
+    )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        nargs="+",
+        help="only print the tables of the runs in these files (from --json)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: tiny sizes, 3 epochs"
     )
@@ -360,16 +376,31 @@ def parse_args(argv=None):
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds = args.mnist_seeds = 1
+        args.seeds = args.mnist_seeds = args.patches_seeds = 1
         args.max_train, args.max_test = 200, 100
         args.mnist_train, args.mnist_test = 200, 100
         args.max_epochs = args.max_epochs or 3
+        args.mnist_max_epochs = args.max_epochs
         args.datasets = [d for d in args.datasets if d != "mnist" or args.mnist_npz]
     return args
 
 
+def load_runs(paths):
+    """The runs stored by ``--json`` in ``paths``, in order."""
+    names = set(Run.__dataclass_fields__)
+    return [
+        Run(**{key: value for key, value in row.items() if key in names})
+        for path in paths
+        for row in json.loads(Path(path).read_text())["runs"]
+    ]
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.from_json:
+        runs = load_runs(args.from_json)
+        print(report(runs))
+        return runs
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()

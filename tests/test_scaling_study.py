@@ -51,3 +51,4 @@ def test_quick_run(tmp_path):
         assert run.error is None and np.isfinite(run.fvu) and run.n_iter == 1
         assert (run.log_likelihood is not None) == (run.model == "VAE")
     assert "VAE: held-out log-likelihood" in scaling_study.report(runs)
+    assert scaling_study.main(["--from-json", str(tmp_path / "s.json")]) == runs
