@@ -664,6 +664,13 @@ def text_tables(records, info):
     return "\n\n".join(out)
 
 
+def _rst_escape(text):
+    """``text`` with RST's inline markup characters escaped (warning messages)."""
+    for character in "\\*`|_":
+        text = text.replace(character, "\\" + character)
+    return text
+
+
 def rst_tables(records, info, footer):
     """reStructuredText: one titled simple table per metric, then ``footer``."""
     out = [
@@ -672,7 +679,8 @@ def rst_tables(records, info, footer):
     ]
     extra = notes(records, info)
     if extra:
-        out.append("Notes:\n\n" + "\n".join(f"- {line}" for line in extra) + "\n")
+        lines = "\n".join(f"- {_rst_escape(line)}" for line in extra)
+        out.append(f"Notes:\n\n{lines}\n")
     return "\n".join(out) + f"\n{footer}\n"
 
 

@@ -3,6 +3,7 @@
 No quality or timing assertions: the figures of a few epochs mean nothing.
 """
 
+import dataclasses
 import json
 import types
 
@@ -167,6 +168,18 @@ def test_tables(quick_run):
     assert rst.rstrip().endswith("FOOTER")
     assert rst.count("**Held-out") == 3
     assert "true parameters" in rst
+
+
+def test_rst_is_valid_with_any_warning_message(quick_run):
+    docutils_core = pytest.importorskip("docutils.core")
+    records, info = quick_run
+    odd = dataclasses.replace(
+        records[0], warnings={"UserWarning: see `x`, *args, |a| and b_": 2}
+    )
+    rst = quality.rst_tables([odd, *records[1:]], info, footer="FOOTER")
+    # halt_level=2: any docutils warning raises.
+    docutils_core.publish_doctree(rst, settings_overrides={"halt_level": 2})
+    assert "2 x UserWarning" in rst
 
 
 def test_fvu_units():
