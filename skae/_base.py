@@ -273,13 +273,17 @@ class _BaseAutoencoder(
         # Passed only when set, so that optimizers without the argument
         # (e.g. torch.optim.LBFGS) can be used.
         extra = (
-            {"optimizer__weight_decay": self.weight_decay} if self.weight_decay else {}
+            {"optimizer__weight_decay": float(self.weight_decay)}
+            if self.weight_decay
+            else {}
         )
         return AutoencoderNet(
             module=module,
             criterion=ModuleLoss,
             optimizer=optimizer,
-            lr=self.lr,
+            # Python numbers: a numpy float32 lr would keep the optimizer's
+            # step arithmetic in float32 (NEP 50) and change the result.
+            lr=float(self.lr),
             max_epochs=int(self.max_epochs),
             batch_size=int(self.batch_size),
             iterator_train=BatchIterator,
@@ -304,7 +308,7 @@ class _BaseAutoencoder(
                 EarlyStopping(
                     monitor=monitor,
                     patience=int(self.n_iter_no_change),
-                    threshold=self.tol,
+                    threshold=float(self.tol),
                     threshold_mode="abs",
                     load_best=self.early_stopping,
                     sink=print if self.verbose else _silent,
