@@ -28,6 +28,12 @@ from ._compat import Integer, Interval, StrOptions, fit_context
 from ._data import BatchIterator, ReconstructionDataset, iter_row_chunks
 from ._modules import ACTIVATIONS, make_mlp, reset_parameters
 from ._net import AutoencoderNet, EarlyStopping, ModuleLoss, TrainingInterrupted
+from ._scaling import (
+    constant_features,
+    feature_mean_and_std,
+    standardize,
+    unit_of_constant_features,
+)
 from ._utils import draw_seed, make_generator, resolve_device, seeded_global_rng
 
 OPTIMIZERS = {
@@ -174,13 +180,10 @@ class _BaseAutoencoder(
         """Return the per-feature ``(mean, scale)`` applied before the network."""
         if not self.standardize:
             return np.zeros(X.shape[1]), np.ones(X.shape[1])
-        mean = X.mean(axis=0, dtype=np.float64)
-        scale = X.std(axis=0, dtype=np.float64)
-        # Constant (or numerically constant) features keep their values.
-        scale[
-            scale <= 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
-        ] = 1.0
-        return mean, scale
+        mean, std = feature_mean_and_std(X)
+        # Constant (or numerically constant) features keep their units.
+        constant = constant_features(mean, std, X.shape[0])
+        return mean, np.where(constant, unit_of_constant_features(mean), std)
 
     def _check_data(self, X):
         """Check validated data beyond sklearn's checks, for fit and inference."""
@@ -257,7 +260,9 @@ class _BaseAutoencoder(
 
     def _scale(self, X):
         """Rows of ``X`` in the model's scaled space, as a float32 CPU tensor."""
-        return torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
+        return torch.as_tensor(
+            standardize(X, self.mean_, self.scale_), dtype=torch.float32
+        )
 
     def _to_device(self, data):
         """Move a CPU tensor to the model's device.
@@ -280,13 +285,17 @@ class _BaseAutoencoder(
         # Passed only when set, so that optimizers without the argument
         # (e.g. torch.optim.LBFGS) can be used.
         extra = (
-            {"optimizer__weight_decay": self.weight_decay} if self.weight_decay else {}
+            {"optimizer__weight_decay": float(self.weight_decay)}
+            if self.weight_decay
+            else {}
         )
         return AutoencoderNet(
             module=module,
             criterion=ModuleLoss,
             optimizer=optimizer,
-            lr=self.lr,
+            # Python numbers: a numpy float32 lr would keep the optimizer's
+            # step arithmetic in float32 (NEP 50) and change the result.
+            lr=float(self.lr),
             max_epochs=int(self.max_epochs),
             batch_size=int(self.batch_size),
             iterator_train=BatchIterator,
@@ -312,7 +321,7 @@ class _BaseAutoencoder(
                 EarlyStopping(
                     monitor=monitor,
                     patience=int(self.n_iter_no_change),
-                    threshold=self.tol,
+                    threshold=float(self.tol),
                     threshold_mode="abs",
                     load_best=self.early_stopping,
                     sink=print if self.verbose else _silent,

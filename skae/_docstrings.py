@@ -101,7 +101,9 @@ FITTED_ATTRIBUTES = """\
 
     scale_ : ndarray of shape (`n_features_in_`,)
         Per-feature scale divided out before the network (ones if
-        ``standardize=False``; constant features keep a scale of 1).
+        ``standardize=False``). Constant features keep a scale of 1, or of
+        one unit in the last place of their value beyond 2**52; whether a
+        feature is constant is judged relative to its own magnitude.
 
     n_iter_ : int
         Number of epochs run.

@@ -202,6 +202,50 @@ def test_invalid_parameters(small_X, params, message):
         model.fit(small_X)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_components": True},
+        {"n_components": np.bool_(True)},
+        {"hidden_layer_sizes": (True,)},
+        {"hidden_layer_sizes": True},
+        {"batch_size": True},
+        {"max_epochs": True},
+    ],
+    ids=str,
+)
+def test_booleans_are_not_integers(small_X, params):
+    """True is an int to Python; as a size it is a mistake, not 1."""
+    model = clone(ESTIMATORS[0]).set_params(**params)
+    with pytest.raises(ValueError, match=next(iter(params))):
+        model.fit(small_X)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+def test_numpy_scalar_parameters(estimator, small_X):
+    """Parameters from np.arange or np.linspace grids work like Python numbers."""
+    params = {
+        "n_components": np.int64(2),
+        "hidden_layer_sizes": np.array([4, 3], dtype=np.int32),
+        "batch_size": np.int32(16),
+        "max_epochs": np.int64(2),
+        "n_iter_no_change": np.int16(3),
+        "lr": np.float32(1e-3),
+        "random_state": np.int64(0),
+    }
+    model = clone(estimator).set_params(**params).fit(small_X)
+    reference = clone(estimator).set_params(
+        **{
+            name: value.tolist() if hasattr(value, "tolist") else value
+            for name, value in params.items()
+        }
+    )
+    reference.set_params(lr=float(np.float32(1e-3)))
+    assert_array_equal(
+        model.transform(small_X), reference.fit(small_X).transform(small_X)
+    )
+
+
 def test_cuda_requested_without_gpu(small_X, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     model = clone(ESTIMATORS[0]).set_params(device="cuda")

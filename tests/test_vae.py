@@ -252,6 +252,30 @@ def test_sample(fitted_vae, small_X):
         fitted_vae.sample(0)
 
 
+@pytest.mark.parametrize("n_samples", [True, 2.0, "3"])
+def test_sample_rejects_non_integer_counts(fitted_vae, n_samples):
+    # True is an int to Python; a count of True is a mistake, not 1.
+    with pytest.raises(ValueError, match="n_samples must be a positive int"):
+        fitted_vae.sample(n_samples)
+
+
+def test_sample_accepts_numpy_integers(fitted_vae):
+    assert fitted_vae.sample(np.int64(3), random_state=0).shape == (3, 5)
+
+
+@pytest.mark.parametrize("Estimator", [VAE, IWAE])
+def test_grid_search_over_numpy_integers(Estimator, small_X):
+    """A grid written with np.arange holds numpy integers, not Python ints."""
+    search = GridSearchCV(
+        Estimator(**SMALL, random_state=0),
+        {"n_components": np.arange(1, 3), "k": np.arange(1, 3)},
+        cv=2,
+        error_score="raise",
+    ).fit(small_X)
+    assert isinstance(search.best_params_["n_components"], np.integer)
+    assert np.isfinite(search.best_score_)
+
+
 def test_bernoulli_samples_and_range_check():
     rng = np.random.RandomState(0)
     X = (rng.uniform(size=(50, 6)) > 0.5).astype(float)
