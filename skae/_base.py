@@ -8,6 +8,7 @@ its own loss and scores (:class:`~skae._modules.AutoencoderModule`).
 """
 
 import copy
+import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -18,6 +19,7 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -27,13 +29,15 @@ from skorch.helper import predefined_split
 from ._compat import Integer, Interval, StrOptions, fit_context
 from ._data import BatchIterator, ReconstructionDataset, iter_row_chunks
 from ._modules import ACTIVATIONS, make_mlp, reset_parameters
-from ._net import AutoencoderNet, EarlyStopping, ModuleLoss, TrainingInterrupted
+from ._net import AutoencoderNet, ModuleLoss, TrainingInterrupted
 from ._scaling import (
+    activity_adjusted_scale,
     constant_features,
     feature_mean_and_std,
     standardize,
     unit_of_constant_features,
 )
+from ._schedule import PlateauSchedule
 from ._utils import draw_seed, make_generator, resolve_device, seeded_global_rng
 
 OPTIMIZERS = {
@@ -50,13 +54,20 @@ INFERENCE_CHUNK_ROWS = 4096
 INFERENCE_CHUNK_VALUES = 2**22
 
 
+def auto_batch_size(n_samples):
+    """``batch_size="auto"``: at least 16 steps per epoch, batches of 16 to 128.
+
+    Large data sets train on batches of 128 rows. Small ones get smaller
+    batches, so that an epoch still takes several optimizer steps and
+    ``max_epochs`` bounds the work in a way that does not depend on the
+    number of rows as much.
+    """
+    return int(min(n_samples, max(16, min(128, n_samples // 16))))
+
+
 def inference_chunk_rows(n_features):
     """Rows per inference chunk for data ``n_features`` wide."""
     return max(1, min(INFERENCE_CHUNK_ROWS, INFERENCE_CHUNK_VALUES // n_features))
-
-
-def _silent(*args, **kwargs):
-    """A sink for skorch messages when ``verbose=0`` (picklable, unlike a lambda)."""
 
 
 class _NonFiniteLoss(Exception):
@@ -96,11 +107,11 @@ class _BaseAutoencoder(
         "activation": [StrOptions(set(ACTIVATIONS))],
         "encoder": [torch.nn.Module, None],
         "decoder": [torch.nn.Module, None],
-        "standardize": ["boolean"],
+        "standardize": [StrOptions({"auto"}), "boolean"],
         "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Integer(1)],
+        "batch_size": [StrOptions({"auto"}), Integer(1)],
         "max_epochs": [Integer(1)],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -119,11 +130,11 @@ class _BaseAutoencoder(
         activation="relu",
         encoder=None,
         decoder=None,
-        standardize=True,
+        standardize="auto",
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
-        batch_size=128,
+        batch_size="auto",
         max_epochs=200,
         early_stopping=False,
         validation_fraction=0.1,
@@ -178,12 +189,21 @@ class _BaseAutoencoder(
 
     def _fit_scaling(self, X):
         """Return the per-feature ``(mean, scale)`` applied before the network."""
-        if not self.standardize:
+        if self.standardize is False:
             return np.zeros(X.shape[1]), np.ones(X.shape[1])
         mean, std = feature_mean_and_std(X)
-        # Constant (or numerically constant) features keep their units.
+        auto = self.standardize == "auto"
+        scale = activity_adjusted_scale(X, std) if auto else std
         constant = constant_features(mean, std, X.shape[0])
-        return mean, np.where(constant, unit_of_constant_features(mean), std)
+        if constant.any():
+            # No spread to scale by: "auto" measures deviations in the typical
+            # unit of the other features, True in the feature's own units;
+            # neither finer than the float64 resolution of its values.
+            typical = np.median(scale[~constant]) if auto and not constant.all() else 1
+            scale[constant] = np.maximum(typical, unit_of_constant_features(mean))[
+                constant
+            ]
+        return mean, scale
 
     def _check_data(self, X):
         """Check validated data beyond sklearn's checks, for fit and inference."""
@@ -280,7 +300,7 @@ class _BaseAutoencoder(
     # ------------------------------------------------------------------
     # Fitting
 
-    def _make_net(self, module, train_split, callbacks, shuffle_generator):
+    def _make_net(self, module, train_split, callbacks, shuffle_generator, batch_size):
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         # Passed only when set, so that optimizers without the argument
         # (e.g. torch.optim.LBFGS) can be used.
@@ -297,7 +317,7 @@ class _BaseAutoencoder(
             # step arithmetic in float32 (NEP 50) and change the result.
             lr=float(self.lr),
             max_epochs=int(self.max_epochs),
-            batch_size=int(self.batch_size),
+            batch_size=batch_size,
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
             iterator_train__generator=shuffle_generator,
@@ -313,18 +333,18 @@ class _BaseAutoencoder(
         )
 
     def _callbacks(self, monitor):
+        patience = int(self.n_iter_no_change)
         return [
             *self._fit_callbacks(),
             ("stop_on_non_finite_loss", _StopOnNonFiniteLoss()),
             (
-                "early_stopping",
-                EarlyStopping(
-                    monitor=monitor,
-                    patience=int(self.n_iter_no_change),
-                    threshold=float(self.tol),
-                    threshold_mode="abs",
-                    load_best=self.early_stopping,
-                    sink=print if self.verbose else _silent,
+                "schedule",
+                PlateauSchedule(
+                    monitor,
+                    patience=patience,
+                    tol=float(self.tol),
+                    lr_patience=max(1, patience // 2),
+                    restore_best=self.early_stopping,
                 ),
             ),
         ]
@@ -388,6 +408,11 @@ class _BaseAutoencoder(
             train_split,
             self._callbacks(monitor),
             shuffle_generator=make_generator(seed, "cpu"),
+            batch_size=(
+                auto_batch_size(len(X_train))
+                if self.batch_size == "auto"
+                else int(self.batch_size)
+            ),
         )
         self._train(ReconstructionDataset(self._to_device(X_train)), seed)
         # The validation data are not part of the model: kept, they would
@@ -396,6 +421,15 @@ class _BaseAutoencoder(
 
         self.loss_curve_ = [float(loss) for loss in self.net_.history[:, "train_loss"]]
         self.n_iter_ = len(self.loss_curve_)
+        if not dict(self.net_.callbacks_)["schedule"].stopped_:
+            warnings.warn(
+                f"{type(self).__name__} reached max_epochs={self.max_epochs} "
+                f"while its loss was still improving by more than tol={self.tol}"
+                f" within n_iter_no_change={self.n_iter_no_change} epochs; "
+                "increase max_epochs for a converged model.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         self._finish_fit(X)
         return self
 

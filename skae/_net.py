@@ -20,14 +20,13 @@ so a skorch release that changes them fails that test:
 - ``validation_step`` sets eval mode itself, and nothing else changes the
   mode between batches of the training pass;
 - ``train_step`` returns ``{"loss": ..., "y_pred": ...}``;
-- ``partial_fit`` catches ``KeyboardInterrupt`` raised in ``fit_loop``, and
-  ``EarlyStopping.on_epoch_end`` raises it to end training.
+- ``partial_fit`` catches ``KeyboardInterrupt`` raised in ``fit_loop``, the
+  way its callbacks end training.
 """
 
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
-from skorch.callbacks import EarlyStopping as SkorchEarlyStopping
 
 # Callback hooks skorch calls once per batch; callbacks that keep the base
 # class's no-op for them are not called there.
@@ -63,21 +62,10 @@ class StopTraining(KeyboardInterrupt):
     """How a callback ends training: skorch's own signal, told apart from Ctrl-C.
 
     skorch ends training when a callback raises ``KeyboardInterrupt`` (its
-    ``EarlyStopping`` does), so a real Ctrl-C looks the same to it. Callbacks
-    of skae raise this subclass instead.
+    ``EarlyStopping`` does), so a real Ctrl-C looks the same to it. skae's
+    callbacks raise this subclass instead, and only a plain
+    ``KeyboardInterrupt`` leaves the fit as an interruption.
     """
-
-
-class EarlyStopping(SkorchEarlyStopping):
-    """skorch's ``EarlyStopping``, ending training with :class:`StopTraining`."""
-
-    def on_epoch_end(self, net, **kwargs):
-        try:
-            super().on_epoch_end(net, **kwargs)
-        except StopTraining:
-            raise
-        except KeyboardInterrupt as exc:  # skorch's signal to stop
-            raise StopTraining from exc
 
 
 def _overrides(callback, hook):

@@ -133,3 +133,39 @@ def standardize(X, mean, scale):
         else:
             scaled /= scale
     return scaled
+
+
+def activity_adjusted_scale(X, std):
+    """Per-feature scale of the values that depart from the feature's median.
+
+    ``std / sqrt(activity)``, where ``activity`` is the fraction of rows
+    whose value differs from the feature's median. For a feature with
+    distinct values (most continuous measurements) the activity is about 1
+    and the scale is its standard deviation. For a feature that is mostly at
+    one value and only sometimes active (an image pixel that is usually
+    black, a one-hot column, a sparse count), the standard deviation
+    measures how rarely it is active rather than how large it is when
+    active, and dividing by it would turn an unseen stroke into a value in
+    the hundreds; this scale is instead the root mean square deviation of
+    its active values, the size of the feature when it is used. Pixels of
+    one image then get similar scales, close to one common scale, while
+    columns in different units keep their own.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    std : ndarray of shape (n_features,)
+        From :func:`feature_mean_and_std`.
+
+    Returns
+    -------
+    scale : ndarray of shape (n_features,)
+        Zero for constant features, as ``std``.
+    """
+    n_samples = X.shape[0]
+    median = np.median(X, axis=0)
+    departs = np.zeros(X.shape[1])
+    for chunk in _row_chunks(X):
+        departs += (chunk != median).sum(axis=0)
+    activity = np.maximum(departs / n_samples, 1.0 / n_samples)
+    return std / np.sqrt(activity)

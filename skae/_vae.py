@@ -1,8 +1,7 @@
 """Variational autoencoders: VAE and IWAE, whose score is a log-likelihood."""
 
-from numbers import Real
-
 import warnings
+from numbers import Real
 
 import numpy as np
 import torch
@@ -12,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _BaseAutoencoder
 from ._compat import Integer, Interval, StrOptions
 from ._docstrings import fill_doc
+from ._scaling import activity_adjusted_scale, feature_mean_and_std
 from ._variational import ACTIVE_UNIT_THRESHOLD, LIKELIHOODS, KLWarmup, VAEModule
 
 
@@ -145,11 +145,11 @@ class VAE(_BaseAutoencoder):
         beta=1.0,
         kl_warmup_epochs=10,
         min_variance=1e-3,
-        standardize=True,
+        standardize="auto",
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
-        batch_size=128,
+        batch_size="auto",
         max_epochs=200,
         early_stopping=False,
         validation_fraction=0.1,
@@ -203,13 +203,19 @@ class VAE(_BaseAutoencoder):
         )
 
     def _variance_floor(self, X):
-        """Per-feature floor of the decoder variance, in the scaled units."""
+        """Per-feature floor of the decoder variance, in the scaled units.
+
+        ``min_variance`` times the square of each feature's own
+        activity-adjusted scale (the spread of its values that depart from
+        its median): no other column's units enter it.
+        """
         if self.likelihood == "bernoulli":
             return None
-        # min_variance times the average feature variance in the units of X.
-        raw_variance = X.double().var(dim=0, correction=0).numpy() * self.scale_**2
-        reference = float(raw_variance.mean()) if raw_variance.mean() > 0 else 1.0
-        return self.min_variance * reference / self.scale_**2
+        X = X.double().numpy()
+        scale = activity_adjusted_scale(X, feature_mean_and_std(X)[1])
+        # Constant features have no spread of their own: the typical one.
+        typical = np.median(scale[scale > 0]) if (scale > 0).any() else 1.0
+        return self.min_variance * np.where(scale > 0, scale, typical) ** 2
 
     def _fit_scaling(self, X):
         if self.likelihood == "bernoulli":  # p(x|z) is over X as it is
@@ -380,11 +386,11 @@ class IWAE(VAE):
         beta=1.0,
         kl_warmup_epochs=10,
         min_variance=1e-3,
-        standardize=True,
+        standardize="auto",
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
-        batch_size=128,
+        batch_size="auto",
         max_epochs=200,
         early_stopping=False,
         validation_fraction=0.1,

@@ -216,13 +216,34 @@ class VAEModule(AutoencoderModule):
         eps = self.standard_normal((self.k, x.shape[0], self.n_components), like=x)
         z = mu + (0.5 * logvar).exp() * eps
         log_px_z = self.log_likelihood(x, z)
-        beta = self.beta * self.kl_weight
         if self.bound == "elbo":
             kl = self.kl_divergence(mu, logvar)
-            return -(log_px_z.mean(0) - beta * kl).mean()
-        log_w = log_px_z + beta * self._log_prior_ratio(z, eps, logvar)
-        # autograd differentiates the bound itself (no detached weights).
-        return -(torch.logsumexp(log_w, dim=0) - math.log(self.k)).mean()
+            loss = self._warmed_up(lambda beta: -(log_px_z.mean(0) - beta * kl).mean())
+        else:
+            log_pz_qz = self._log_prior_ratio(z, eps, logvar)
+            # autograd differentiates the bound itself (no detached weights).
+            loss = self._warmed_up(
+                lambda beta: (
+                    -(
+                        torch.logsumexp(log_px_z + beta * log_pz_qz, dim=0)
+                        - math.log(self.k)
+                    ).mean()
+                )
+            )
+        return loss
+
+    def _warmed_up(self, negative_bound):
+        """``negative_bound(beta)``, with the gradient of the warm-up's weight.
+
+        During the warm-up (``kl_weight < 1``) the gradient is that of the
+        bound with the KL term down-weighted, while the value is that of the
+        bound itself, so that the recorded loss is always minus the bound.
+        """
+        loss = negative_bound(self.beta)
+        if self.kl_weight == 1.0 or not torch.is_grad_enabled():
+            return loss
+        warm = negative_bound(self.beta * self.kl_weight)
+        return warm + (loss - warm).detach()
 
     def eval_noise(self, k, device):
         """The fixed ``(k, n_components)`` noise used to estimate log p(x).
@@ -271,6 +292,9 @@ class KLWarmup(Callback):
     def on_epoch_begin(self, net, **kwargs):
         done = len(net.history) - 1  # epochs finished before this one
         net.module_.kl_weight = min(1.0, done / self.epochs) if self.epochs else 1.0
+        if net.module_.kl_weight < 1.0:
+            # The schedule does not judge progress on a changing objective.
+            net.history.record("warmup", True)
 
     def on_train_end(self, net, **kwargs):
         net.module_.kl_weight = 1.0

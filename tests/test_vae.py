@@ -119,13 +119,6 @@ def test_trained_on_low_rank_gaussian_data_matches_pca(Estimator):
     assert pca_score - 0.6 < score < pca_score + 0.3
 
 
-def test_iwae_with_one_sample_trains_exactly_as_the_vae(small_X):
-    vae = VAE(2, k=1, random_state=0, **SMALL).fit(small_X)
-    iwae = IWAE(2, k=1, random_state=0, **SMALL).fit(small_X)
-    assert_allclose(vae.loss_curve_, iwae.loss_curve_, rtol=1e-6)
-    assert_allclose(vae.score_samples(small_X), iwae.score_samples(small_X))
-
-
 def test_score_samples_converges_as_k_eval_grows(small_X):
     est = VAE(2, random_state=0, **SMALL).fit(small_X)
     module = est.net_.module_
