@@ -8,6 +8,7 @@ from sklearn.decomposition import PCA
 from skae import AutoencoderTransformer
 from skae._scaling import (
     CHUNK_ROWS,
+    activity_adjusted_scale,
     constant_features,
     feature_mean_and_std,
     standardize,
@@ -144,3 +145,61 @@ def test_constant_feature_with_rounding_noise_at_a_huge_magnitude():
     model = AutoencoderTransformer(**FAST).fit(X)
     assert model.scale_[1] == np.spacing(model.mean_[1])
     assert np.all(np.isfinite(model.transform(X)))
+
+
+# ----------------------------------------------------------------------
+# The scaling policy: standardize="auto"
+
+
+def test_activity_adjusted_scale_is_the_std_of_dense_features():
+    X = np.random.RandomState(0).normal(size=(1000, 3)) * [1.0, 10.0, 1e-3]
+    std = feature_mean_and_std(X)[1]
+    # Distinct values: all but the median row depart from the median.
+    assert_allclose(activity_adjusted_scale(X, std), std, rtol=1e-3)
+
+
+def test_activity_adjusted_scale_is_the_size_of_rare_values():
+    X = np.zeros((1000, 2))
+    X[:10, 0] = 200.0  # a pixel lit in 1% of the images
+    X[:300, 1] = 200.0  # a pixel lit in 30% of them
+    std = feature_mean_and_std(X)[1]
+    scale = activity_adjusted_scale(X, std)
+    # The root mean square deviation of the lit values from the mean.
+    assert_allclose(scale, [200 * np.sqrt(0.99), 200 * np.sqrt(0.7)], rtol=1e-6)
+    assert std[0] < 20  # standardization would divide by about 20
+
+
+def _rare_pixel_images(n_samples, seed):
+    """Images whose border pixels are lit in about 1% of the rows."""
+    rng = np.random.RandomState(seed)
+    latent = rng.normal(size=(n_samples, 2))
+    dense = np.tanh(latent @ rng.normal(size=(2, 20))) * 100 + 100
+    rare = (rng.uniform(size=(n_samples, 20)) < 0.01) * rng.uniform(
+        50, 255, size=(n_samples, 20)
+    )
+    return np.hstack([dense, rare])
+
+
+def test_auto_scaling_keeps_rare_pixels_from_blowing_up():
+    X_train = _rare_pixel_images(2000, 0)
+    X_test = _rare_pixel_images(500, 1)
+    ae = AutoencoderTransformer(2, standardize="auto", random_state=0).fit(X_train)
+    scaled = ae._scale(X_test).numpy()
+    # Per-feature standardization would put rare strokes at about 10 units.
+    assert np.abs(scaled[:, 20:]).max() < 3
+    error = np.mean((ae.inverse_transform(ae.transform(X_test)) - X_test) ** 2)
+    pca = PCA(2).fit(X_train)
+    pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+    assert error < pca_error
+
+
+@pytest.mark.parametrize("standardize", ["auto", True])
+def test_a_column_in_large_units_mutes_no_other(standardize):
+    X = np.random.RandomState(0).normal(size=(200, 4)) @ np.diag([1, 2, 3, 4])
+    X_dollars = X * [1e4, 1, 1, 1]
+    params = dict(n_components=2, standardize=standardize, max_epochs=20)
+    ae = AutoencoderTransformer(random_state=0, **params).fit(X)
+    ae_dollars = AutoencoderTransformer(random_state=0, **params).fit(X_dollars)
+    # The scaled data, and so the model, do not depend on the column's units.
+    assert_allclose(ae_dollars._scale(X_dollars), ae._scale(X), rtol=1e-5, atol=1e-6)
+    assert_allclose(ae_dollars.transform(X_dollars), ae.transform(X), atol=1e-4)
