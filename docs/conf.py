@@ -1,6 +1,7 @@
 """Sphinx configuration for skae's documentation."""
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
@@ -29,6 +30,10 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
+    # "Examples using X" on each API page: sphinx-gallery writes, per object
+    # of doc_module, the examples that use it into backreferences_dir.
+    "doc_module": ("skae",),
+    "backreferences_dir": "generated/backreferences",
     "reference_url": {"skae": None},
 }
 
@@ -46,3 +51,30 @@ if os.environ.get("SKAE_DOCS_OFFLINE", "1") == "1":
 html_theme = "pydata_sphinx_theme"
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+
+# Keep straight quotes: default="gaussian" must stay copy-pasteable.
+smartquotes = False
+
+# Offline, the :ref: labels in the docstrings that skae's classes inherit from
+# scikit-learn (set_output, get_metadata_routing) point nowhere; name them as
+# text instead, so that -W keeps catching broken references of our own.
+_SKLEARN_REF = re.compile(r":ref:`(?:([^`<]*?)\s*<([^`>]+)>|([^`]+))`")
+
+
+def _sklearn_ref_as_text(match):
+    title, label, bare = match.groups()
+    if title:
+        return f"{title} (in scikit-learn's documentation)"
+    example = bare.rsplit("_plot_", 1)[-1]
+    return f"scikit-learn's example ``plot_{example}``"
+
+
+def _unlink_inherited_refs(app, what, name, obj, options, lines):
+    module = getattr(obj, "__module__", "") or ""
+    if intersphinx_mapping or module.startswith("skae"):
+        return
+    lines[:] = [_SKLEARN_REF.sub(_sklearn_ref_as_text, line) for line in lines]
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _unlink_inherited_refs)
