@@ -29,7 +29,9 @@ numpydoc_class_members_toctree = False
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
-    "filename_pattern": "/plot_",
+    # SKAE_GALLERY_PATTERN=plot_vae runs only the matching examples, for a
+    # quick look at one of them (the others keep their last output).
+    "filename_pattern": "/" + os.environ.get("SKAE_GALLERY_PATTERN", "plot_"),
     # "Examples using X" on each API page: sphinx-gallery writes, per object
     # of doc_module, the examples that use it into backreferences_dir.
     "doc_module": ("skae",),
@@ -49,6 +51,18 @@ if os.environ.get("SKAE_DOCS_OFFLINE", "1") == "1":
     intersphinx_mapping = {}
 
 html_theme = "pydata_sphinx_theme"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+html_theme_options = {
+    # Example pages keep the full width for their code and figures; their
+    # sections are listed in the left sidebar anyway.
+    # (pages not matched by any pattern get no secondary sidebar).
+    "secondary_sidebar_items": {
+        "[!a]**": ["page-toc", "sourcelink"],
+        "api": ["page-toc", "sourcelink"],
+        "auto_examples/*": [],
+    },
+}
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 
