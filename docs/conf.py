@@ -20,6 +20,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "matplotlib.sphinxext.plot_directive",
 ]
 
 autosummary_generate = True
@@ -39,6 +40,12 @@ sphinx_gallery_conf = {
     "reference_url": {"skae": None},
 }
 
+# Benchmark charts (docs/_plots): the figure only, no source or format links.
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 110)]
+
 intersphinx_mapping = {
     "python": ("https://docs.python.org/3", None),
     "numpy": ("https://numpy.org/doc/stable", None),
@@ -54,13 +61,17 @@ html_theme = "pydata_sphinx_theme"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_theme_options = {
-    # Example pages keep the full width for their code and figures; their
-    # sections are listed in the left sidebar anyway.
+    # Example pages keep the full width for their code and figures (their
+    # sections are listed in the left sidebar anyway), the benchmark pages for
+    # their wide result tables.
     # (pages not matched by any pattern get no secondary sidebar).
     "secondary_sidebar_items": {
         "[!a]**": ["page-toc", "sourcelink"],
         "api": ["page-toc", "sourcelink"],
         "auto_examples/*": [],
+        # wide result tables
+        "outliers": [],
+        "benchmarks": [],
     },
 }
 templates_path = ["_templates"]
