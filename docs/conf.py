@@ -5,6 +5,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gallery_order
 
 import skae  # noqa: E402
 
@@ -33,6 +34,7 @@ sphinx_gallery_conf = {
     # SKAE_GALLERY_PATTERN=plot_vae runs only the matching examples, for a
     # quick look at one of them (the others keep their last output).
     "filename_pattern": "/" + os.environ.get("SKAE_GALLERY_PATTERN", "plot_"),
+    "within_subsection_order": "gallery_order.GalleryOrder",
     # "Examples using X" on each API page: sphinx-gallery writes, per object
     # of doc_module, the examples that use it into backreferences_dir.
     "doc_module": ("skae",),
@@ -58,6 +60,24 @@ if os.environ.get("SKAE_DOCS_OFFLINE", "1") == "1":
     intersphinx_mapping = {}
 
 html_theme = "pydata_sphinx_theme"
+html_title = f"skae {release}"
+# Pages without subpages get no (empty) left sidebar: the width goes to the
+# text. The API pages and the gallery keep theirs, which lists their siblings.
+html_sidebars = {
+    page: []
+    for page in [
+        "index",
+        "install",
+        "user_guide",
+        "outliers",
+        "benchmarks",
+        "faq",
+        "related_projects",
+        "changelog",
+        "contributing",
+        "citing",
+    ]
+}
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_theme_options = {

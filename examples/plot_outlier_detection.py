@@ -25,6 +25,8 @@ scale for all, hence ``standardize=False``), so the two differ only in their
 decoder: a nonlinear network against a linear map.
 """
 
+# sphinx_gallery_thumbnail_number = 3
+
 # %%
 import matplotlib.pyplot as plt
 import numpy as np

@@ -20,6 +20,8 @@ Every number quoted in the text is computed below, and an ``assert`` checks
 each claim, so the example fails rather than show a stale statement.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 # %%
 from time import perf_counter
 

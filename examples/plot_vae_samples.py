@@ -15,6 +15,8 @@ plane, which we can look at in two ways:
    plane.
 """
 
+# sphinx_gallery_thumbnail_number = 3
+
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
