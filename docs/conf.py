@@ -97,6 +97,10 @@ html_theme_options = {
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
 
+# The page TOC of a class lists "fit()", not "OutlierDetector.fit()": the long
+# names overflow the right sidebar.
+toc_object_entries_show_parents = "hide"
+
 # Keep straight quotes: default="gaussian" must stay copy-pasteable.
 smartquotes = False
 
