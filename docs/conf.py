@@ -39,7 +39,9 @@ sphinx_gallery_conf = {
     # of doc_module, the examples that use it into backreferences_dir.
     "doc_module": ("skae",),
     "backreferences_dir": "generated/backreferences",
-    "reference_url": {"skae": None},
+    # (code links to skae's API need no "reference_url", which is deprecated:
+    # sphinx-gallery resolves them from the docs being built, and other
+    # packages' names from intersphinx_mapping)
 }
 
 # Benchmark charts (docs/_plots): the figure only, no source or format links.
