@@ -83,6 +83,8 @@ html_sidebars = {
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_theme_options = {
+    # the page TOC shows each class's methods (and the user guide's subsections)
+    "show_toc_level": 2,
     # Example pages keep the full width for their code and figures (their
     # sections are listed in the left sidebar anyway), the benchmark pages for
     # their wide result tables.
