@@ -599,6 +599,7 @@ class _BaseAutoencoder(
         Returns
         -------
         score : float
+            Mean of ``score_samples(X)``.
         """
         return float(np.mean(self.score_samples(X)))
 

@@ -130,9 +130,14 @@ _MARKERS = {
 
 
 def fill_doc(cls):
-    """Class decorator replacing the shared-description markers in ``__doc__``."""
+    """Class decorator replacing the shared-description markers in ``__doc__``.
+
+    Each inserted block ends with one blank line: numpydoc only recognizes a
+    section header (``Attributes``, ``See Also``) that follows a blank line,
+    and would otherwise read it as one more parameter.
+    """
     doc = cls.__doc__
     for marker, text in _MARKERS.items():
-        doc = doc.replace(f"    {marker}\n", text)
+        doc = doc.replace(f"    {marker}\n", text.rstrip("\n") + "\n\n")
     cls.__doc__ = doc
     return cls
