@@ -169,8 +169,8 @@ def test_activity_adjusted_scale_is_the_size_of_rare_values():
     assert std[0] < 20  # standardization would divide by about 20
 
 
-def _rare_pixel_images(n_samples, seed):
-    """Images whose border pixels are lit in about 1% of the rows."""
+def _rare_pixel_images(n_samples, seed=0):
+    """Images on a curved 2-D manifold whose border pixels are lit in 1% of rows."""
     rng = np.random.RandomState(seed)
     latent = rng.normal(size=(n_samples, 2))
     dense = np.tanh(latent @ rng.normal(size=(2, 20))) * 100 + 100
@@ -181,16 +181,17 @@ def _rare_pixel_images(n_samples, seed):
 
 
 def test_auto_scaling_keeps_rare_pixels_from_blowing_up():
-    X_train = _rare_pixel_images(2000, 0)
-    X_test = _rare_pixel_images(500, 1)
-    ae = AutoencoderTransformer(2, standardize="auto", random_state=0).fit(X_train)
+    X = _rare_pixel_images(1500)
+    X_train, X_test = X[:1000], X[1000:]
+    ae = AutoencoderTransformer(2, random_state=0, max_epochs=50).fit(X_train)
     scaled = ae._scale(X_test).numpy()
     # Per-feature standardization would put rare strokes at about 10 units.
     assert np.abs(scaled[:, 20:]).max() < 3
     error = np.mean((ae.inverse_transform(ae.transform(X_test)) - X_test) ** 2)
     pca = PCA(2).fit(X_train)
     pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
-    assert error < pca_error
+    # Measured: 0.68 of PCA's error (standardize=True: 1.05, False: 1.42).
+    assert error < 0.8 * pca_error
 
 
 @pytest.mark.parametrize("standardize", ["auto", True])
