@@ -207,10 +207,14 @@ class VAEModule(AutoencoderModule):
     def forward(self, x):
         """Minus the training bound, averaged over rows (nats per row).
 
-        The ELBO uses the closed-form KL term, which has no sampling noise;
-        the importance-weighted bound needs ``log p(z) - log q(z|x)`` at
-        each sample. Both weight that term by ``beta * kl_weight``, where
-        ``kl_weight`` rises from 0 to 1 during the warm-up epochs.
+        The ELBO uses the closed-form KL term, which has no sampling noise.
+        The importance-weighted bound needs ``log p(z) - log q(z|x)`` at each
+        sample; its encoder gradient is the doubly reparameterized one
+        (DReG, Tucker et al., 2019), whose signal does not fade as ``k``
+        grows as that of the plain bound does, and its value and decoder
+        gradient are those of the bound. Both weight the KL part by
+        ``beta * kl_weight``, where ``kl_weight`` rises from 0 to 1 during
+        the warm-up epochs.
         """
         mu, logvar = self.posterior(x)
         eps = self.standard_normal((self.k, x.shape[0], self.n_components), like=x)
@@ -218,19 +222,25 @@ class VAEModule(AutoencoderModule):
         log_px_z = self.log_likelihood(x, z)
         if self.bound == "elbo":
             kl = self.kl_divergence(mu, logvar)
-            loss = self._warmed_up(lambda beta: -(log_px_z.mean(0) - beta * kl).mean())
-        else:
-            log_pz_qz = self._log_prior_ratio(z, eps, logvar)
-            # autograd differentiates the bound itself (no detached weights).
-            loss = self._warmed_up(
-                lambda beta: (
-                    -(
-                        torch.logsumexp(log_px_z + beta * log_pz_qz, dim=0)
-                        - math.log(self.k)
-                    ).mean()
-                )
+            return self._warmed_up(lambda beta: -(log_px_z.mean(0) - beta * kl).mean())
+        # log q at stopped parameters: the encoder is reached through z only.
+        log_q = -0.5 * (
+            (z - mu.detach()).pow(2) / logvar.detach().exp() + logvar.detach()
+        ).sum(-1)
+        log_pz_qz = -0.5 * z.pow(2).sum(-1) - log_q  # the log(2 pi) cancel
+        if z.requires_grad:
+            beta = self.beta * self.kl_weight
+            weights = torch.softmax((log_px_z + beta * log_pz_qz).detach(), dim=0)
+            # The plain gradient reaching z_i carries w_i; DReG's carries w_i^2.
+            z.register_hook(lambda grad: grad * weights[..., None])
+        return self._warmed_up(
+            lambda beta: (
+                -(
+                    torch.logsumexp(log_px_z + beta * log_pz_qz, dim=0)
+                    - math.log(self.k)
+                ).mean()
             )
-        return loss
+        )
 
     def _warmed_up(self, negative_bound):
         """``negative_bound(beta)``, with the gradient of the warm-up's weight.

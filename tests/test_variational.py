@@ -177,3 +177,31 @@ def test_encoder_of_wrong_width_raises():
     module.encoder = make_mlp(N_FEATURES, (), N_COMPONENTS)
     with pytest.raises(ValueError, match="2 \\* n_components"):
         module.encode(torch.zeros(2, N_FEATURES))
+
+
+def test_iwae_encoder_gradient_is_the_doubly_reparameterized_one(x):
+    """Tucker et al. (2019): sum_i w_i^2 d log w_i / dz_i dz_i / dphi."""
+    x = x.float()
+    module = _module(k=7, bound="iwae")
+    _loss(module, x, seed=3).backward()
+    encoder = [p.grad.clone() for p in module.encoder.parameters()]
+    decoder = [p.grad.clone() for p in module.decoder.parameters()]
+
+    module.zero_grad()
+    eps = torch.randn(
+        7, len(x), N_COMPONENTS, generator=torch.Generator().manual_seed(3)
+    )
+    mu, logvar = module.posterior(x)
+    z = mu + (0.5 * logvar).exp() * eps
+    q = D.Normal(mu.detach(), (0.5 * logvar.detach()).exp())
+    prior = D.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    log_w = module.log_likelihood(x, z) + (prior.log_prob(z) - q.log_prob(z)).sum(-1)
+    weights = torch.softmax(log_w.detach(), dim=0)
+    surrogate = -(weights**2 * log_w).sum(0).mean()
+    expected_encoder = torch.autograd.grad(
+        surrogate, list(module.encoder.parameters()), retain_graph=True
+    )
+    bound = -(torch.logsumexp(log_w, 0) - math.log(7)).mean()
+    expected_decoder = torch.autograd.grad(bound, list(module.decoder.parameters()))
+    for got, expected in zip(encoder + decoder, expected_encoder + expected_decoder):
+        assert torch.allclose(got, expected, rtol=1e-4, atol=1e-6)
