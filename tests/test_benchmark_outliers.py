@@ -46,6 +46,10 @@ def test_quick_run_writes_the_tables(tmp_path, pyod):
             if record[metric] is not None:  # None: a failed fit
                 assert 0 <= record[metric] <= 1
 
+    again = tmp_path / "again.rst"
+    outliers.main(["--tables-from", str(out.with_suffix(".json")), "--out", str(again)])
+    assert again.read_text() == text
+
 
 def test_trim_study_quick_run(tmp_path):
     out = tmp_path / "trim.rst"
