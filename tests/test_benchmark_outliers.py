@@ -60,6 +60,25 @@ def test_trim_study_quick_run(tmp_path):
     assert "trimmed" in out.read_text()
 
 
+def test_processes_give_the_same_records():
+    def run(n_jobs):
+        records, _ = outliers.run(
+            ["wine"],
+            ["5%"],
+            [0],
+            quick=True,
+            pyod=False,
+            n_jobs=n_jobs,
+            threads=1,
+            log=lambda message: None,
+        )
+        for record in records:
+            del record["fit_time"]
+        return records
+
+    assert run(2) == run(1)
+
+
 # ----------------------------------------------------------------------
 # MNIST, without the file or the network
 
