@@ -54,6 +54,10 @@ INFERENCE_CHUNK_ROWS = 4096
 INFERENCE_CHUNK_VALUES = 2**22
 
 
+# early_stopping="auto" holds out a validation split when it has this many rows.
+MIN_VALIDATION_ROWS = 10
+
+
 def auto_batch_size(n_samples):
     """``batch_size="auto"``: at least 16 steps per epoch, batches of 16 to 128.
 
@@ -113,7 +117,7 @@ class _BaseAutoencoder(
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Integer(1)],
         "max_epochs": [Integer(1)],
-        "early_stopping": ["boolean"],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Integer(1)],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -136,7 +140,7 @@ class _BaseAutoencoder(
         weight_decay=0.0,
         batch_size="auto",
         max_epochs=200,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -332,6 +336,12 @@ class _BaseAutoencoder(
             **extra,
         )
 
+    def _holds_out_validation(self, n_samples):
+        """Whether this fit monitors a validation split (``early_stopping``)."""
+        if self.early_stopping == "auto":
+            return n_samples * self.validation_fraction >= MIN_VALIDATION_ROWS
+        return bool(self.early_stopping)
+
     def _callbacks(self, monitor):
         patience = int(self.n_iter_no_change)
         return [
@@ -344,7 +354,7 @@ class _BaseAutoencoder(
                     patience=patience,
                     tol=float(self.tol),
                     lr_patience=max(1, patience // 2),
-                    restore_best=self.early_stopping,
+                    restore_best=monitor == "valid_loss",
                 ),
             ),
         ]
@@ -383,7 +393,7 @@ class _BaseAutoencoder(
         self.device_ = resolve_device(self.device)
         self.mean_, self.scale_ = self._fit_scaling(X)
 
-        if self.early_stopping:
+        if self._holds_out_validation(X.shape[0]):
             if X.shape[0] < 2:
                 raise ValueError(
                     "early_stopping=True needs at least 2 samples to hold out "

@@ -184,7 +184,7 @@ class SparseAutoencoder(_BaseAutoencoder):
         weight_decay=0.0,
         batch_size="auto",
         max_epochs=200,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
