@@ -109,7 +109,7 @@ from sklearn.model_selection import train_test_split
 
 import skae
 
-from .outliers import _rst_table
+from .outlier_tables import rst_table
 from .speed import environment
 
 RESULTS = Path(__file__).parent / "results"
@@ -674,7 +674,7 @@ def _rst_escape(text):
 def rst_tables(records, info, footer):
     """reStructuredText: one titled simple table per metric, then ``footer``."""
     out = [
-        f"**{title}**\n\n{_rst_table(header, rows)}\n"
+        f"**{title}**\n\n{rst_table(header, rows)}\n"
         for title, header, rows in table_blocks(records, info)
     ]
     extra = notes(records, info)
