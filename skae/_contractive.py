@@ -13,9 +13,9 @@ from ._modules import AutoencoderModule
 class ContractiveAutoencoderModule(AutoencoderModule):
     """An autoencoder whose loss penalizes how fast the code moves with the input.
 
-    The loss is the mean squared error plus ``weight`` times the squared
-    Frobenius norm of the encoder's Jacobian, averaged over rows and divided
-    by the number of features (the error is a mean over features too).
+    The loss of a row is its mean squared error plus ``weight`` times the
+    squared Frobenius norm of the encoder's Jacobian there, divided by the
+    number of features (the error is a mean over features too).
 
     Parameters
     ----------
@@ -53,8 +53,7 @@ class ContractiveAutoencoderModule(AutoencoderModule):
         if not self.weight:
             return super().forward(x)
         penalty, codes = self.jacobian_norm(x)
-        error = self.squared_error(x, codes).mean()
-        return error + self.weight * penalty.mean() / x.shape[1]
+        return self.squared_error(x, codes) + self.weight * penalty / x.shape[1]
 
 
 @fill_doc

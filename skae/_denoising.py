@@ -39,7 +39,7 @@ class DenoisingAutoencoderModule(AutoencoderModule):
 
     def forward(self, x):
         noisy = self.corruption(x, self.generator) if self.training else x
-        return (self.decode(self.encode(noisy)) - x).pow(2).mean()
+        return (self.decode(self.encode(noisy)) - x).pow(2).mean(dim=1)
 
 
 @fill_doc

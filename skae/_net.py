@@ -75,15 +75,15 @@ def _overrides(callback, hook):
 
 
 class ModuleLoss(torch.nn.Module):
-    """The criterion of an autoencoder net: the loss its module computed.
+    """The criterion of an autoencoder net: the mean of its module's row losses.
 
-    skae modules compute their own training loss in ``forward`` (see
+    skae modules compute the training loss of each row in ``forward`` (see
     :class:`~skae._modules.AutoencoderModule`); skorch still needs a
-    criterion, and this one passes the module's output on.
+    criterion, and this one reduces the rows' losses to their mean.
     """
 
-    def forward(self, loss, target=None):
-        return loss
+    def forward(self, row_losses, target=None):
+        return row_losses.mean()
 
 
 class AutoencoderNet(NeuralNet):

@@ -66,8 +66,7 @@ class SparseAutoencoderModule(AutoencoderModule):
 
     def forward(self, x):
         codes = self.encode(x)
-        error = self.squared_error(x, codes).mean()
-        return error + self.weight * self.sparsity_penalty(codes)
+        return self.squared_error(x, codes) + self.weight * self.sparsity_penalty(codes)
 
 
 @fill_doc

@@ -205,7 +205,7 @@ class VAEModule(AutoencoderModule):
         return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
 
     def forward(self, x):
-        """Minus the training bound, averaged over rows (nats per row).
+        """Minus the training bound of each row, in nats.
 
         The ELBO uses the closed-form KL term, which has no sampling noise.
         The importance-weighted bound needs ``log p(z) - log q(z|x)`` at each
@@ -222,7 +222,7 @@ class VAEModule(AutoencoderModule):
         log_px_z = self.log_likelihood(x, z)
         if self.bound == "elbo":
             kl = self.kl_divergence(mu, logvar)
-            return self._warmed_up(lambda beta: -(log_px_z.mean(0) - beta * kl).mean())
+            return self._warmed_up(lambda beta: beta * kl - log_px_z.mean(0))
         # log q at stopped parameters: the encoder is reached through z only.
         log_q = -0.5 * (
             (z - mu.detach()).pow(2) / logvar.detach().exp() + logvar.detach()
@@ -235,10 +235,7 @@ class VAEModule(AutoencoderModule):
             z.register_hook(lambda grad: grad * weights[..., None])
         return self._warmed_up(
             lambda beta: (
-                -(
-                    torch.logsumexp(log_px_z + beta * log_pz_qz, dim=0)
-                    - math.log(self.k)
-                ).mean()
+                math.log(self.k) - torch.logsumexp(log_px_z + beta * log_pz_qz, dim=0)
             )
         )
 

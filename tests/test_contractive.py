@@ -44,9 +44,9 @@ def test_loss_is_the_error_plus_the_weighted_penalty_and_differentiable():
     x = torch.randn(6, 4)
     loss = module(x)
     norm, codes = module.jacobian_norm(x)
-    error = (module.decode(codes) - x).pow(2).mean()
-    assert torch.allclose(loss, error + 0.5 * norm.mean() / 4)
-    loss.backward()
+    error = (module.decode(codes) - x).pow(2).mean(dim=1)
+    assert torch.allclose(loss, error + 0.5 * norm / 4)
+    loss.mean().backward()
     first_layer = module.encoder[0].weight.grad
     # The penalty reaches the first layer through the Jacobian.
     assert first_layer is not None and first_layer.abs().sum() > 0
