@@ -104,6 +104,10 @@ def test_quick_run_skips_mnist_without_the_file(tmp_path, monkeypatch, tiny_size
     assert "skipped" in report["datasets"]["mnist"]
     assert {r["dataset"] for r in report["results"]} == {"wine"}
     assert "mnist: skipped" in rst.read_text()
+    # The tables can be rendered again from the JSON alone.
+    again = tmp_path / "again.rst"
+    cli.main(["quality", "--from-json", str(json_path), "--rst", str(again)])
+    assert again.read_text() == rst.read_text()
 
 
 @pytest.fixture(scope="module")
