@@ -88,7 +88,8 @@ class VAE(_BaseAutoencoder):
     ``k_eval`` draws from q(z|x):
     ``log (1/K) sum_i p(x, z_i) / q(z_i | x)``. The same standard normal
     noise (drawn once per fit from ``random_state``) serves every row, so the
-    scores are deterministic and do not depend on the other rows. For
+    scores are deterministic, and a row's score does not depend on the other
+    rows (up to float32 rounding, see :meth:`score_samples`). For
     ``"gaussian"`` it is a log-density of ``X`` in its original units: the
     log-Jacobian of the internal standardization, ``-sum(log(scale_))``, is
     included, so the number is directly comparable with
