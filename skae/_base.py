@@ -357,6 +357,9 @@ class _BaseAutoencoder(
 
         A fit is all or nothing: if it raises (invalid data, a diverged
         loss, ``KeyboardInterrupt``), the estimator is left as it was.
+        Ctrl-C is not swallowed, as skorch does, but propagates: inside a
+        ``GridSearchCV`` it stops the search rather than scoring a partly
+        trained model.
 
         Parameters
         ----------
@@ -369,6 +372,14 @@ class _BaseAutoencoder(
         -------
         self : object
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For invalid data, and when training diverges (a loss, or outputs
+            of the trained model on the training data, that are not finite).
+        KeyboardInterrupt
+            On Ctrl-C, with the estimator unchanged.
         """
         state = dict(self.__dict__)
         try:

@@ -41,7 +41,9 @@ TRAINING_PARAMETERS = """\
         standardizing would blow up nearly constant features.
 
     optimizer : {"adam", "adamw", "sgd"} or callable, default="adam"
-        A torch optimizer, by name or as a class such as ``torch.optim.RMSprop``.
+        A torch optimizer, by name or as a class such as
+        ``torch.optim.RMSprop``, or a callable that returns an optimizer when
+        called as ``optimizer(params, lr=lr)``.
 
     lr : float, default=1e-3
         Learning rate.
