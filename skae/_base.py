@@ -49,9 +49,10 @@ OPTIMIZERS = {
 # and on one shape a row is rounded the same wherever it sits, except in a
 # few kernels (MKL, for some narrow layers), which differ by a unit or two
 # in the last float32 place. Unpadded, a row alone and in a batch differed
-# by up to 8e-7. The padding costs little: for 784 features, one row takes
-# about 1.7 ms instead of 0.5 ms, and large inputs run as fast as in 4096-row
-# chunks.
+# by up to 8e-7. The cost, measured on one CPU thread for the default
+# (256, 128) network and 784 features: a single row takes about 2 ms
+# instead of 0.4 ms, and the encoder's CPU time on 20000 rows grows by about
+# 13% over 4096-row chunks.
 INFERENCE_CHUNK_ROWS = 256
 # ... and at most this many input values (16 MiB of float32) for wide data.
 INFERENCE_CHUNK_VALUES = 2**22
