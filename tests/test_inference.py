@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -86,6 +87,16 @@ def test_inverse_transform_overflowing_the_output_dtype_is_a_clear_error(small_X
 # Read-only input (pandas, memory maps)
 
 
+@pytest.fixture
+def torch_warns_always():
+    """torch gives some warnings once per process: show them every time."""
+    before = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    yield
+    torch.set_warn_always(before)
+
+
+@pytest.mark.usefixtures("torch_warns_always")
 def test_read_only_input_does_not_warn(fitted, small_X):
     X = small_X.copy()
     X.flags.writeable = False
