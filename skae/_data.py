@@ -85,8 +85,3 @@ class BatchIterator:
                 batch = batch.to(device, non_blocking=True)
             yield batch, batch
 
-
-def iter_row_chunks(X, chunk_size):
-    """Yield consecutive row slices of a 2-D array of at most ``chunk_size`` rows."""
-    for start in range(0, X.shape[0], chunk_size):
-        yield X[start : start + chunk_size]

@@ -55,7 +55,8 @@ TRAINING_PARAMETERS = """\
 
     optimizer : {"adam", "adamw", "sgd"} or callable, default="adam"
         A torch optimizer, by name or as a class such as
-        ``torch.optim.RMSprop``.
+        ``torch.optim.RMSprop``, or a callable that returns an optimizer when
+        called as ``optimizer(params, lr=lr)``.
 
     lr : float, default=1e-3
         Initial learning rate. It is halved after every ``n_iter_no_change //

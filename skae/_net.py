@@ -126,7 +126,22 @@ class AutoencoderNet(NeuralNet):
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
-        super().initialize_optimizer(*args, **kwargs)
+        try:
+            super().initialize_optimizer(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(
+                f"The optimizer {self.optimizer!r} could not be called as "
+                f"optimizer(params, lr=...): {exc}"
+            ) from exc
+        # A callable that returns something else would fail deep inside
+        # skorch ("'NoneType' object is not subscriptable").
+        if not isinstance(self.optimizer_, torch.optim.Optimizer):
+            raise TypeError(
+                "The optimizer must be a torch.optim.Optimizer class, or a "
+                "callable that returns an Optimizer when called as "
+                f"optimizer(params, lr=...); {self.optimizer!r} returned "
+                f"{type(self.optimizer_).__name__}."
+            )
         self._lean_step = type(self.optimizer_) in CLOSURE_FREE_OPTIMIZERS
         return self
 

@@ -64,20 +64,41 @@ class VAE(_BaseAutoencoder):
         al., 2017). ``beta=1`` is the ELBO. ``score_samples`` always uses the
         true model, whatever ``beta``.
 
+    kl_warmup_epochs : int, default=10
+        Epochs over which the weight of the KL term grows linearly from 0 to
+        ``beta`` at the start of training (KL annealing, Bowman et al., 2016).
+        Without it the KL term can switch latent dimensions off before the
+        decoder has learned to use them (posterior collapse). ``0`` trains
+        on the full bound from the first epoch. The recorded loss
+        (``loss_curve_``) is always the full bound, and warm-up epochs never
+        count towards early stopping.
+
     min_variance : float, default=1e-3
-        Floor of the Gaussian decoder's variance for every feature, as a
-        fraction of the average feature variance of the training data (in
-        the units of ``X``): no feature is predicted more precisely than
-        ``sqrt(min_variance)`` (about 3 %) of the typical feature spread.
-        Without a floor the likelihood of a constant feature is unbounded,
-        and nearly constant features (such as the border pixels of digits)
-        get tiny variances that make any unseen value on them cost
-        thousands of nats. Ignored for ``"bernoulli"``.
+        Floor of the Gaussian decoder's variance, per feature, as a fraction
+        of that feature's own squared scale (the spread of its values that
+        depart from its median, see ``standardize``; constant features use
+        the typical scale of the others): no feature is predicted more
+        precisely than ``sqrt(min_variance)`` (about 3 %) of its own spread,
+        whatever the units of the other columns. Without a floor the
+        likelihood of a constant feature is unbounded, and nearly constant
+        features (such as the border pixels of digits) get tiny variances
+        that make any unseen value on them cost thousands of nats. Ignored
+        for ``"bernoulli"``.
 
     {training_parameters}
     Attributes
     ----------
     {fitted_attributes}
+    latent_activity_ : ndarray of shape (n_components,)
+        Variance over the training data of each latent dimension's posterior
+        mean. A dimension whose activity is near 0 is unused (its posterior
+        is the prior for every row).
+
+    n_active_components_ : int
+        Number of latent dimensions with ``latent_activity_`` above 0.01
+        (Burda et al., 2016). A warning is issued when fewer than half are
+        active.
+
     See Also
     --------
     IWAE : The same model trained on a tighter, importance-weighted bound.
@@ -90,16 +111,19 @@ class VAE(_BaseAutoencoder):
     ``k_eval`` draws from q(z|x):
     ``log (1/K) sum_i p(x, z_i) / q(z_i | x)``. The same standard normal
     noise (drawn once per fit from ``random_state``) serves every row, so the
-    scores are deterministic and do not depend on the other rows. For
+    scores are deterministic, and a row's score does not depend on the other
+    rows (up to float32 rounding, see :meth:`score_samples`). For
     ``"gaussian"`` it is a log-density of ``X`` in its original units: the
     log-Jacobian of the internal standardization, ``-sum(log(scale_))``, is
     included, so the number is directly comparable with
     ``PCA.score_samples``. For ``"bernoulli"`` it is a log-probability of
     binary ``X``. ``score`` is the mean.
 
+    Training uses the KL divergence between the Gaussian posterior and the
+    prior in closed form (lower-variance gradients than a sampled estimate).
     The training loss (``loss_curve_``) is minus the bound in nats per
-    sample. With ``standardize=True`` it is measured in the scaled space,
-    so it differs from ``-score`` by the log-Jacobian.
+    sample, measured in the scaled space, so it differs from ``-score`` by
+    the log-Jacobian unless ``standardize=False``.
 
     References
     ----------
@@ -107,6 +131,9 @@ class VAE(_BaseAutoencoder):
 
     Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance Weighted
     Autoencoders. ICLR.
+
+    Bowman, S. R. et al. (2016). Generating Sentences from a Continuous
+    Space. CoNLL.
 
     Examples
     --------
@@ -334,14 +361,25 @@ class IWAE(VAE):
         Weight of ``log p(z) - log q(z|x)`` inside each importance weight
         (``beta=1`` is the IWAE bound). ``score_samples`` ignores it.
 
+    kl_warmup_epochs : int, default=10
+        Epochs over which the weight of ``log p(z) - log q(z|x)`` grows from
+        0 to ``beta``; see :class:`VAE`.
+
     min_variance : float, default=1e-3
-        Floor of the Gaussian decoder's variance, as a fraction of the
-        average feature variance of the training data; see :class:`VAE`.
+        Floor of the Gaussian decoder's variance, per feature, as a fraction
+        of that feature's own squared scale; see :class:`VAE`.
 
     {training_parameters}
     Attributes
     ----------
     {fitted_attributes}
+    latent_activity_ : ndarray of shape (n_components,)
+        Variance of each latent dimension's posterior mean over the training
+        data; see :class:`VAE`.
+
+    n_active_components_ : int
+        Number of latent dimensions with ``latent_activity_`` above 0.01.
+
     See Also
     --------
     VAE : The same model trained on the ELBO.
@@ -353,10 +391,22 @@ class IWAE(VAE):
     importance-sampled log p(x) with ``k_eval`` samples, in the units of
     ``X``.
 
+    The encoder is trained with the doubly reparameterized gradient (DReG,
+    Tucker et al., 2019). The signal-to-noise ratio of the plain IWAE
+    gradient of the encoder falls as ``k`` grows (Rainforth et al., 2018),
+    so a larger ``k`` can train a worse encoder; DReG removes the
+    zero-mean term responsible for that noise.
+
     References
     ----------
     Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance Weighted
     Autoencoders. ICLR.
+
+    Rainforth, T. et al. (2018). Tighter Variational Bounds are Not
+    Necessarily Better. ICML.
+
+    Tucker, G., Lawson, D., Gu, S. and Maddison, C. J. (2019). Doubly
+    Reparameterized Gradient Estimators for Monte Carlo Objectives. ICLR.
 
     Examples
     --------

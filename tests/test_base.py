@@ -122,6 +122,18 @@ def test_persistence_round_trip(fitted, small_X, dump):
     assert_array_equal(loaded.inverse_transform(codes), fitted.inverse_transform(codes))
 
 
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+def test_early_stopping_keeps_no_validation_data(estimator):
+    """The held-out rows are not part of the model (a 27 KB pickle grew to 428 KB)."""
+    X = np.random.RandomState(0).normal(size=(2000, 5))
+    model = clone(estimator).set_params(random_state=0, max_epochs=2)
+    plain = len(pickle.dumps(clone(model).fit(X)))
+    model.set_params(early_stopping=True, validation_fraction=0.5).fit(X)
+    assert model.net_.train_split is None
+    # 1000 validation rows of 5 float32 values would add 20 KB.
+    assert len(pickle.dumps(model)) < plain + 5000
+
+
 @pytest.mark.filterwarnings("ignore:Setting self.device = cpu")
 def test_gpu_pickle_loads_on_cpu(fitted, small_X, monkeypatch):
     """A net pickled with device="cuda" loads and predicts on a CPU-only machine."""
@@ -244,6 +256,16 @@ def test_numpy_scalar_parameters(estimator, small_X):
     assert_array_equal(
         model.transform(small_X), reference.fit(small_X).transform(small_X)
     )
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+@pytest.mark.parametrize("device", ["mps", "xpu", "meta", torch.device("meta")])
+def test_unsupported_devices_are_a_clear_error(estimator, small_X, device):
+    """They gave torch's RuntimeError or AssertionError deep inside fit."""
+    model = clone(estimator).set_params(device=device)
+    with pytest.raises(ValueError, match=r"not supported.*offers \['cpu'"):
+        model.fit(small_X)
+    assert not hasattr(model, "net_")
 
 
 def test_cuda_requested_without_gpu(small_X, monkeypatch):
