@@ -16,7 +16,7 @@ def X():
 
 
 def test_std_is_the_models_own_standardization(X):
-    model = AutoencoderTransformer(max_epochs=1, device="cpu").fit(X)
+    model = AutoencoderTransformer(max_epochs=1, standardize=True, device="cpu").fit(X)
     mean, scale = scaling_study.std_scaling(X)
     np.testing.assert_allclose(mean, model.mean_)
     np.testing.assert_allclose(scale, model.scale_)
