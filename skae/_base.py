@@ -28,6 +28,7 @@ from ._compat import Integer, Interval, StrOptions, fit_context
 from ._data import BatchIterator, ReconstructionDataset, iter_row_chunks
 from ._modules import ACTIVATIONS, make_mlp, reset_parameters
 from ._net import AutoencoderNet, EarlyStopping, ModuleLoss, TrainingInterrupted
+from ._threads import forward_work, torch_threads
 from ._utils import draw_seed, make_generator, resolve_device, seeded_global_rng
 
 OPTIMIZERS = {
@@ -101,6 +102,7 @@ class _BaseAutoencoder(
         "n_iter_no_change": [Integer(1)],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
+        "n_jobs": [Integer(None, -1, closed="right"), Integer(1), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -124,6 +126,7 @@ class _BaseAutoencoder(
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -143,6 +146,7 @@ class _BaseAutoencoder(
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -372,7 +376,8 @@ class _BaseAutoencoder(
             self._callbacks(monitor),
             shuffle_generator=make_generator(seed, "cpu"),
         )
-        self._train(ReconstructionDataset(self._to_device(X_train)), seed)
+        with self._torch_threads(module, min(len(X_train), int(self.batch_size))):
+            self._train(ReconstructionDataset(self._to_device(X_train)), seed)
         # The validation data are not part of the model: kept, they would
         # grow every pickle (as device tensors on a GPU).
         self.net_.set_params(train_split=None)
@@ -405,6 +410,10 @@ class _BaseAutoencoder(
             ) from None
         finally:
             module.generator = None
+
+    def _torch_threads(self, module, rows):
+        """Set torch's thread count for passes over ``rows`` rows (``n_jobs``)."""
+        return torch_threads(self.n_jobs, forward_work(module, rows))
 
     def _check_module(self, module, X):
         """Fail early, with a clear message, on a module of the wrong shape."""
@@ -448,8 +457,9 @@ class _BaseAutoencoder(
         module = self.net_.module_
         module.eval()
         out, start = None, 0
-        with torch.inference_mode():
-            for chunk in iter_row_chunks(X, inference_chunk_rows(X.shape[1])):
+        rows = inference_chunk_rows(X.shape[1])
+        with self._torch_threads(module, min(len(X), rows)), torch.inference_mode():
+            for chunk in iter_row_chunks(X, rows):
                 batch = (
                     self._scale(chunk)
                     if scaled

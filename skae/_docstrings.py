@@ -80,6 +80,19 @@ TRAINING_PARAMETERS = """\
         model fitted on a GPU still transforms, pickles and loads on a
         CPU-only machine.
 
+    n_jobs : int, default=None
+        Number of torch threads during ``fit``, ``transform``,
+        ``inverse_transform`` and ``score_samples``; the caller's setting
+        (``torch.get_num_threads()``) is restored afterwards. ``None``
+        chooses from the size of the network and the batch: one thread for
+        small networks, which gain little from more on a quiet machine and
+        slow down by 10-50x when other processes keep the cores busy (see
+        :ref:`threads`). It never uses more threads than
+        ``torch.get_num_threads()`` or the available cores, so
+        ``torch.set_num_threads`` and ``OMP_NUM_THREADS`` still limit it. A
+        positive int uses that many threads; ``-1`` uses all cores, ``-2``
+        all but one, as in scikit-learn.
+
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, the validation split and any
         sampling, without touching the global numpy or torch RNG state. Pass

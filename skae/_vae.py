@@ -152,6 +152,7 @@ class VAE(_BaseAutoencoder):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -172,6 +173,7 @@ class VAE(_BaseAutoencoder):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             device=device,
+            n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
         )
@@ -364,6 +366,7 @@ class IWAE(VAE):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -389,6 +392,7 @@ class IWAE(VAE):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             device=device,
+            n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
         )
