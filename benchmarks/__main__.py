@@ -1,13 +1,17 @@
-"""Command line: ``python -m benchmarks [--quick] [--json PATH] [--rst PATH]``."""
+"""Command line: ``python -m benchmarks [--quick] [--json PATH] [--rst PATH]``.
+
+``python -m benchmarks contention ...`` runs :mod:`benchmarks.contention`.
+"""
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import torch
 
-from . import speed
+from . import contention, speed
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -65,6 +69,9 @@ def config_from(args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["contention"]:
+        return contention.main(argv[1:])
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     config = config_from(args)

@@ -90,8 +90,10 @@ TRAINING_PARAMETERS = """\
         :ref:`threads`). It never uses more threads than
         ``torch.get_num_threads()`` or the available cores, so
         ``torch.set_num_threads`` and ``OMP_NUM_THREADS`` still limit it. A
-        positive int uses that many threads; ``-1`` uses all cores, ``-2``
-        all but one, as in scikit-learn.
+        positive int uses that many threads. A negative int counts from
+        torch's setting: ``-1`` uses ``torch.get_num_threads()`` threads
+        (torch's setting is left as it is, as before skae had ``n_jobs``),
+        ``-2`` one fewer.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, the validation split and any

@@ -55,17 +55,17 @@ def resolve_n_jobs(n_jobs, work, cap):
     n_jobs : int or None
         None: the automatic policy, one thread per :data:`WORK_PER_THREAD`,
         at most ``cap`` and the available cores. A positive int: that many.
-        A negative int: the available cores plus one plus ``n_jobs`` (-1:
-        all of them), as in scikit-learn.
+        A negative int counts from torch's setting: ``cap + 1 + n_jobs``
+        (-1: torch's setting itself, -2: one fewer).
     work : int
         Multiply-adds of one forward pass of a batch.
     cap : int
-        torch's setting in the caller (the automatic policy never exceeds it).
+        torch's setting outside skae: the automatic policy never exceeds it.
     """
     if n_jobs is None:
         return max(1, min(cap, available_cores(), work // WORK_PER_THREAD))
     if n_jobs < 0:
-        return max(1, available_cores() + 1 + n_jobs)
+        return max(1, cap + 1 + n_jobs)
     return n_jobs
 
 
