@@ -8,6 +8,7 @@ its own loss and scores (:class:`~skae._modules.AutoencoderModule`).
 """
 
 import copy
+import time
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -28,6 +29,7 @@ from ._compat import Integer, Interval, StrOptions, fit_context
 from ._data import BatchIterator, ReconstructionDataset, iter_row_chunks
 from ._modules import ACTIVATIONS, make_mlp, reset_parameters
 from ._net import AutoencoderNet, EarlyStopping, ModuleLoss, TrainingInterrupted
+from ._progress import fit_summary
 from ._threads import forward_work, torch_threads
 from ._utils import draw_seed, make_generator, resolve_device, seeded_global_rng
 
@@ -311,7 +313,7 @@ class _BaseAutoencoder(
                     threshold=self.tol,
                     threshold_mode="abs",
                     load_best=self.early_stopping,
-                    sink=print if self.verbose else _silent,
+                    sink=_silent,  # the summary of the fit says why it stopped
                 ),
             ),
         ]
@@ -370,6 +372,7 @@ class _BaseAutoencoder(
             module = self._build_module(X_train)
         module = module.to(self.device_)
         self._check_module(module, X_train[:2].to(self.device_))
+        start = time.perf_counter()
         self.net_ = self._make_net(
             module,
             train_split,
@@ -384,6 +387,12 @@ class _BaseAutoencoder(
 
         self.loss_curve_ = [float(loss) for loss in self.net_.history[:, "train_loss"]]
         self.n_iter_ = len(self.loss_curve_)
+        self.stop_reason_ = (
+            getattr(self.net_, "stop_reason_", None)
+            or f"max_epochs={self.max_epochs} reached"
+        )
+        if self.verbose:
+            print(fit_summary(self, time.perf_counter() - start))
         return self
 
     def _train(self, dataset, seed):

@@ -102,7 +102,12 @@ TRAINING_PARAMETERS = """\
         nondeterministic).
 
     verbose : int, default=0
-        If positive, print the loss of each epoch (skorch's history table).
+        ``0``: silent. ``1``: a progress bar over the epochs with the latest
+        loss (text in a terminal, a widget in a notebook; ``tqdm.auto``).
+        ``2`` or more: skorch's table with a row per epoch, coloured only
+        when the output is a terminal, so that logs stay plain. Both end
+        with one line giving the epochs run, the time, the final loss and
+        why training stopped (``stop_reason_``).
 """
 
 FITTED_ATTRIBUTES = """\
@@ -123,6 +128,10 @@ FITTED_ATTRIBUTES = """\
 
     loss_curve_ : list of float
         Training loss of each epoch.
+
+    stop_reason_ : str
+        Why training stopped: ``"max_epochs=200 reached"``, or the monitored
+        loss did not improve by ``tol`` for ``n_iter_no_change`` epochs.
 
     device_ : torch.device
         Device the model lives on.
