@@ -30,7 +30,7 @@ from ._data import BatchIterator, ReconstructionDataset, iter_row_chunks
 from ._modules import ACTIVATIONS, make_mlp, reset_parameters
 from ._net import AutoencoderNet, EarlyStopping, ModuleLoss, TrainingInterrupted
 from ._progress import fit_summary
-from ._threads import forward_work, torch_threads
+from ._threads import RecheckThreads, forward_work, recheck, torch_threads
 from ._utils import draw_seed, make_generator, resolve_device, seeded_global_rng
 
 OPTIMIZERS = {
@@ -305,6 +305,7 @@ class _BaseAutoencoder(
     def _callbacks(self, monitor):
         return [
             ("stop_on_non_finite_loss", _StopOnNonFiniteLoss()),
+            ("recheck_threads", RecheckThreads()),
             (
                 "early_stopping",
                 EarlyStopping(
@@ -469,6 +470,7 @@ class _BaseAutoencoder(
         rows = inference_chunk_rows(X.shape[1])
         with self._torch_threads(module, min(len(X), rows)), torch.inference_mode():
             for chunk in iter_row_chunks(X, rows):
+                recheck()
                 batch = (
                     self._scale(chunk)
                     if scaled

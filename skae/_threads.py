@@ -1,44 +1,52 @@
 """How many threads torch uses while skae trains and infers (``n_jobs``).
 
-torch runs each matrix product and each large elementwise operation on a
-team of OpenMP threads, and by default on as many threads as there are
-cores. A small autoencoder does hundreds of tiny operations per batch: a
-second thread saves little on a quiet machine, and on a busy one it costs a
-great deal, because OpenMP threads spin while they wait for a teammate whose
-core is running something else (a notebook kernel, another fit, a
-``GridSearchCV`` worker). The automatic policy therefore uses one thread per
-:data:`WORK_PER_THREAD` multiply-adds of a batch, capped by torch's setting
-and the cores available; see ``docs/benchmarks.rst`` for the measurements.
+torch runs each matrix product, and each large elementwise operation, on a
+team of OpenMP threads: by default as many as there are cores. When another
+process keeps a core busy, every operation waits for the teammate whose core
+is taken, and the OpenMP threads spin while they wait: a small autoencoder,
+which runs hundreds of short operations per batch, then trains 10 to 50
+times slower than with one thread (see ``docs/benchmarks.rst``).
 
-torch's thread count belongs to the calling thread (and is the default for
-threads that have not used torch yet). A fit or an inference call sets it
-for its own duration and restores it afterwards. The number depends on the
-model, the batch and the setting it is capped by, never on the load of the
-machine, so ``random_state`` still gives identical results run after run
-(the thread count changes results in the last bits).
+The automatic policy (``n_jobs=None``) therefore uses
+
+- one thread per :data:`WORK_PER_THREAD` multiply-adds of a batch, so that
+  small networks, which gain little from more threads, run on one;
+- at most torch's setting outside skae and the cores available, so that
+  ``torch.set_num_threads`` and ``OMP_NUM_THREADS`` still limit it;
+- on Linux, at most the cores that other processes leave idle, read from
+  ``/proc`` when a block starts and every :data:`RECHECK_SECONDS` while it
+  runs (:func:`recheck`), since the load changes during a long fit.
+
+torch's setting belongs to the calling thread (and is the default of
+threads that have not used torch yet): :func:`torch_threads` sets it for one
+fit or inference call and restores it afterwards.
 """
 
 import functools
+import os
 import threading
+import time
 from contextlib import contextmanager
 
 import joblib
 import torch
+from skorch.callbacks import Callback
 
 # Multiply-adds of one forward pass of a batch (rows x weights) that are
-# worth one more thread. Measured on 2 cores (docs/benchmarks.rst):
-# below it, a second thread gains little on a quiet machine and loses
-# 10-50x when another process keeps every core busy.
+# worth one more thread on a quiet machine (measured: docs/benchmarks.rst).
 WORK_PER_THREAD = 2**40
+# How often a running block reads the load again.
+RECHECK_SECONDS = 0.5
 
 _LOCK = threading.Lock()
-# Sections (fits and inference calls) running now, in any thread; torch's
-# setting outside them (the caller's, which caps the automatic policy); and
-# the value skae last passed to torch.set_num_threads, which is also the
-# default of threads that have not used torch yet.
+# Blocks running now, in any thread; torch's setting outside them (the
+# caller's: it caps the automatic policy); and the value skae last passed
+# to torch.set_num_threads, which is also the default of new threads.
 _active = 0
 _outside = None
 _default = None
+# The block running in this thread, for recheck().
+_local = threading.local()
 
 
 @functools.cache
@@ -47,23 +55,55 @@ def available_cores():
     return max(1, joblib.cpu_count())
 
 
-def resolve_n_jobs(n_jobs, work, cap):
+def _count_runnable_own_threads():
+    count = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat") as file:
+                stat = file.read()
+        except OSError:  # the thread ended
+            continue
+        count += stat[stat.rindex(")") + 2] == "R"
+    return count
+
+
+def idle_cores():
+    """Cores that threads of other processes leave idle now, or None if unknown.
+
+    Linux counts the threads ready to run, on all cores, in ``/proc/loadavg``;
+    this process's own threads (``/proc/self/task``) are not load.
+    """
+    try:
+        with open("/proc/loadavg") as file:
+            runnable = int(file.read().split()[3].split("/")[0])
+        elsewhere = runnable - _count_runnable_own_threads()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (os.cpu_count() or 1) - max(0, elsewhere)
+
+
+def resolve_n_jobs(n_jobs, work, cap, idle=None):
     """The number of torch threads for ``work`` multiply-adds per batch.
 
     Parameters
     ----------
     n_jobs : int or None
         None: the automatic policy, one thread per :data:`WORK_PER_THREAD`,
-        at most ``cap`` and the available cores. A positive int: that many.
-        A negative int counts from torch's setting: ``cap + 1 + n_jobs``
-        (-1: torch's setting itself, -2: one fewer).
+        at most ``cap``, the available cores and ``idle``. A positive int:
+        that many. A negative int counts from torch's setting: ``cap + 1 +
+        n_jobs`` (-1: torch's setting itself, -2: one fewer).
     work : int
         Multiply-adds of one forward pass of a batch.
     cap : int
-        torch's setting outside skae: the automatic policy never exceeds it.
+        torch's setting outside skae.
+    idle : int or None
+        Cores other processes leave idle; None if unknown.
     """
     if n_jobs is None:
-        return max(1, min(cap, available_cores(), work // WORK_PER_THREAD))
+        threads = min(cap, available_cores(), work // WORK_PER_THREAD)
+        if idle is not None:
+            threads = min(threads, idle)
+        return max(1, threads)
     if n_jobs < 0:
         return max(1, cap + 1 + n_jobs)
     return n_jobs
@@ -74,11 +114,46 @@ def forward_work(module, rows):
     return rows * sum(p.numel() for p in module.parameters())
 
 
+def _set(threads):
+    """Set this thread's count (and the default of new threads); under _LOCK."""
+    global _default
+    torch.set_num_threads(threads)
+    _default = threads
+
+
+class _Block:
+    """One fit or inference call: its thread count, chosen again as load changes."""
+
+    def __init__(self, n_jobs, work, cap):
+        self.n_jobs, self.work, self.cap = n_jobs, work, cap
+        # Only the automatic policy with work for several threads depends
+        # on the load; every other block keeps its count.
+        self.adaptive = n_jobs is None and resolve_n_jobs(None, work, cap) > 1
+        self.threads = self._choose()
+        self.next_check = time.monotonic() + RECHECK_SECONDS
+
+    def _choose(self):
+        idle = idle_cores() if self.adaptive else None
+        return resolve_n_jobs(self.n_jobs, self.work, self.cap, idle)
+
+    def recheck(self):
+        now = time.monotonic()
+        if not self.adaptive or now < self.next_check:
+            return
+        self.next_check = now + RECHECK_SECONDS
+        threads = self._choose()
+        if threads != self.threads:
+            with _LOCK:
+                _set(threads)
+            self.threads = threads
+
+
 @contextmanager
 def torch_threads(n_jobs, work):
     """Run a block with the number of torch threads ``n_jobs`` gives for ``work``.
 
-    The calling thread's setting is restored afterwards. Blocks may run in
+    Yields the block; :func:`recheck` adapts its count to the load. The
+    calling thread's setting is restored afterwards. Blocks may run in
     several threads at once (``joblib``'s threading backend): the automatic
     policy of each is capped by the setting outside all blocks, and when the
     last block ends, threads started later get that setting again.
@@ -89,27 +164,43 @@ def torch_threads(n_jobs, work):
         if _active == 0:
             _outside = _default = before
         _active += 1
-        threads = resolve_n_jobs(n_jobs, work, cap=_outside)
-        if threads != before:
-            torch.set_num_threads(threads)
-            _default = threads
+        block = _Block(n_jobs, work, cap=_outside)
+        if block.threads != before:
+            _set(block.threads)
+    enclosing = getattr(_local, "block", None)
+    _local.block = block
     try:
-        yield threads
+        yield block
     finally:
+        _local.block = enclosing
         with _LOCK:
             _active -= 1
-            if threads != before:
-                torch.set_num_threads(before)
-                _default = before
+            if torch.get_num_threads() != before:
+                _set(before)
             if _active == 0 and _default != _outside:
                 # The default of new threads is a value set for a block (a
                 # thread that first used torch during another block started
                 # with that block's setting); reset it from a thread of its
                 # own, so that this thread keeps its setting.
                 _set_in_new_thread(_outside)
+                _default = _outside
 
 
-def _set_in_new_thread(n_threads):
-    thread = threading.Thread(target=torch.set_num_threads, args=(n_threads,))
+def recheck():
+    """Adapt the thread count of this thread's block to the load, if it is due."""
+    block = getattr(_local, "block", None)
+    if block is not None:
+        block.recheck()
+
+
+class RecheckThreads(Callback):
+    """Calls :func:`recheck` before each batch (a no-op unless it is due)."""
+
+    def on_batch_begin(self, net, **kwargs):
+        recheck()
+
+
+def _set_in_new_thread(threads):
+    thread = threading.Thread(target=torch.set_num_threads, args=(threads,))
     thread.start()
     thread.join()

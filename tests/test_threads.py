@@ -1,6 +1,10 @@
 """torch's thread count during fit and inference (``n_jobs``), and after them."""
 
+import os
+import subprocess
+import sys
 import threading
+import time
 
 import joblib
 import numpy as np
@@ -102,6 +106,7 @@ def test_automatic_policy_uses_more_threads_for_more_work(
     small_X, two_threads, monkeypatch
 ):
     monkeypatch.setattr(skae._threads, "available_cores", lambda: 8)
+    monkeypatch.setattr(skae._threads, "idle_cores", lambda: 8)
     model = _RecordingAutoencoder(hidden_layer_sizes=(4,), max_epochs=1)
     model.fit(small_X)
     # One batch of all rows (fewer than batch_size).
@@ -115,6 +120,55 @@ def test_automatic_policy_uses_more_threads_for_more_work(
     torch.set_num_threads(1)
     assert set(model.fit(small_X).seen_[1:]) == {1}
     assert torch.get_num_threads() == 1
+
+
+def _busy_processes(n):
+    code = (
+        "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: pass"
+    )
+    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_idle_cores_sees_busy_processes():
+    cores = os.cpu_count()
+    assert skae._threads.idle_cores() <= cores
+    processes = _busy_processes(cores)
+    try:
+        time.sleep(0.5)
+        # Each busy process is ready to run all the time, wherever it runs.
+        assert skae._threads.idle_cores() <= 0
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+
+
+def test_idle_cores_unknown_elsewhere(monkeypatch):
+    def no_proc(*args, **kwargs):
+        raise FileNotFoundError
+
+    monkeypatch.setattr("builtins.open", no_proc)
+    assert skae._threads.idle_cores() is None
+
+
+def test_automatic_policy_follows_the_load(small_X, two_threads, monkeypatch):
+    # Work for 2 threads; the other processes take the cores after 3 batches.
+    monkeypatch.setattr(skae._threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(skae._threads, "RECHECK_SECONDS", 0.0)
+    model = _RecordingAutoencoder(hidden_layer_sizes=(4,), max_epochs=6, batch_size=20)
+    monkeypatch.setattr(skae._threads, "WORK_PER_THREAD", 1)
+    idle = iter([2, 2, 2, 2] + [0] * 100)  # one reading when the block starts
+    monkeypatch.setattr(skae._threads, "idle_cores", lambda: next(idle))
+    model.fit(small_X)
+    assert model.seen_[1:] == [2] * 3 + [1] * 15
+    assert torch.get_num_threads() == 2
+    # Unknown load (not Linux): the work and torch's setting decide.
+    monkeypatch.setattr(skae._threads, "idle_cores", lambda: None)
+    assert set(model.fit(small_X).seen_[1:]) == {2}
+    # An explicit n_jobs does not read the load at all.
+    monkeypatch.setattr(skae._threads, "idle_cores", lambda: 1 / 0)
+    assert set(model.set_params(n_jobs=2).fit(small_X).seen_[1:]) == {2}
 
 
 def test_thread_count_does_not_change_results(small_X):
