@@ -13,9 +13,10 @@ The automatic policy (``n_jobs=None``) therefore uses
   small networks, which gain little from more threads, run on one;
 - at most torch's setting outside skae and the cores available, so that
   ``torch.set_num_threads`` and ``OMP_NUM_THREADS`` still limit it;
-- on Linux, at most the cores that other processes leave idle, read from
-  ``/proc`` when a block starts and every :data:`RECHECK_SECONDS` while it
-  runs (:func:`recheck`), since the load changes during a long fit.
+- on Linux, at most the cores that other processes, and other fits of this
+  process running in threads, leave idle: read from ``/proc`` when a block
+  starts and every :data:`RECHECK_SECONDS` while it runs (:func:`recheck`),
+  since the load changes during a long fit.
 
 torch's setting belongs to the calling thread (and is the default of
 threads that have not used torch yet): :func:`torch_threads` sets it for one
@@ -39,10 +40,12 @@ WORK_PER_THREAD = 2**40
 RECHECK_SECONDS = 0.5
 
 _LOCK = threading.Lock()
-# Blocks running now, in any thread; torch's setting outside them (the
-# caller's: it caps the automatic policy); and the value skae last passed
-# to torch.set_num_threads, which is also the default of new threads.
+# Blocks running now, in any thread, and the threads they use together;
+# torch's setting outside them (the caller's: it caps the automatic
+# policy); and the value skae last passed to torch.set_num_threads, which
+# is also the default of new threads.
 _active = 0
+_in_use = 0
 _outside = None
 _default = None
 # The block running in this thread, for recheck().
@@ -129,23 +132,29 @@ class _Block:
         # Only the automatic policy with work for several threads depends
         # on the load; every other block keeps its count.
         self.adaptive = n_jobs is None and resolve_n_jobs(None, work, cap) > 1
-        self.threads = self._choose()
+        self.threads = 0  # not counted in _in_use yet
         self.next_check = time.monotonic() + RECHECK_SECONDS
 
-    def _choose(self):
-        idle = idle_cores() if self.adaptive else None
-        return resolve_n_jobs(self.n_jobs, self.work, self.cap, idle)
+    def choose(self):
+        """Choose and set the thread count; under _LOCK."""
+        global _in_use
+        idle = None
+        if self.adaptive:
+            idle = idle_cores()
+            if idle is not None:  # other blocks of this process are load too
+                idle -= _in_use - self.threads
+        threads = resolve_n_jobs(self.n_jobs, self.work, self.cap, idle)
+        if threads != torch.get_num_threads():
+            _set(threads)
+        _in_use += threads - self.threads
+        self.threads = threads
 
     def recheck(self):
         now = time.monotonic()
-        if not self.adaptive or now < self.next_check:
-            return
-        self.next_check = now + RECHECK_SECONDS
-        threads = self._choose()
-        if threads != self.threads:
+        if self.adaptive and now >= self.next_check:
+            self.next_check = now + RECHECK_SECONDS
             with _LOCK:
-                _set(threads)
-            self.threads = threads
+                self.choose()
 
 
 @contextmanager
@@ -158,15 +167,14 @@ def torch_threads(n_jobs, work):
     policy of each is capped by the setting outside all blocks, and when the
     last block ends, threads started later get that setting again.
     """
-    global _active, _outside, _default
+    global _active, _in_use, _outside, _default
     with _LOCK:
         before = torch.get_num_threads()
         if _active == 0:
             _outside = _default = before
         _active += 1
         block = _Block(n_jobs, work, cap=_outside)
-        if block.threads != before:
-            _set(block.threads)
+        block.choose()
     enclosing = getattr(_local, "block", None)
     _local.block = block
     try:
@@ -175,6 +183,7 @@ def torch_threads(n_jobs, work):
         _local.block = enclosing
         with _LOCK:
             _active -= 1
+            _in_use -= block.threads
             if torch.get_num_threads() != before:
                 _set(before)
             if _active == 0 and _default != _outside:

@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import skae._threads
 from skae import VAE, AutoencoderTransformer
-from skae._threads import WORK_PER_THREAD, resolve_n_jobs
+from skae._threads import WORK_PER_THREAD, recheck, resolve_n_jobs, torch_threads
 
 
 @pytest.fixture
@@ -169,6 +169,44 @@ def test_automatic_policy_follows_the_load(small_X, two_threads, monkeypatch):
     # An explicit n_jobs does not read the load at all.
     monkeypatch.setattr(skae._threads, "idle_cores", lambda: 1 / 0)
     assert set(model.set_params(n_jobs=2).fit(small_X).seen_[1:]) == {2}
+
+
+def test_concurrent_blocks_share_the_idle_cores(two_threads, monkeypatch):
+    # Two fits in threads of one process, on a machine with 2 idle cores:
+    # each one's threads are load for the other, so they end with 1 each.
+    monkeypatch.setattr(skae._threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(skae._threads, "idle_cores", lambda: 2)
+    monkeypatch.setattr(skae._threads, "RECHECK_SECONDS", 0.0)
+    first_in, second_in, first_checked = (threading.Event() for _ in range(3))
+    done = []
+
+    def first():
+        with torch_threads(None, 2 * WORK_PER_THREAD) as block:
+            done.append(("first alone", block.threads))
+            first_in.set()
+            assert second_in.wait(timeout=60)
+            recheck()
+            done.append(("first beside second", block.threads))
+            first_checked.set()
+
+    def second():
+        assert first_in.wait(timeout=60)
+        with torch_threads(None, 2 * WORK_PER_THREAD) as block:
+            done.append(("second beside first", block.threads))
+            second_in.set()
+            assert first_checked.wait(timeout=60)
+
+    threads = [threading.Thread(target=f) for f in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert dict(done) == {
+        "first alone": 2,
+        "second beside first": 1,
+        "first beside second": 1,
+    }
+    assert skae._threads._in_use == 0 and skae._threads._active == 0
 
 
 def test_thread_count_does_not_change_results(small_X):
