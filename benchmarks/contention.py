@@ -88,7 +88,7 @@ class Config:
             mnist_epochs=1,
             repeats=1,
             mnist_repeats=1,
-            busy_seconds=120.0,
+            busy_seconds=900.0,
         )
         return cls(**{**params, **overrides})
 
@@ -152,7 +152,7 @@ def threads_used(estimator, rows):
 
 
 @contextmanager
-def busy_cores(n_processes, seconds):
+def busy_cores(n_processes, seconds, log=print):
     """Run ``n_processes`` busy loops that end on their own after ``seconds``."""
     processes = [
         subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(seconds)])
@@ -162,9 +162,10 @@ def busy_cores(n_processes, seconds):
         time.sleep(0.5)  # let them start before anything is timed
         yield processes
         if any(process.poll() is not None for process in processes):
-            raise RuntimeError(
-                f"the busy processes ended before the measurements did: "
-                f"raise --busy-seconds above {seconds}"
+            log(
+                "WARNING: the busy processes ended before the measurements did; "
+                f"the last 'busy' figures are too low: raise --busy-seconds "
+                f"above {seconds}"
             )
     finally:
         for process in processes:
@@ -256,9 +257,9 @@ def _datasets(config):
             raise ValueError(f"unknown dataset {name!r}")
 
 
-def _state(name, config):
+def _state(name, config, log):
     if name == "busy":
-        return busy_cores(config.busy_processes, config.busy_seconds)
+        return busy_cores(config.busy_processes, config.busy_seconds, log)
     return _nothing()
 
 
@@ -273,7 +274,7 @@ def run(config, log=print):
     pairs = contenders(config)
     timings = []
     for state in config.states:
-        with _state(state, config):
+        with _state(state, config, log):
             for dataset, X, (epochs, repeats) in data:
                 start = time.perf_counter()
                 load = list(os.getloadavg())

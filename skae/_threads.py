@@ -35,7 +35,7 @@ from skorch.callbacks import Callback
 
 # Multiply-adds of one forward pass of a batch (rows x weights) that are
 # worth one more thread on a quiet machine (measured: docs/benchmarks.rst).
-WORK_PER_THREAD = 2**40
+WORK_PER_THREAD = 2**20
 # How often a running block reads the load again.
 RECHECK_SECONDS = 0.5
 
