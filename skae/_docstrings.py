@@ -99,7 +99,9 @@ TRAINING_PARAMETERS = """\
         Seeds weight initialization, shuffling, the validation split and any
         sampling, without touching the global numpy or torch RNG state. Pass
         an int for reproducible results on CPU (GPU kernels may still be
-        nondeterministic).
+        nondeterministic). The number of threads changes results in the last
+        digits: with ``n_jobs=None`` it follows the load, so set ``n_jobs``
+        too for bit-identical results on a busy machine.
 
     verbose : int, default=0
         ``0``: silent. ``1``: a progress bar over the epochs with the latest
