@@ -84,16 +84,15 @@ TRAINING_PARAMETERS = """\
         Number of torch threads during ``fit``, ``transform``,
         ``inverse_transform`` and ``score_samples``; the caller's setting
         (``torch.get_num_threads()``) is restored afterwards. ``None``
-        chooses from the size of the network and the batch: one thread for
-        small networks, which gain little from more on a quiet machine and
-        slow down by 10-50x when other processes keep the cores busy (see
-        :ref:`threads`). It never uses more threads than
-        ``torch.get_num_threads()`` or the available cores, so
-        ``torch.set_num_threads`` and ``OMP_NUM_THREADS`` still limit it. A
-        positive int uses that many threads. A negative int counts from
-        torch's setting: ``-1`` uses ``torch.get_num_threads()`` threads
-        (torch's setting is left as it is, as before skae had ``n_jobs``),
-        ``-2`` one fewer.
+        chooses: one thread per 2**20 multiply-adds of a batch, at most
+        ``torch.get_num_threads()`` and the available cores, and on Linux
+        only as many as other processes leave idle, checked again every
+        0.5 s, because torch's threads slow down by an order of magnitude
+        when they share cores with other work (see :ref:`threads`).
+        ``torch.set_num_threads`` and ``OMP_NUM_THREADS`` therefore still
+        limit it. A positive int uses that many threads. A negative int
+        counts from torch's setting: ``-1`` uses ``torch.get_num_threads()``
+        threads (skae's behaviour before ``n_jobs``), ``-2`` one fewer.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, the validation split and any
