@@ -8,6 +8,7 @@ its own loss and scores (:class:`~skae._modules.AutoencoderModule`).
 """
 
 import copy
+import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -30,6 +31,7 @@ from ._compat import Integer, Interval, StrOptions, fit_context
 from ._data import BatchIterator, ReconstructionDataset
 from ._modules import ACTIVATIONS, make_mlp, reset_parameters
 from ._net import AutoencoderNet, ModuleLoss, TrainingInterrupted
+from ._progress import fit_summary
 from ._scaling import (
     activity_adjusted_scale,
     constant_features,
@@ -38,6 +40,7 @@ from ._scaling import (
     unit_of_constant_features,
 )
 from ._schedule import PlateauSchedule
+from ._threads import RecheckThreads, forward_work, recheck, torch_threads
 from ._utils import draw_seed, make_generator, resolve_device, seeded_global_rng
 
 OPTIMIZERS = {
@@ -132,6 +135,7 @@ class _BaseAutoencoder(
         "n_iter_no_change": [Integer(1)],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
+        "n_jobs": [Integer(None, -1, closed="right"), Integer(1), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -155,6 +159,7 @@ class _BaseAutoencoder(
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -174,6 +179,7 @@ class _BaseAutoencoder(
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -378,6 +384,7 @@ class _BaseAutoencoder(
         return [
             *self._fit_callbacks(),
             ("stop_on_non_finite_loss", _StopOnNonFiniteLoss()),
+            ("recheck_threads", RecheckThreads()),
             (
                 "schedule",
                 PlateauSchedule(
@@ -457,6 +464,7 @@ class _BaseAutoencoder(
             module = self._build_module(X_train)
         module = module.to(self.device_)
         self._check_module(module, X_train[:2].to(self.device_))
+        start = time.perf_counter()
         self.net_ = self._make_net(
             module,
             train_split,
@@ -468,7 +476,9 @@ class _BaseAutoencoder(
                 else int(self.batch_size)
             ),
         )
-        self._train(ReconstructionDataset(self._to_device(X_train)), seed)
+        batch_size = self.net_.batch_size
+        with self._torch_threads(module, min(len(X_train), batch_size)):
+            self._train(ReconstructionDataset(self._to_device(X_train)), seed)
         self._check_trained(X_train)
         # The validation data are not part of the model: kept, they would
         # grow every pickle (as device tensors on a GPU).
@@ -476,7 +486,10 @@ class _BaseAutoencoder(
 
         self.loss_curve_ = [float(loss) for loss in self.net_.history[:, "train_loss"]]
         self.n_iter_ = len(self.loss_curve_)
-        if not dict(self.net_.callbacks_)["schedule"].stopped_:
+        self.stop_reason_ = (
+            self.net_.stop_reason_ or f"max_epochs={self.max_epochs} reached"
+        )
+        if self.net_.stop_reason_ is None:
             warnings.warn(
                 f"{type(self).__name__} reached max_epochs={self.max_epochs} "
                 f"while its loss was still improving by more than tol={self.tol}"
@@ -486,6 +499,8 @@ class _BaseAutoencoder(
                 stacklevel=3,
             )
         self._finish_fit(X)
+        if self.verbose:
+            print(fit_summary(self, time.perf_counter() - start))
         return self
 
     def _train(self, dataset, seed):
@@ -543,6 +558,10 @@ class _BaseAutoencoder(
                     "training data are not finite"
                 )
 
+    def _torch_threads(self, module, rows):
+        """Set torch's thread count for passes over ``rows`` rows (``n_jobs``)."""
+        return torch_threads(self.n_jobs, forward_work(module, rows))
+
     def _check_module(self, module, X):
         """Fail early, with a clear message, on a module of the wrong shape."""
         n_samples, n_features = X.shape
@@ -594,8 +613,13 @@ class _BaseAutoencoder(
         buffer = np.zeros((chunk_rows, n_columns), dtype=np.float32)
         batch = torch.from_numpy(buffer)
         out = None
-        with torch.inference_mode(), np.errstate(over="ignore"):
+        with (
+            self._torch_threads(module, min(n_rows, chunk_rows)),
+            torch.inference_mode(),
+            np.errstate(over="ignore"),
+        ):
             for start in range(0, n_rows, chunk_rows):
+                recheck()
                 chunk = X[start : start + chunk_rows]
                 size = len(chunk)
                 buffer[:size] = self._scale_rows(chunk) if scaled else chunk

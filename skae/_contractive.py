@@ -140,6 +140,7 @@ class ContractiveAutoencoder(_BaseAutoencoder):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -160,6 +161,7 @@ class ContractiveAutoencoder(_BaseAutoencoder):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             device=device,
+            n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
         )

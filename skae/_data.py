@@ -84,4 +84,3 @@ class BatchIterator:
             if copy:
                 batch = batch.to(device, non_blocking=True)
             yield batch, batch
-

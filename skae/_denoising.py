@@ -167,6 +167,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -187,6 +188,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             device=device,
+            n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
         )

@@ -106,14 +106,35 @@ TRAINING_PARAMETERS = """\
         model fitted on a GPU still transforms, pickles and loads on a
         CPU-only machine.
 
+    n_jobs : int, default=None
+        Number of torch threads during ``fit``, ``transform``,
+        ``inverse_transform`` and ``score_samples``; the caller's setting
+        (``torch.get_num_threads()``) is restored afterwards. ``None``
+        chooses: one thread per 2**20 multiply-adds of a batch, at most
+        ``torch.get_num_threads()`` and the available cores, and on Linux
+        only as many as other processes leave idle, checked again every
+        0.5 s, because torch's threads slow down by an order of magnitude
+        when they share cores with other work (see :ref:`threads`).
+        ``torch.set_num_threads`` and ``OMP_NUM_THREADS`` therefore still
+        limit it. A positive int uses that many threads. A negative int
+        counts from torch's setting: ``-1`` uses ``torch.get_num_threads()``
+        threads (skae's behaviour before ``n_jobs``), ``-2`` one fewer.
+
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, the validation split and any
         sampling, without touching the global numpy or torch RNG state. Pass
         an int for reproducible results on CPU (GPU kernels may still be
-        nondeterministic).
+        nondeterministic). The number of threads changes results in the last
+        digits: with ``n_jobs=None`` it follows the load, so set ``n_jobs``
+        too for bit-identical results on a busy machine.
 
     verbose : int, default=0
-        If positive, print the loss of each epoch (skorch's history table).
+        ``0``: silent. ``1``: a progress bar over the epochs with the latest
+        loss (text in a terminal, a widget in a notebook; ``tqdm.auto``).
+        ``2`` or more: skorch's table with a row per epoch, coloured only
+        when the output is a terminal, so that logs stay plain. Both end
+        with one line giving the epochs run, the time, the final loss and
+        why training stopped (``stop_reason_``).
 """
 
 FITTED_ATTRIBUTES = """\
@@ -138,6 +159,10 @@ FITTED_ATTRIBUTES = """\
         Training loss of each epoch (``net_.history`` also holds the
         validation loss, ``valid_loss``, when a validation split is
         monitored).
+
+    stop_reason_ : str
+        Why training stopped: ``"max_epochs=200 reached"``, or the monitored
+        loss did not improve by ``tol`` for ``n_iter_no_change`` epochs.
 
     device_ : torch.device
         Device the model lives on.

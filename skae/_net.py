@@ -26,7 +26,9 @@ so a skorch release that changes them fails that test:
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+
+from ._progress import EpochProgressBar, EpochTable, close_progress_bars
 
 # Callback hooks skorch calls once per batch; callbacks that keep the base
 # class's no-op for them are not called there.
@@ -62,10 +64,14 @@ class StopTraining(KeyboardInterrupt):
     """How a callback ends training: skorch's own signal, told apart from Ctrl-C.
 
     skorch ends training when a callback raises ``KeyboardInterrupt`` (its
-    ``EarlyStopping`` does), so a real Ctrl-C looks the same to it. skae's
-    callbacks raise this subclass instead, and only a plain
-    ``KeyboardInterrupt`` leaves the fit as an interruption.
+    ``EarlyStopping`` does), so a real Ctrl-C looks the same to it. Callbacks
+    of skae raise this subclass instead, with the reason, in words, as its
+    argument; the net keeps it as ``stop_reason_``.
     """
+
+    @property
+    def reason(self):
+        return self.args[0] if self.args else "a callback stopped training"
 
 
 def _overrides(callback, hook):
@@ -89,8 +95,10 @@ class ModuleLoss(torch.nn.Module):
 class AutoencoderNet(NeuralNet):
     """``NeuralNet`` with the per-batch overhead of skorch's defaults removed.
 
-    - Default callbacks: the epoch losses (``PassthroughScoring``) and, only
-      when ``verbose``, ``EpochTimer`` and ``PrintLog``.
+    - Default callbacks: the epoch losses (``PassthroughScoring``), and a
+      progress bar over the epochs when ``verbose=1`` or the table of epochs
+      (``EpochTimer``, ``PrintLog`` without colours off a terminal) when
+      ``verbose>=2``; see :mod:`skae._progress`.
     - Callbacks are notified per batch only when they implement that hook.
     - The module is put in train mode once per epoch, not once per batch.
     - For the optimizers in :data:`CLOSURE_FREE_OPTIMIZERS`, one step without
@@ -100,7 +108,8 @@ class AutoencoderNet(NeuralNet):
     - Ctrl-C (``KeyboardInterrupt``) is not swallowed: it leaves ``fit`` as
       :class:`TrainingInterrupted`, and the estimator re-raises it. Callbacks
       that end training raise :class:`StopTraining`, which skorch handles
-      as usual.
+      as usual; its reason is kept as ``stop_reason_`` (None when training
+      ran all its epochs).
     """
 
     def get_default_callbacks(self):
@@ -108,11 +117,13 @@ class AutoencoderNet(NeuralNet):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
-        if self.verbose:
+        if self.verbose == 1:
+            callbacks.append(("progress_bar", EpochProgressBar()))
+        elif self.verbose:
             callbacks = [
                 ("epoch_timer", EpochTimer()),
                 *callbacks,
-                ("print_log", PrintLog()),
+                ("print_log", EpochTable()),
             ]
         return callbacks
 
@@ -159,12 +170,19 @@ class AutoencoderNet(NeuralNet):
         self.module_.train()
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        self.stop_reason_ = None
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except StopTraining:
-            raise  # a callback's stop: skorch catches it and ends training
+        except StopTraining as exc:
+            # A callback's stop: skorch catches it and ends training.
+            self.stop_reason_ = exc.reason
+            raise
         except KeyboardInterrupt as exc:
+            close_progress_bars(self)
             raise TrainingInterrupted from exc
+        except BaseException:
+            close_progress_bars(self)
+            raise
 
     def train_step(self, batch, **fit_params):
         if not getattr(self, "_lean_step", False):

@@ -55,7 +55,6 @@ class PlateauSchedule(Callback):
         self.best_loss_ = float("inf")
         self.best_epoch_ = None
         self.epochs_without_improvement_ = 0
-        self.stopped_ = False
         self.best_state_ = None
         return self
 
@@ -75,11 +74,21 @@ class PlateauSchedule(Callback):
             return
         self.epochs_without_improvement_ += 1
         if self.epochs_without_improvement_ >= self.patience:
-            self.stopped_ = True
-            raise StopTraining
+            raise StopTraining(self.reason())
         if self.epochs_without_improvement_ % self.lr_patience == 0:
             for group in net.optimizer_.param_groups:
                 group["lr"] *= LR_FACTOR
+
+    def reason(self):
+        """Why training stopped, in the words of the estimator's parameters."""
+        text = (
+            f"the {self.monitor.replace('_', ' ')} did not improve by "
+            f"tol={self.tol:g} (relative to max(1, |best|)) for "
+            f"n_iter_no_change={self.patience} epochs"
+        )
+        if self.restore_best:
+            text += f" (the weights of the best epoch, {self.best_epoch_}, are kept)"
+        return text
 
     def on_train_end(self, net, **kwargs):
         if self.restore_best and self.best_state_ is not None:

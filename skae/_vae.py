@@ -183,6 +183,7 @@ class VAE(_BaseAutoencoder):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -203,6 +204,7 @@ class VAE(_BaseAutoencoder):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             device=device,
+            n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
         )
@@ -447,6 +449,7 @@ class IWAE(VAE):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -473,6 +476,7 @@ class IWAE(VAE):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             device=device,
+            n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
         )

@@ -32,13 +32,16 @@ class _Net:
 
 
 def _run(schedule, losses, **extra):
+    """Feed ``losses`` to ``schedule``; ``net.stop_reason`` says why it stopped."""
     net = _Net()
+    net.stop_reason = None
     schedule.initialize()
     for loss in losses:
         net.epoch(loss, **extra)
         try:
             schedule.on_epoch_end(net)
-        except StopTraining:
+        except StopTraining as exc:
+            net.stop_reason = exc.reason
             break
     return net
 
@@ -50,24 +53,24 @@ def test_halves_the_learning_rate_then_stops():
     # rate each epoch trained with); stopped after 4.
     lrs = [row["lr"] for row in net.history]
     assert lrs == [1.0, 1.0, 1.0, 1.0, LR_FACTOR, LR_FACTOR]
-    assert schedule.stopped_ and len(net.history) == 6
+    assert "n_iter_no_change=4" in net.stop_reason and len(net.history) == 6
     assert schedule.best_epoch_ == 2
 
 
 def test_tolerance_is_relative_to_large_losses_and_works_for_negative_ones():
     # A gain of 0.05 nats on a loss of -1000 is below tol * |best| = 0.1.
     schedule = PlateauSchedule("train_loss", patience=2, tol=1e-4, lr_patience=5)
-    _run(schedule, [-1000.0, -1000.05, -1000.08])
-    assert schedule.stopped_ and schedule.best_loss_ == -1000.0
+    assert _run(schedule, [-1000.0, -1000.05, -1000.08]).stop_reason
+    assert schedule.best_loss_ == -1000.0
     schedule = PlateauSchedule("train_loss", patience=2, tol=1e-4, lr_patience=5)
-    _run(schedule, [-1000.0, -1000.2, -1000.4, -1000.6])
-    assert not schedule.stopped_ and schedule.best_loss_ == -1000.6
+    assert _run(schedule, [-1000.0, -1000.2, -1000.4, -1000.6]).stop_reason is None
+    assert schedule.best_loss_ == -1000.6
 
 
 def test_warm_up_epochs_count_neither_way():
     schedule = PlateauSchedule("train_loss", patience=2, tol=1e-4, lr_patience=1)
     net = _run(schedule, [1.0, 2.0, 3.0, 4.0], warmup=True)
-    assert not schedule.stopped_ and schedule.best_epoch_ is None
+    assert net.stop_reason is None and schedule.best_epoch_ is None
     assert net.history[-1]["lr"] == 1.0
 
 
@@ -99,7 +102,7 @@ def test_fit_that_stops_on_a_plateau_does_not_warn(small_X):
             hidden_layer_sizes=(4,), max_epochs=500, tol=10.0, n_iter_no_change=2
         ).fit(small_X)
     assert model.n_iter_ == 3
-    assert dict(model.net_.callbacks_)["schedule"].stopped_
+    assert model.stop_reason_.startswith("the train loss did not improve")
 
 
 def test_fit_that_reaches_max_epochs_while_improving_warns(small_X):
