@@ -479,7 +479,7 @@ class _BaseAutoencoder(
         batch_size = self.net_.batch_size
         with self._torch_threads(module, min(len(X_train), batch_size)):
             self._train(ReconstructionDataset(self._to_device(X_train)), seed)
-        self._check_trained(X_train)
+            self._check_trained(X_train)
         # The validation data are not part of the model: kept, they would
         # grow every pickle (as device tensors on a GPU).
         self.net_.set_params(train_split=None)
@@ -487,9 +487,10 @@ class _BaseAutoencoder(
         self.loss_curve_ = [float(loss) for loss in self.net_.history[:, "train_loss"]]
         self.n_iter_ = len(self.loss_curve_)
         self.stop_reason_ = (
-            self.net_.stop_reason_ or f"max_epochs={self.max_epochs} reached"
+            getattr(self.net_, "stop_reason_", None)
+            or f"max_epochs={self.max_epochs} reached"
         )
-        if self.net_.stop_reason_ is None:
+        if getattr(self.net_, "stop_reason_", None) is None:
             warnings.warn(
                 f"{type(self).__name__} reached max_epochs={self.max_epochs} "
                 f"while its loss was still improving by more than tol={self.tol}"

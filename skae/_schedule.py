@@ -82,8 +82,8 @@ class PlateauSchedule(Callback):
     def reason(self):
         """Why training stopped, in the words of the estimator's parameters."""
         text = (
-            f"the {self.monitor.replace('_', ' ')} did not improve by "
-            f"tol={self.tol:g} (relative to max(1, |best|)) for "
+            f"the {self.monitor.replace('_', ' ')} did not improve by at least "
+            f"tol={self.tol:g} times max(1, |best loss|) for "
             f"n_iter_no_change={self.patience} epochs"
         )
         if self.restore_best:

@@ -138,7 +138,10 @@ def test_dropout_is_active_during_training(small_X):
     ).fit(small_X)
     # Per epoch: 2 training batches (54 rows), then 1 validation batch (6).
     assert len(model.net_.history) == 3
-    assert modes[1:] == [True, True, False] * 3  # modes[0]: the shape check
+    # modes[0]: the shape check; after training, the post-fit check of the
+    # trained outputs runs in eval mode.
+    assert modes[1:10] == [True, True, False] * 3
+    assert not any(modes[10:])
 
 
 class _NeedsClosure(torch.optim.SGD):

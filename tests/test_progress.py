@@ -46,7 +46,7 @@ def test_table_without_colours_off_a_terminal(small_X, capsys):
     out, err = capsys.readouterr()
     assert ANSI not in out + err
     lines = out.strip().splitlines()
-    assert lines[0].split() == ["epoch", "train_loss", "valid_loss", "dur"]
+    assert lines[0].split() == ["epoch", "lr", "train_loss", "valid_loss", "dur"]
     assert len(lines) == 2 + 3 + 1  # header, rule, one row per epoch, summary
     assert lines[-1].startswith("AutoencoderTransformer: 3 epochs in ")
     assert "validation loss" in lines[-1]
@@ -76,8 +76,8 @@ def test_summary_says_why_training_stopped(small_X, capsys, early_stopping):
     ).fit(small_X)
     monitored = "valid loss" if early_stopping else "train loss"
     expected = (
-        f"the {monitored} did not improve by at least tol=10 for "
-        "n_iter_no_change=2 epochs"
+        f"the {monitored} did not improve by at least tol=10 times "
+        "max(1, |best loss|) for n_iter_no_change=2 epochs"
     )
     if early_stopping:
         expected += " (the weights of the best epoch, 1, are kept)"

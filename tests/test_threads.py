@@ -107,9 +107,11 @@ def test_automatic_policy_uses_more_threads_for_more_work(
 ):
     monkeypatch.setattr(skae._threads, "available_cores", lambda: 8)
     monkeypatch.setattr(skae._threads, "idle_cores", lambda: 8)
-    model = _RecordingAutoencoder(hidden_layer_sizes=(4,), max_epochs=1)
+    model = _RecordingAutoencoder(
+        hidden_layer_sizes=(4,), max_epochs=1, batch_size=len(small_X)
+    )
     model.fit(small_X)
-    # One batch of all rows (fewer than batch_size).
+    # One batch of all rows.
     work = skae._threads.forward_work(model.net_.module_, len(small_X))
     # Just enough work for 2 threads, then for 3 (more than torch's 2).
     monkeypatch.setattr(skae._threads, "WORK_PER_THREAD", work // 2)
@@ -161,7 +163,8 @@ def test_automatic_policy_follows_the_load(small_X, two_threads, monkeypatch):
     idle = iter([2, 2, 2, 2] + [0] * 100)  # one reading when the block starts
     monkeypatch.setattr(skae._threads, "idle_cores", lambda: next(idle))
     model.fit(small_X)
-    assert model.seen_[1:] == [2] * 3 + [1] * 15
+    # 18 training batches, then the two passes of the post-fit check.
+    assert model.seen_[1:] == [2] * 3 + [1] * 15 + [1] * 2
     assert torch.get_num_threads() == 2
     # Unknown load (not Linux): the work and torch's setting decide.
     monkeypatch.setattr(skae._threads, "idle_cores", lambda: None)
