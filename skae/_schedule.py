@@ -93,3 +93,6 @@ class PlateauSchedule(Callback):
     def on_train_end(self, net, **kwargs):
         if self.restore_best and self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
+        # A second copy of the weights, not needed once training ended: kept,
+        # it would double every pickle of the model.
+        self.best_state_ = None

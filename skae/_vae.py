@@ -73,7 +73,7 @@ class VAE(_BaseAutoencoder):
         (``loss_curve_``) is always the full bound, and warm-up epochs never
         count towards early stopping.
 
-    min_variance : float, default=1e-3
+    min_variance : float in (0, 1], default=1e-3
         Floor of the Gaussian decoder's variance, per feature, as a fraction
         of that feature's own squared scale (the spread of its values that
         depart from its median, see ``standardize``; constant features use
@@ -155,7 +155,9 @@ class VAE(_BaseAutoencoder):
         "k_eval": [Integer(1)],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup_epochs": [Integer(0)],
-        "min_variance": [Interval(Real, 0, None, closed="neither")],
+        # A fraction of each feature's own squared scale: a floor above it
+        # would exceed the data's own variance (and 1e39 overflows float32).
+        "min_variance": [Interval(Real, 0, 1, closed="right")],
     }
 
     def __init__(
@@ -367,7 +369,7 @@ class IWAE(VAE):
         Epochs over which the weight of ``log p(z) - log q(z|x)`` grows from
         0 to ``beta``; see :class:`VAE`.
 
-    min_variance : float, default=1e-3
+    min_variance : float in (0, 1], default=1e-3
         Floor of the Gaussian decoder's variance, per feature, as a fraction
         of that feature's own squared scale; see :class:`VAE`.
 

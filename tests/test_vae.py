@@ -399,3 +399,11 @@ def test_swiss_roll_keeps_both_latent_dimensions(Estimator):
     # and the loss sat at that of a standard normal (4.26 nats).
     assert est.n_active_components_ == 2
     assert est.latent_activity_.min() > 0.3
+
+
+@pytest.mark.parametrize("min_variance", [0.0, 1.5, 1e39])
+def test_min_variance_is_a_fraction(small_X, min_variance):
+    # Above 1 the floor would exceed each feature's own variance; 1e39 once
+    # overflowed float32 and was reported as a diverged fit.
+    with pytest.raises(ValueError, match="min_variance"):
+        VAE(min_variance=min_variance, **SMALL).fit(small_X)
