@@ -26,8 +26,10 @@ from skorch.helper import predefined_split
 
 from ._compat import Integer, Interval, StrOptions, fit_context
 from ._data import BatchIterator, ReconstructionDataset, iter_row_chunks
+from ._incremental import continued_seed, rollback_on_error
 from ._modules import ACTIVATIONS, make_mlp, reset_parameters
 from ._net import AutoencoderNet, EarlyStopping, ModuleLoss, TrainingInterrupted
+from ._streaming import RowStream, StreamedDataset, is_streamed
 from ._utils import draw_seed, make_generator, resolve_device, seeded_global_rng
 
 OPTIMIZERS = {
@@ -103,6 +105,7 @@ class _BaseAutoencoder(
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -126,6 +129,7 @@ class _BaseAutoencoder(
         device="auto",
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -145,6 +149,7 @@ class _BaseAutoencoder(
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------
     # What a model provides
@@ -234,7 +239,15 @@ class _BaseAutoencoder(
     # Input handling
 
     def _validate_X(self, X, *, reset):
-        """Validate ``X`` as sklearn does, with a clearer message for strings."""
+        """Validate ``X`` as sklearn does, with a clearer message for strings.
+
+        Out-of-core data (:func:`~skae._streaming.is_streamed`) come back as a
+        :class:`~skae._streaming.RowStream`: their first rows are validated
+        here, and every block is checked when it is read. Data of one block
+        are read into memory.
+        """
+        if is_streamed(X):
+            return self._validate_stream(X, reset=reset)
         try:
             X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         except ValueError as exc:
@@ -247,6 +260,21 @@ class _BaseAutoencoder(
             raise
         self._check_data(X)
         return X
+
+    def _validate_stream(self, X, *, reset):
+        self._validate_X(np.asarray(X[:2]), reset=reset)  # width, dtype, names
+        stream = RowStream(X, check=self._check_rows)
+        return stream if stream.n_blocks > 1 else stream.read(0, len(stream))
+
+    def _check_rows(self, X):
+        """Check a block of out-of-core data when it is read."""
+        self._check_data(check_array(X, dtype=None))
+
+    def _dataset(self, X):
+        """The training dataset of validated rows: in memory, or streamed."""
+        if isinstance(X, RowStream):
+            return StreamedDataset(X, self._scale, self.device_)
+        return ReconstructionDataset(self._to_device(self._scale(X)))
 
     def _scale(self, X):
         """Rows of ``X`` in the model's scaled space, as a float32 CPU tensor."""
@@ -317,12 +345,17 @@ class _BaseAutoencoder(
         """Train the autoencoder on ``X``.
 
         A fit is all or nothing: if it raises (invalid data, a diverged
-        loss, ``KeyboardInterrupt``), the estimator is left as it was.
+        loss, ``KeyboardInterrupt``), the estimator is left as it was. With
+        ``warm_start=True`` and a fitted model, training continues from the
+        fitted weights (see ``warm_start``).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data; numeric, without NaN or infinity.
+            Training data; numeric, without NaN or infinity. A
+            :class:`numpy.memmap`, a dask array or another array-like that
+            is sliced by rows (h5py, zarr) is streamed in blocks, never
+            copied whole (see the user guide, "Data larger than memory").
         y : None
             Ignored; present for API consistency.
 
@@ -331,69 +364,145 @@ class _BaseAutoencoder(
         self : object
             The fitted estimator.
         """
+        return self._fit_atomically(X, partial=False)
+
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train on one chunk of data: one pass over ``X``.
+
+        The first call fixes the features and the input scaling (``mean_``
+        and ``scale_``, from this chunk) and builds the network; each call,
+        the first included, makes one pass over its chunk, continuing the
+        weights and the optimizer state, as ``MLPRegressor.partial_fit``
+        does. ``max_epochs``, ``early_stopping``, ``n_iter_no_change`` and
+        ``tol`` are not used. ``n_iter_`` counts the passes and
+        ``loss_curve_`` gets the training loss of each. Like ``fit``, a
+        call that raises leaves the model as it was.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data; out-of-core chunks are streamed as
+            in ``fit``.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit_atomically(X, partial=True)
+
+    def _fit_atomically(self, X, *, partial):
         state = dict(self.__dict__)
         try:
-            return self._fit(X)
+            return self._fit(X, partial=partial)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
 
-    def _fit(self, X):
-        X = self._validate_X(X, reset=True)
+    def _fit(self, X, *, partial=False):
+        # partial_fit, and fit with warm_start=True, continue the fitted net.
+        warm = (partial or self.warm_start) and hasattr(self, "net_")
+        X = self._validate_X(X, reset=not warm)
         self._check_params()
         rng = check_random_state(self.random_state)
-        self.device_ = resolve_device(self.device)
-        self.mean_, self.scale_ = self._fit_scaling(X)
+        if not warm:
+            self.device_ = resolve_device(self.device)
+            # Out-of-core data: the scaling and the module come from a sample.
+            sample = X.sample(rng) if isinstance(X, RowStream) else X
+            self.mean_, self.scale_ = self._fit_scaling(sample)
 
-        if self.early_stopping:
+        if self.early_stopping and not partial:
             if X.shape[0] < 2:
                 raise ValueError(
                     "early_stopping=True needs at least 2 samples to hold out "
                     f"a validation set, got n_samples={X.shape[0]}."
                 )
-            X_train, X_valid = train_test_split(
-                X, test_size=self.validation_fraction, random_state=rng
+            X_train, X_valid = self._split(X, rng)
+            train_split, monitor = (
+                predefined_split(self._dataset(X_valid)),
+                "valid_loss",
             )
-            valid = ReconstructionDataset(self._to_device(self._scale(X_valid)))
-            train_split, monitor = predefined_split(valid), "valid_loss"
         else:
             X_train, train_split, monitor = X, None, "train_loss"
-        X_train = self._scale(X_train)
+        train = self._dataset(X_train)
+        callbacks = self._callbacks(monitor)
+        if partial:  # one pass: nothing to stop early
+            callbacks = [cb for cb in callbacks if cb[0] != "early_stopping"]
 
         seed = draw_seed(rng)
-        with seeded_global_rng(seed, self.device_):
-            module = self._build_module(X_train)
-        module = module.to(self.device_)
-        self._check_module(module, X_train[:2].to(self.device_))
-        self.net_ = self._make_net(
-            module,
-            train_split,
-            self._callbacks(monitor),
-            shuffle_generator=make_generator(seed, "cpu"),
-        )
-        self._train(ReconstructionDataset(self._to_device(X_train)), seed)
+        if warm:
+            # A different seed for each call of a sequence, and the same
+            # sequence of calls gives the same model.
+            seed = continued_seed(seed, self.n_iter_)
+            with rollback_on_error(self.net_):
+                self.net_.set_params(
+                    train_split=train_split,
+                    callbacks=callbacks,
+                    max_epochs=int(self.max_epochs),
+                    batch_size=int(self.batch_size),
+                    verbose=self.verbose,
+                )
+                # Set directly: skorch's set_params would re-initialize the net.
+                self.net_.iterator_train__generator = make_generator(seed, "cpu")
+                new_losses = self._train(train, seed, epochs=1 if partial else None)
+            self.loss_curve_ = self.loss_curve_ + new_losses
+        else:
+            build_rows = (
+                self._scale(sample)
+                if isinstance(X_train, RowStream)
+                else train.X.cpu()  # a no-op on the CPU
+            )
+            with seeded_global_rng(seed, self.device_):
+                module = self._build_module(build_rows)
+            module = module.to(self.device_)
+            self._check_module(module, build_rows[:2].to(self.device_))
+            self.net_ = self._make_net(
+                module,
+                train_split,
+                callbacks,
+                shuffle_generator=make_generator(seed, "cpu"),
+            )
+            self.loss_curve_ = self._train(train, seed, epochs=1 if partial else None)
         # The validation data are not part of the model: kept, they would
         # grow every pickle (as device tensors on a GPU).
         self.net_.set_params(train_split=None)
-
-        self.loss_curve_ = [float(loss) for loss in self.net_.history[:, "train_loss"]]
         self.n_iter_ = len(self.loss_curve_)
         return self
 
-    def _train(self, dataset, seed):
-        """Run skorch's training loop with the module's noise seeded."""
-        module = self.net_.module
+    def _split(self, X, rng):
+        """Training and validation rows; for streams, whole blocks."""
+        if isinstance(X, RowStream):
+            n_valid = max(1, round(self.validation_fraction * X.n_blocks))
+            n_valid = min(n_valid, X.n_blocks - 1)
+            valid = rng.permutation(X.n_blocks)[:n_valid]
+            return X.subset(np.setdiff1d(np.arange(X.n_blocks), valid)), X.subset(valid)
+        return train_test_split(X, test_size=self.validation_fraction, random_state=rng)
+
+    def _train(self, dataset, seed, epochs=None):
+        """Run skorch's training loop with the module's noise seeded.
+
+        A net already trained continues (``partial_fit``); otherwise it is
+        initialized first. ``epochs=None`` runs up to ``max_epochs``.
+        Returns the training loss of each epoch run.
+        """
+        net = self.net_
+        module = net.module
         module.generator = make_generator(seed + 1, self.device_)
         # Custom modules may draw from torch's global RNG (dropout): seed it
         # too, under its lock, so that their fits stay reproducible.
         custom = self.encoder is not None or self.decoder is not None
+        run = net.partial_fit if net.initialized_ else net.fit
+        n_before = len(net.history) if net.initialized_ else 0
         try:
             if custom:
                 with seeded_global_rng(seed + 2, self.device_):
-                    self.net_.fit(dataset, y=None)
+                    run(dataset, y=None, epochs=epochs)
             else:
-                self.net_.fit(dataset, y=None)
+                run(dataset, y=None, epochs=epochs)
         except TrainingInterrupted as exc:
             raise KeyboardInterrupt from exc.__cause__
         except _NonFiniteLoss as exc:
@@ -405,6 +514,7 @@ class _BaseAutoencoder(
             ) from None
         finally:
             module.generator = None
+        return [float(loss) for loss in net.history[n_before:, "train_loss"]]
 
     def _check_module(self, module, X):
         """Fail early, with a clear message, on a module of the wrong shape."""
@@ -493,7 +603,11 @@ class _BaseAutoencoder(
             Reconstructions (for probabilistic models, the mean of p(x|z)).
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=[np.float64, np.float32])
+        Z = (
+            RowStream(X, check=check_array)
+            if is_streamed(X)
+            else check_array(X, dtype=[np.float64, np.float32])
+        )
         if Z.shape[1] != self.n_components:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but inverse_transform expects "

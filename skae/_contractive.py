@@ -143,6 +143,7 @@ class ContractiveAutoencoder(_BaseAutoencoder):
         device="auto",
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         super().__init__(
             n_components,
@@ -163,6 +164,7 @@ class ContractiveAutoencoder(_BaseAutoencoder):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.contraction_weight = contraction_weight
 

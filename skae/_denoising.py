@@ -169,6 +169,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         device="auto",
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         super().__init__(
             n_components=n_components,
@@ -189,6 +190,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.noise = noise
         self.noise_level = noise_level

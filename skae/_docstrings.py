@@ -88,6 +88,14 @@ TRAINING_PARAMETERS = """\
 
     verbose : int, default=0
         If positive, print the loss of each epoch (skorch's history table).
+
+    warm_start : bool, default=False
+        If True and the model is fitted, ``fit`` continues training from the
+        fitted weights and optimizer state, for up to ``max_epochs`` more
+        epochs, instead of starting afresh (as in ``MLPRegressor``). The
+        input scaling and the network stay those of the first fit; ``X``
+        must have the same features. ``n_iter_`` and ``loss_curve_`` count
+        and list the epochs of all fits since the last fresh one.
 """
 
 FITTED_ATTRIBUTES = """\
@@ -104,10 +112,11 @@ FITTED_ATTRIBUTES = """\
         ``standardize=False``; constant features keep a scale of 1).
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (passes, with ``partial_fit``), including
+        those of earlier ``partial_fit`` calls and warm-started fits.
 
     loss_curve_ : list of float
-        Training loss of each epoch.
+        Training loss of each epoch (of each ``partial_fit`` pass).
 
     device_ : torch.device
         Device the model lives on.

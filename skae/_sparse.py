@@ -191,6 +191,7 @@ class SparseAutoencoder(_BaseAutoencoder):
         device="auto",
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         super().__init__(
             n_components=n_components,
@@ -211,6 +212,7 @@ class SparseAutoencoder(_BaseAutoencoder):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.sparsity = sparsity
         self.sparsity_weight = sparsity_weight

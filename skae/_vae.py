@@ -154,6 +154,7 @@ class VAE(_BaseAutoencoder):
         device="auto",
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         super().__init__(
             n_components,
@@ -174,6 +175,7 @@ class VAE(_BaseAutoencoder):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.likelihood = likelihood
         self.k = k
@@ -366,6 +368,7 @@ class IWAE(VAE):
         device="auto",
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         super().__init__(
             n_components,
@@ -391,6 +394,7 @@ class IWAE(VAE):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
 
     _bound = "iwae"
