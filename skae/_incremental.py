@@ -7,10 +7,10 @@ fresh one (the estimator restores its attributes, but the net is changed in
 place).
 """
 
-import copy
 from contextlib import contextmanager
 
 import numpy as np
+import torch
 
 # The skorch parameters a continued fit sets on the net.
 _RESET_PARAMS = ("train_split", "callbacks", "max_epochs", "batch_size", "verbose")
@@ -34,8 +34,8 @@ def rollback_on_error(net):
     Copies the weights and the optimizer state, not the history, so its cost
     does not grow with the number of calls.
     """
-    module_state = copy.deepcopy(net.module_.state_dict())
-    optimizer_state = copy.deepcopy(net.optimizer_.state_dict())
+    module_state = _copy_tensors(net.module_.state_dict())
+    optimizer_state = _copy_tensors(net.optimizer_.state_dict())
     n_epochs = len(net.history)
     params = {name: getattr(net, name) for name in _RESET_PARAMS}
     generator = net.iterator_train__generator
@@ -48,3 +48,18 @@ def rollback_on_error(net):
         net.set_params(**params)
         net.iterator_train__generator = generator
         raise
+
+
+def _copy_tensors(state):
+    """A copy of nested dicts and lists whose tensors are cloned.
+
+    Much faster than ``copy.deepcopy`` for a state dict: one ``clone`` per
+    tensor, no Python-level copy of the storage.
+    """
+    if isinstance(state, torch.Tensor):
+        return state.detach().clone()
+    if isinstance(state, dict):
+        return {key: _copy_tensors(value) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_copy_tensors(value) for value in state)
+    return state
