@@ -29,6 +29,7 @@ from ._data import BatchIterator, ReconstructionDataset, iter_row_chunks
 from ._incremental import continued_seed, rollback_on_error
 from ._modules import ACTIVATIONS, make_mlp, reset_parameters
 from ._net import AutoencoderNet, EarlyStopping, ModuleLoss, TrainingInterrupted
+from ._persistence import SaveableAutoencoder
 from ._streaming import RowStream, StreamedDataset, is_streamed
 from ._utils import draw_seed, make_generator, resolve_device, seeded_global_rng
 
@@ -74,7 +75,11 @@ class _StopOnNonFiniteLoss(Callback):
 
 
 class _BaseAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+    SaveableAutoencoder,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+    metaclass=ABCMeta,
 ):
     """Validation, training, batching, device and inference shared by all models.
 

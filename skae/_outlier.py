@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import HasMethods, Interval, StrOptions, fit_context
+from ._persistence import Saveable
 from ._vae import VAE
 
 # Tukey's fence: training scores further than this many interquartile ranges
@@ -14,7 +15,7 @@ from ._vae import VAE
 TUKEY_FENCE = 1.5
 
 
-class OutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
+class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     """Outlier detector built on any estimator with ``score_samples``.
 
     Wraps a skae autoencoder (or ``PCA``, or any estimator that scores
