@@ -7,12 +7,16 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import HasMethods, Interval, StrOptions, fit_context
+from ._data import iter_row_chunks
 from ._persistence import Saveable
+from ._streaming import is_streamed
 from ._vae import VAE
 
 # Tukey's fence: training scores further than this many interquartile ranges
 # below the first quartile are outliers under contamination="auto".
 TUKEY_FENCE = 1.5
+# Rows per chunk of the reconstruction score.
+RECONSTRUCTION_CHUNK_ROWS = 4096
 
 
 class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -192,7 +196,7 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
         self : object
             The fitted detector.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        X = self._validate(X, reset=True)
         self.estimator_ = self._make_estimator()
         self.estimator_.fit(X)
         scores = self._scores(X)
@@ -203,12 +207,30 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
 
+    def _validate(self, X, *, reset):
+        """Validated ``X``; out-of-core data stay out of core.
+
+        Of a memory map or a dask array only the first rows are checked
+        here (width, type, names); the estimator checks every block it reads.
+        """
+        if is_streamed(X):
+            validate_data(self, np.asarray(X[:2]), reset=reset)
+            return X
+        return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+
     def _scores(self, X):
         """Scores of validated rows ``X``, higher for more normal samples."""
         if self.method == "score_samples":
             return np.asarray(self.estimator_.score_samples(X))
-        reconstruction = self.estimator_.inverse_transform(self.estimator_.transform(X))
-        return -np.mean((X - reconstruction) ** 2, axis=1)
+        # In chunks: memory stays bounded for large (or out-of-core) X.
+        scores = []
+        for chunk in iter_row_chunks(X, RECONSTRUCTION_CHUNK_ROWS):
+            chunk = np.asarray(chunk)
+            reconstruction = self.estimator_.inverse_transform(
+                self.estimator_.transform(chunk)
+            )
+            scores.append(-np.mean((chunk - reconstruction) ** 2, axis=1))
+        return np.concatenate(scores)
 
     def score_samples(self, X):
         """Score each sample; higher means more normal.
@@ -224,7 +246,7 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
             The wrapped estimator's score, see ``method``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate(X, reset=False)
         return self._scores(X)
 
     def decision_function(self, X):

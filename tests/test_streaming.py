@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 
 import skae._streaming
-from skae import VAE, AutoencoderTransformer
+from skae import VAE, AutoencoderTransformer, OutlierDetector
 from skae._data import BatchIterator
 from skae._streaming import RowStream, StreamedDataset, is_streamed
 from tests._estimators import ESTIMATORS
@@ -276,3 +276,20 @@ def test_streaming_releases_the_pages_of_a_memmap(tmp_path):
     for _ in range(2):  # and the control: reading without release
         np.asarray(source).sum()
     assert resident_file_kib() - before > 48 * 1024
+
+
+@pytest.mark.parametrize("method", ["score_samples", "reconstruction"])
+def test_outlier_detector_streams_a_memmap(method, small_blocks, tmp_path, X):
+    detector = OutlierDetector(
+        AutoencoderTransformer(2, max_epochs=2, device="cpu", random_state=0),
+        method=method,
+    )
+    in_memory = clone(detector).fit(X)
+    streamed = clone(detector).fit(_memmap(tmp_path, X))
+    assert streamed.n_features_in_ == 5
+    assert streamed.offset_ == pytest.approx(in_memory.offset_, rel=1e-6)
+    assert_allclose(
+        streamed.score_samples(_memmap(tmp_path, X, name="test.dat")),
+        in_memory.score_samples(X),
+        rtol=1e-5,
+    )
