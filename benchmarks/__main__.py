@@ -1,7 +1,12 @@
-"""Command line: ``python -m benchmarks [--quick] [--json PATH] [--rst PATH]``."""
+"""Command line: ``python -m benchmarks [--quick] [--json PATH] [--rst PATH]``.
+
+``python -m benchmarks scale [...]`` runs the scale benchmark instead
+(:mod:`benchmarks.scale`; ``--help`` lists its options).
+"""
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -65,6 +70,11 @@ def config_from(args):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["scale"]:
+        from . import scale
+
+        return scale.main(argv[1:])
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     config = config_from(args)
