@@ -5,8 +5,9 @@
 Run in a fresh process so that its peak resident memory (VmHWM, the
 ``ru_maxrss`` of the process's memory map) belongs to this fit alone. The
 baseline is taken after every import and after torch has run once (its
-allocator and thread pool set up); the peak is then reset (``/proc/self/clear_refs``), so that a transient peak of the
-imports does not hide the fit's.
+allocator and thread pool set up); the peak is then reset
+(``/proc/self/clear_refs``), so that a transient peak of the imports does
+not hide the fit's.
 """
 
 import json
