@@ -253,7 +253,8 @@ class StreamedDataset(Dataset):
             parts.append(self.scale(block))
             n_values += block.size
             if n_values >= STREAM_BUFFER_VALUES:
-                yield torch.cat(parts).to(self.device)
-                parts, n_values = [], 0
+                buffer = torch.cat(parts).to(self.device)
+                parts, n_values = [], 0  # freed before the caller's copies
+                yield buffer
         if parts:
             yield torch.cat(parts).to(self.device)
