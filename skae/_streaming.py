@@ -137,7 +137,9 @@ class RowStream:
         self._starts = _block_starts(source, int(n_samples), int(n_features))
         all_blocks = np.arange(len(self._starts) - 1)
         self.blocks = all_blocks if blocks is None else np.asarray(blocks)
-        self.shape = (int(self._block_sizes().sum()), int(n_features))
+        # Row offset of the end of each block of this stream.
+        self._ends = np.cumsum(self._block_sizes())
+        self.shape = (int(self._ends[-1]) if len(self._ends) else 0, int(n_features))
         self._cached = (-1, None)
 
     def _block_sizes(self, blocks=None):
@@ -168,7 +170,7 @@ class RowStream:
 
     def read(self, start, stop):
         """Rows ``start:stop`` of this stream, checked, as one numpy array."""
-        ends = np.cumsum(self._block_sizes())
+        ends = self._ends
         first = int(np.searchsorted(ends, start, side="right"))
         parts, offset = [], int(ends[first - 1]) if first else 0
         for position in range(first, self.n_blocks):
@@ -191,8 +193,8 @@ class RowStream:
         """Up to :data:`SAMPLE_ROWS` rows drawn uniformly without replacement.
 
         All rows, in order, when there are no more than that (no random draw
-        then). Rows are read block by block, so memory stays bounded by the
-        sample and one block.
+        then). The blocks that hold sampled rows are read one at a time, so
+        memory stays bounded by the sample and one block.
         """
         n_rows = min(SAMPLE_ROWS, max(1, SAMPLE_VALUES // self.shape[1]))
         if len(self) <= n_rows:
@@ -200,7 +202,7 @@ class RowStream:
         rows = np.sort(
             sample_without_replacement(len(self), n_rows, random_state=random_state)
         )
-        ends = np.cumsum(self._block_sizes())
+        ends = self._ends
         positions = np.searchsorted(ends, rows, side="right")
         offsets = np.concatenate([[0], ends[:-1]])
         parts = [
