@@ -1,6 +1,9 @@
 """Child process of the memory benchmark: fit a memmap, print peak memory as JSON.
 
-``python -m benchmarks._memory_probe PATH N_ROWS N_FEATURES BATCH_SIZE``
+``python -m benchmarks._memory_probe PATH N_ROWS N_FEATURES BATCH_SIZE [MODE]``
+
+MODE ``stream`` (default) fits the memory map itself; ``memory`` first
+reads it into a numpy array (counted in the peak), the in-memory reference.
 
 Run in a fresh process so that its peak resident memory (VmHWM, the
 ``ru_maxrss`` of the process's memory map) belongs to this fit alone. The
@@ -63,7 +66,8 @@ class Sampler(threading.Thread):
 
 
 def main(argv):
-    path, n_rows, n_features, batch_size = argv
+    path, n_rows, n_features, batch_size, *rest = argv
+    mode = rest[0] if rest else "stream"
     shape = (int(n_rows), int(n_features))
     torch.set_num_threads(1)
     model = make_model(1, batch_size=int(batch_size))
@@ -79,7 +83,10 @@ def main(argv):
     sampler = Sampler()
     sampler.start()
     start = time.perf_counter()
-    model.fit(np.memmap(path, dtype=np.float32, mode="r", shape=shape))
+    X = np.memmap(path, dtype=np.float32, mode="r", shape=shape)
+    if mode == "memory":
+        X = np.array(X)
+    model.fit(X)
     seconds = time.perf_counter() - start
     sampler.running = False
     sampler.join()
@@ -101,6 +108,7 @@ def main(argv):
                 "n_features": shape[1],
                 "batch_size": int(batch_size),
                 "epochs": model.n_iter_,
+                "mode": mode,
             }
         )
     )

@@ -54,6 +54,9 @@ class Config:
     chunk_rows: tuple = (10_000, 2_000)
     repeats: int = 3
     memory_gb: float = 2.0
+    # The in-memory reference fit reads this much into memory (much less
+    # than memory_gb: it needs several times the file size).
+    memory_reference_gb: float = 0.25
     memory_batch_size: int = 256
     dask: bool = True
     dask_repeats: int = 2
@@ -69,6 +72,7 @@ class Config:
             chunk_rows=(500,),
             repeats=1,
             memory_gb=0.01,
+            memory_reference_gb=0.005,
             dask=False,
             dask_repeats=1,
             grid_epochs=1,
@@ -192,8 +196,20 @@ def bench_throughput(config, log=print):
 
 
 def bench_memory(config, log=print):
-    """Peak extra resident memory of an out-of-core fit, in a fresh process."""
-    n_rows = int(config.memory_gb * 2**30 / (4 * config.features))
+    """Peak extra resident memory of an out-of-core fit, in a fresh process.
+
+    Also, as a reference, that of an in-memory fit of a smaller file (read
+    into a numpy array first, which counts in its peak).
+    """
+    report = _probe(config, config.memory_gb, "stream", log)
+    report["in_memory_reference"] = _probe(
+        config, config.memory_reference_gb, "memory", log
+    )
+    return report
+
+
+def _probe(config, size_gb, mode, log):
+    n_rows = max(2, int(size_gb * 2**30 / (4 * config.features)))
     size = n_rows * config.features * 4
     path = scratch_file(size)
     try:
@@ -207,6 +223,7 @@ def bench_memory(config, log=print):
             str(n_rows),
             str(config.features),
             str(config.memory_batch_size),
+            mode,
         ]
         log("memory: " + " ".join(command))
         probe = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -293,6 +310,12 @@ def text_report(report):
         f"(anonymous {memory['peak_anon_extra_bytes'] / 2**20:,.0f} MiB, "
         f"mapped files {memory['peak_file_extra_bytes'] / 2**20:,.0f} MiB); "
         f"fit {memory['fit_seconds']:.0f} s"
+    )
+    reference = memory["in_memory_reference"]
+    lines.append(
+        f"        in-memory reference, {reference['file_bytes'] / 2**30:.2f} GiB read "
+        f"into an array: peak extra RSS {reference['peak_extra_bytes'] / 2**20:,.0f} "
+        f"MiB = {100 * reference['peak_extra_fraction_of_file']:.0f}% of the data"
     )
     if "dask" in report:
         dask = report["dask"]

@@ -10,7 +10,9 @@ from benchmarks import scale
 
 @pytest.fixture(scope="module")
 def report():
-    config = scale.Config.quick(rows=300, features=20, memory_gb=0.001)
+    config = scale.Config.quick(
+        rows=300, features=20, memory_gb=0.001, memory_reference_gb=0.001
+    )
     return scale.run(config, log=lambda message: None)
 
 
@@ -31,6 +33,8 @@ def test_memory_of_an_out_of_core_fit(report):
     assert memory["epochs"] == 1
     assert memory["file_bytes"] == memory["n_rows"] * 20 * 4
     assert memory["peak_bytes"] >= memory["baseline_bytes"] > 0
+    assert memory["mode"] == "stream"
+    assert memory["in_memory_reference"]["mode"] == "memory"
     assert "Memory: out-of-core fit" in scale.text_report(report)
 
 
