@@ -122,6 +122,7 @@ def test_failed_partial_fit_leaves_the_model_as_it_was(small_X, monkeypatch):
     assert model.n_iter_ == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_class", MODELS, ids=lambda c: c.__name__)
 def test_stream_of_chunks_matches_a_full_fit(model_class, digits_split):
     """Held-out reconstruction error within STREAM_TOLERANCE of a full fit."""
