@@ -25,7 +25,9 @@ def test_throughput_of_every_contender(report):
     ]
     for row in report["throughput"]:
         assert row["rows_per_s"] > 0 and row["ratio_to_fit"] > 0
+        assert row["rows_per_cpu_s"] > 0 and row["cpu_ratio_to_fit"] > 0
     assert report["throughput"][0]["ratio_to_fit"] == 1.0
+    assert report["throughput"][0]["cpu_ratio_to_fit"] == 1.0
 
 
 def test_memory_of_an_out_of_core_fit(report):
