@@ -1,102 +1,47 @@
-"""Command line: ``python -m benchmarks [--quick] [--json PATH] [--rst PATH]``.
+"""Command line: ``python -m benchmarks [COMMAND] [options]``.
 
-``python -m benchmarks scale [...]`` runs the scale benchmark instead
-(:mod:`benchmarks.scale`; ``--help`` lists its options).
+``python -m benchmarks --help`` lists the commands, ``python -m benchmarks
+COMMAND --help`` their options. Without a command the options go to
+``speed``, as before there were several commands.
+
+A command is a module with ``add_arguments(parser)`` (its options) and
+``run_command(args, argv)`` (the run), listed in :data:`COMMANDS`.
 """
 
 import argparse
-import json
 import sys
-import time
-from pathlib import Path
 
-import torch
+from . import contention, quality, scale, speed
 
-from . import speed
+# name -> (module, one-line help)
+COMMANDS = {
+    "speed": (speed, "skae vs a hand-written PyTorch loop, PyOD and PCA"),
+    "quality": (quality, "held-out quality at default settings vs PCA and FA"),
+    "contention": (contention, "fit and transform time on a busy machine"),
+    "scale": (scale, "streaming throughput, out-of-core memory, Dask grid search"),
+}
+DEFAULT_COMMAND = "speed"
 
-RESULTS = Path(__file__).parent / "results"
 
-
-def parse_args(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="skae vs a hand-written PyTorch loop, PyOD and PCA.",
+        description="Benchmarks of skae. Without a command, runs speed.",
     )
-    parser.add_argument(
-        "--quick", action="store_true", help="tiny sizes: a smoke run of seconds"
-    )
-    parser.add_argument(
-        "--datasets", nargs="+", choices=["digits", "mnist"], default=None
-    )
-    parser.add_argument("--devices", nargs="+", choices=["cpu", "cuda"], default=None)
-    parser.add_argument("--repeats", type=int, help="repeats per comparison (digits)")
-    parser.add_argument("--mnist-repeats", type=int, help="repeats (synthetic MNIST)")
-    parser.add_argument("--digits-epochs", type=int)
-    parser.add_argument("--mnist-epochs", type=int)
-    parser.add_argument("--mnist-rows", type=int)
-    parser.add_argument(
-        "--threads", type=int, default=2, help="torch.set_num_threads (default 2)"
-    )
-    parser.add_argument("--no-pyod", action="store_true", help="skip PyOD")
-    parser.add_argument("--no-iwae", action="store_true", help="skip IWAE vs k")
-    parser.add_argument(
-        "--json",
-        type=Path,
-        help="where to write the results (default benchmarks/results/<time>.json)",
-    )
-    parser.add_argument("--rst", type=Path, help="also write an RST table here")
-    return parser.parse_args(argv)
-
-
-def config_from(args):
-    overrides = {
-        key: value
-        for key, value in {
-            "repeats": args.repeats,
-            "mnist_repeats": args.mnist_repeats,
-            "digits_epochs": args.digits_epochs,
-            "mnist_epochs": args.mnist_epochs,
-            "mnist_rows": args.mnist_rows,
-            "datasets": tuple(args.datasets) if args.datasets else None,
-            "devices": tuple(args.devices) if args.devices else None,
-        }.items()
-        if value is not None
-    }
-    overrides["pyod"] = not args.no_pyod
-    overrides["iwae"] = not args.no_iwae
-    if args.quick:
-        return speed.Config.quick(**overrides)
-    return speed.Config(**overrides)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, summary) in COMMANDS.items():
+        command = commands.add_parser(name, help=summary, description=summary)
+        module.add_arguments(command)
+        command.set_defaults(run_command=module.run_command)
+    return parser
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["scale"]:
-        from . import scale
-
-        return scale.main(argv[1:])
-    args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    config = config_from(args)
-    results = speed.run(config)
-    print()
-    print(speed.text_table(results))
-    report = {
-        "environment": speed.environment(),
-        "config": {
-            key: list(value) if isinstance(value, tuple) else value
-            for key, value in vars(config).items()
-        },
-        "results": [result.as_dict() for result in results],
-    }
-    path = args.json or RESULTS / time.strftime("speed-%Y%m%d-%H%M%S.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
-    print(f"\nresults written to {path}")
-    if args.rst:
-        args.rst.write_text(speed.rst_table(results, report["environment"]))
-        print(f"RST table written to {args.rst}")
-    return results
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help"):
+        argv.insert(0, DEFAULT_COMMAND)
+    args = build_parser().parse_args(argv)
+    return args.run_command(args, argv[1:])
 
 
 if __name__ == "__main__":

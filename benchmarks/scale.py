@@ -363,13 +363,8 @@ def text_report(report):
     return "\n".join(lines)
 
 
-def parse_args(argv=None):
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks scale",
-        description="Streaming throughput, out-of-core memory, Dask grid search.",
-    )
+def add_arguments(parser):
+    """Add the options of ``python -m benchmarks scale`` to ``parser``."""
     parser.add_argument("--quick", action="store_true", help="tiny sizes, no Dask")
     parser.add_argument("--rows", type=int, help="rows of the throughput data")
     parser.add_argument("--features", type=int, help="features (all parts)")
@@ -381,13 +376,27 @@ def parse_args(argv=None):
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask part")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--json", type=Path, help="where to write the results")
+
+
+def parse_args(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks scale",
+        description="Streaming throughput, out-of-core memory, Dask grid search.",
+    )
+    add_arguments(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
+    return run_command(parse_args(argv))
+
+
+def run_command(args, argv=None):
+    """Run the benchmark the parsed ``args`` describe; return the report."""
     import torch
 
-    args = parse_args(argv)
     torch.set_num_threads(args.threads)
     overrides = {
         key: value

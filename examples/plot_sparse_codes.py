@@ -27,19 +27,30 @@ from skae import SparseAutoencoder
 X, y = load_digits(return_X_y=True)
 X_train, X_test = train_test_split(X, test_size=0.25, random_state=0, stratify=y)
 
-params = dict(n_components=128, sparsity_target=0.05, max_epochs=60, random_state=0)
+# Every setting that matters is written out.
+params = dict(
+    n_components=128,
+    sparsity_target=0.05,
+    hidden_layer_sizes=(256, 128),
+    max_epochs=60,
+    batch_size=128,
+    lr=1e-3,
+    standardize=True,
+    random_state=0,
+)
 models = {
     "no penalty": SparseAutoencoder(sparsity_weight=0.0, **params),
     "KL penalty": SparseAutoencoder(sparsity_weight=0.3, **params),
 }
-codes = {}
+codes, test_error = {}, {}
 for name, model in models.items():
     model.fit(X_train)
     codes[name] = model.transform(X_test)
+    test_error[name] = -model.score(X_test)
     print(
         f"{name:>10}: mean activation {codes[name].mean():.3f}, "
         f"activations below 0.05: {np.mean(codes[name] < 0.05):.0%}, "
-        f"test reconstruction MSE (standardized) {-model.score(X_test):.3f}"
+        f"test reconstruction MSE (standardized) {test_error[name]:.3f}"
     )
 
 # %%
@@ -47,7 +58,18 @@ for name, model in models.items():
 # ----------------------------------------
 # Without the penalty the sigmoid units sit anywhere in (0, 1); with it most
 # activations are close to 0, and each unit fires for a small fraction of the
-# digits, its mean activation pulled towards ``rho``.
+# digits, its mean activation pulled towards ``rho``. The held-out
+# reconstruction error (printed above) stays within 25% of the unpenalized
+# model's: the sparse code costs little accuracy here.
+rho = params["sparsity_target"]
+unit_means = {name: Z.mean(axis=0) for name, Z in codes.items()}
+distance_to_rho = {name: np.mean(np.abs(m - rho)) for name, m in unit_means.items()}
+near_zero = {name: np.mean(Z < 0.05) for name, Z in codes.items()}
+for name in codes:
+    print(f"{name:>10}: mean |unit mean activation - rho| {distance_to_rho[name]:.3f}")
+assert near_zero["KL penalty"] > 0.5 > near_zero["no penalty"]
+assert distance_to_rho["KL penalty"] < 0.5 * distance_to_rho["no penalty"]
+assert 0.8 < test_error["KL penalty"] / test_error["no penalty"] < 1.25
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 bins = np.linspace(0, 1, 41)
@@ -66,22 +88,24 @@ fig.tight_layout()
 # --------------------
 # The decoder is nonlinear, so a unit's "feature" is measured: decode the
 # typical code of the test digits with that unit switched fully on, minus the
-# same code with it switched off (in pixel units). Shown for the 20 most used
-# units of each model.
+# same code with it switched off (in pixel units; red adds ink, blue removes
+# it). Shown for the 10 most used units of each model, one row per model.
 
-fig, axes = plt.subplots(2, 20, figsize=(15, 1.8))
+n_units = 10
+fig, axes = plt.subplots(2, n_units, figsize=(10, 2.8))
 for row, (name, model) in zip(axes, models.items()):
     base = np.median(codes[name], axis=0)
     on, off = np.tile(base, (128, 1)), np.tile(base, (128, 1))
     np.fill_diagonal(on, 1.0)
     np.fill_diagonal(off, 0.0)
     features = model.inverse_transform(on) - model.inverse_transform(off)
-    order = np.argsort(codes[name].mean(axis=0))[::-1][:20]
+    order = np.argsort(codes[name].mean(axis=0))[::-1][:n_units]
     for ax, unit in zip(row, order):
         feature = features[unit]
         limit = np.abs(feature).max()
         ax.imshow(feature.reshape(8, 8), cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_axis_off()
-    row[0].set_title(name, loc="left", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    row[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
 fig.tight_layout()
 plt.show()

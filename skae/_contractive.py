@@ -13,9 +13,9 @@ from ._modules import AutoencoderModule
 class ContractiveAutoencoderModule(AutoencoderModule):
     """An autoencoder whose loss penalizes how fast the code moves with the input.
 
-    The loss is the mean squared error plus ``weight`` times the squared
-    Frobenius norm of the encoder's Jacobian, averaged over rows and divided
-    by the number of features (the error is a mean over features too).
+    The loss of a row is its mean squared error plus ``weight`` times the
+    squared Frobenius norm of the encoder's Jacobian there, divided by the
+    number of features (the error is a mean over features too).
 
     Parameters
     ----------
@@ -53,8 +53,7 @@ class ContractiveAutoencoderModule(AutoencoderModule):
         if not self.weight:
             return super().forward(x)
         penalty, codes = self.jacobian_norm(x)
-        error = self.squared_error(x, codes).mean()
-        return error + self.weight * penalty.mean() / x.shape[1]
+        return self.squared_error(x, codes) + self.weight * penalty / x.shape[1]
 
 
 @fill_doc
@@ -130,17 +129,18 @@ class ContractiveAutoencoder(_BaseAutoencoder):
         activation="relu",
         encoder=None,
         decoder=None,
-        standardize=True,
+        standardize="auto",
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
-        batch_size=128,
+        batch_size="auto",
         max_epochs=200,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -162,6 +162,7 @@ class ContractiveAutoencoder(_BaseAutoencoder):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             device=device,
+            n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,

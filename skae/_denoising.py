@@ -39,7 +39,7 @@ class DenoisingAutoencoderModule(AutoencoderModule):
 
     def forward(self, x):
         noisy = self.corruption(x, self.generator) if self.training else x
-        return (self.decode(self.encode(noisy)) - x).pow(2).mean()
+        return (self.decode(self.encode(noisy)) - x).pow(2).mean(dim=1)
 
 
 @fill_doc
@@ -156,17 +156,18 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         activation="relu",
         encoder=None,
         decoder=None,
-        standardize=True,
+        standardize="auto",
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
-        batch_size=128,
+        batch_size="auto",
         max_epochs=200,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -188,6 +189,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             device=device,
+            n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,

@@ -30,49 +30,75 @@ NETWORK_PARAMETERS = """\
 """
 
 TRAINING_PARAMETERS = """\
-    standardize : bool, default=True
-        Center and scale each feature to unit variance inside the model (the
-        statistics are learned in ``fit`` and stored in ``mean_`` and
-        ``scale_``). Networks train badly on features of very different
-        magnitudes, so this lets raw data such as pixel intensities 0..16 or
-        mixed-unit columns go in as they are. Every output stays in the units
-        of ``X``: ``inverse_transform`` undoes the scaling. Set it to False
-        for data already on one common scale (e.g. images in [0, 1]), where
-        standardizing would blow up nearly constant features.
+    standardize : "auto" or bool, default="auto"
+        How features are scaled inside the model (the statistics are learned
+        in ``fit`` and stored in ``mean_`` and ``scale_``). Networks train
+        badly on features of very different magnitudes, so raw data such as
+        pixel intensities or mixed-unit columns can go in as they are; every
+        output stays in the units of ``X`` (``inverse_transform`` undoes the
+        scaling, and log-likelihoods include its Jacobian).
+
+        - ``"auto"``: center each feature and divide it by the spread of its
+          values that depart from its median, ``std / sqrt(activity)``,
+          where ``activity`` is the fraction of rows that depart from it.
+          For continuous measurements that is the standard deviation. For a
+          feature that is mostly at one value and sometimes active (a pixel
+          that is usually black, a one-hot column, a sparse count) it is the
+          size of its active values, where the standard deviation would only
+          say how rarely it is active: dividing by that turns one unseen
+          stroke into a value in the hundreds. Pixels of an image then get
+          similar scales, while columns in different units keep their own.
+          Constant features get the median scale of the others.
+        - ``True``: the classic standardization, by each feature's standard
+          deviation (constant features keep their units).
+        - ``False``: no scaling, for data already on one common scale.
 
     optimizer : {"adam", "adamw", "sgd"} or callable, default="adam"
-        A torch optimizer, by name or as a class such as ``torch.optim.RMSprop``.
+        A torch optimizer, by name or as a class such as
+        ``torch.optim.RMSprop``, or a callable that returns an optimizer when
+        called as ``optimizer(params, lr=lr)``.
 
     lr : float, default=1e-3
-        Learning rate.
+        Initial learning rate. It is halved after every ``n_iter_no_change //
+        2`` epochs without improvement (see ``tol``); ``net_.history``
+        records it as ``lr``.
 
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
 
-    batch_size : int, default=128
-        Samples per gradient step. Batches are never dropped, so a data set
-        smaller than ``batch_size`` trains in one batch.
+    batch_size : "auto" or int, default="auto"
+        Samples per gradient step. ``"auto"``: ``n_samples // 16`` clipped to
+        [16, 128] (and to ``n_samples``), so that a small data set still
+        takes several steps per epoch while a large one trains on batches of
+        128. Batches are never dropped, so a data set smaller than
+        ``batch_size`` trains in one batch.
 
     max_epochs : int, default=200
-        Maximum number of passes over the training data.
+        Maximum number of passes over the training data. A fit that reaches
+        it while its loss still improves raises a ``ConvergenceWarning``.
 
-    early_stopping : bool, default=False
-        If True, hold out ``validation_fraction`` of the training data, stop
-        when its loss has not improved by ``tol`` for ``n_iter_no_change``
-        epochs, and keep the weights of the best epoch. If False (default),
-        train on all data and stop when the training loss has not improved by
-        ``tol`` for ``n_iter_no_change`` epochs, as ``MLPRegressor`` does.
-        Off by default so that a ``GridSearchCV`` split is not split again.
+    early_stopping : "auto" or bool, default="auto"
+        If True, hold out ``validation_fraction`` of the training data,
+        monitor its loss, and keep the weights of its best epoch: this
+        stops training before the network fits the noise of the training
+        rows, which is what decides the error on new rows. If False, monitor
+        the training loss (as ``MLPRegressor`` does). ``"auto"``: True when
+        the validation split has at least 10 rows (100 training rows at the
+        default fraction), else False. Inside ``GridSearchCV`` the split is
+        taken from each training fold.
 
     validation_fraction : float, default=0.1
-        Fraction of the training data held out when ``early_stopping=True``.
+        Fraction of the training data held out for ``early_stopping``.
 
     n_iter_no_change : int, default=10
-        Epochs without an improvement of at least ``tol`` before stopping.
+        Epochs without an improvement before training stops; the learning
+        rate is halved after every ``n_iter_no_change // 2`` of them.
 
     tol : float, default=1e-4
-        Minimum absolute decrease of the monitored loss that counts as an
-        improvement.
+        Minimum decrease of the monitored loss that counts as an
+        improvement, relative to ``max(1, |best loss|)``: absolute for a
+        loss of order 1 (a mean squared error of scaled data), relative for
+        a large loss (a negative log-likelihood in nats).
 
     device : str or torch.device, default="auto"
         Where to train and infer: ``"auto"`` uses CUDA when available and the
@@ -80,14 +106,35 @@ TRAINING_PARAMETERS = """\
         model fitted on a GPU still transforms, pickles and loads on a
         CPU-only machine.
 
+    n_jobs : int, default=None
+        Number of torch threads during ``fit``, ``transform``,
+        ``inverse_transform`` and ``score_samples``; the caller's setting
+        (``torch.get_num_threads()``) is restored afterwards. ``None``
+        chooses: one thread per 2**20 multiply-adds of a batch, at most
+        ``torch.get_num_threads()`` and the available cores, and on Linux
+        only as many as other processes leave idle, checked again every
+        0.5 s, because torch's threads slow down by an order of magnitude
+        when they share cores with other work (see :ref:`threads`).
+        ``torch.set_num_threads`` and ``OMP_NUM_THREADS`` therefore still
+        limit it. A positive int uses that many threads. A negative int
+        counts from torch's setting: ``-1`` uses ``torch.get_num_threads()``
+        threads (skae's behaviour before ``n_jobs``), ``-2`` one fewer.
+
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, the validation split and any
         sampling, without touching the global numpy or torch RNG state. Pass
         an int for reproducible results on CPU (GPU kernels may still be
-        nondeterministic).
+        nondeterministic). The number of threads changes results in the last
+        digits: with ``n_jobs=None`` it follows the load, so set ``n_jobs``
+        too for bit-identical results on a busy machine.
 
     verbose : int, default=0
-        If positive, print the loss of each epoch (skorch's history table).
+        ``0``: silent. ``1``: a progress bar over the epochs with the latest
+        loss (text in a terminal, a widget in a notebook; ``tqdm.auto``).
+        ``2`` or more: skorch's table with a row per epoch, coloured only
+        when the output is a terminal, so that logs stay plain. Both end
+        with one line giving the epochs run, the time, the final loss and
+        why training stopped (``stop_reason_``).
 
     warm_start : bool, default=False
         If True and the model is fitted, ``fit`` continues training from the
@@ -109,14 +156,22 @@ FITTED_ATTRIBUTES = """\
 
     scale_ : ndarray of shape (`n_features_in_`,)
         Per-feature scale divided out before the network (ones if
-        ``standardize=False``; constant features keep a scale of 1).
+        ``standardize=False``); see ``standardize``. Whether a feature is
+        constant is judged relative to its own magnitude, and no scale is
+        finer than the float64 resolution of the feature's values.
 
     n_iter_ : int
         Number of epochs run (passes, with ``partial_fit``), including
         those of earlier ``partial_fit`` calls and warm-started fits.
 
     loss_curve_ : list of float
-        Training loss of each epoch (of each ``partial_fit`` pass).
+        Training loss of each epoch, or of each ``partial_fit`` pass (one
+        entry per pass; ``net_.history`` also holds the validation loss,
+        ``valid_loss``, when a validation split is monitored).
+
+    stop_reason_ : str
+        Why training stopped: ``"max_epochs=200 reached"``, or the monitored
+        loss did not improve by ``tol`` for ``n_iter_no_change`` epochs.
 
     device_ : torch.device
         Device the model lives on.
@@ -137,9 +192,14 @@ _MARKERS = {
 
 
 def fill_doc(cls):
-    """Class decorator replacing the shared-description markers in ``__doc__``."""
+    """Class decorator replacing the shared-description markers in ``__doc__``.
+
+    Each inserted block ends with one blank line: numpydoc only recognizes a
+    section header (``Attributes``, ``See Also``) that follows a blank line,
+    and would otherwise read it as one more parameter.
+    """
     doc = cls.__doc__
     for marker, text in _MARKERS.items():
-        doc = doc.replace(f"    {marker}\n", text)
+        doc = doc.replace(f"    {marker}\n", text.rstrip("\n") + "\n\n")
     cls.__doc__ = doc
     return cls

@@ -67,8 +67,10 @@ class AutoencoderModule(nn.Module):
 
     - ``encode(x)``: the code of each row, deterministic.
     - ``decode(z)``: the mean reconstruction of each code.
-    - ``forward(x)``: the training loss of a batch, a scalar (what skorch
-      minimizes; in ``eval()`` mode, the validation loss).
+    - ``forward(x)``: the training loss of each row of a batch, a tensor of
+      shape ``(batch,)`` (in ``eval()`` mode, the validation loss). The
+      net's criterion reduces it to the number skorch minimizes, the mean;
+      a batch-level penalty (the sparse code's) is added to every row.
     - ``score_samples(x)``: a score per row, higher for more normal rows.
       When :attr:`score_is_log_density` is True it is a log-density of the
       (scaled) rows, and the estimator adds the log-Jacobian of its scaling.
@@ -108,9 +110,9 @@ class AutoencoderModule(nn.Module):
         return (self.decode(codes) - x).pow(2).mean(dim=1)
 
     def forward(self, x):
-        # A mean over rows and features, as in MLPRegressor: the loss, and
-        # so ``tol``, keep one scale whatever the number of features.
-        return self.squared_error(x).mean()
+        # A mean over features, as in MLPRegressor: the loss, and so ``tol``,
+        # keep one scale whatever the number of features.
+        return self.squared_error(x)
 
     def score_samples(self, x):
         return -self.squared_error(x)

@@ -20,14 +20,15 @@ so a skorch release that changes them fails that test:
 - ``validation_step`` sets eval mode itself, and nothing else changes the
   mode between batches of the training pass;
 - ``train_step`` returns ``{"loss": ..., "y_pred": ...}``;
-- ``partial_fit`` catches ``KeyboardInterrupt`` raised in ``fit_loop``, and
-  ``EarlyStopping.on_epoch_end`` raises it to end training.
+- ``partial_fit`` catches ``KeyboardInterrupt`` raised in ``fit_loop``, the
+  way its callbacks end training.
 """
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
-from skorch.callbacks import EarlyStopping as SkorchEarlyStopping
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+
+from ._progress import EpochProgressBar, EpochTable, close_progress_bars
 
 # Callback hooks skorch calls once per batch; callbacks that keep the base
 # class's no-op for them are not called there.
@@ -64,20 +65,13 @@ class StopTraining(KeyboardInterrupt):
 
     skorch ends training when a callback raises ``KeyboardInterrupt`` (its
     ``EarlyStopping`` does), so a real Ctrl-C looks the same to it. Callbacks
-    of skae raise this subclass instead.
+    of skae raise this subclass instead, with the reason, in words, as its
+    argument; the net keeps it as ``stop_reason_``.
     """
 
-
-class EarlyStopping(SkorchEarlyStopping):
-    """skorch's ``EarlyStopping``, ending training with :class:`StopTraining`."""
-
-    def on_epoch_end(self, net, **kwargs):
-        try:
-            super().on_epoch_end(net, **kwargs)
-        except StopTraining:
-            raise
-        except KeyboardInterrupt as exc:  # skorch's signal to stop
-            raise StopTraining from exc
+    @property
+    def reason(self):
+        return self.args[0] if self.args else "a callback stopped training"
 
 
 def _overrides(callback, hook):
@@ -87,22 +81,24 @@ def _overrides(callback, hook):
 
 
 class ModuleLoss(torch.nn.Module):
-    """The criterion of an autoencoder net: the loss its module computed.
+    """The criterion of an autoencoder net: the mean of its module's row losses.
 
-    skae modules compute their own training loss in ``forward`` (see
+    skae modules compute the training loss of each row in ``forward`` (see
     :class:`~skae._modules.AutoencoderModule`); skorch still needs a
-    criterion, and this one passes the module's output on.
+    criterion, and this one reduces the rows' losses to their mean.
     """
 
-    def forward(self, loss, target=None):
-        return loss
+    def forward(self, row_losses, target=None):
+        return row_losses.mean()
 
 
 class AutoencoderNet(NeuralNet):
     """``NeuralNet`` with the per-batch overhead of skorch's defaults removed.
 
-    - Default callbacks: the epoch losses (``PassthroughScoring``) and, only
-      when ``verbose``, ``EpochTimer`` and ``PrintLog``.
+    - Default callbacks: the epoch losses (``PassthroughScoring``), and a
+      progress bar over the epochs when ``verbose=1`` or the table of epochs
+      (``EpochTimer``, ``PrintLog`` without colours off a terminal) when
+      ``verbose>=2``; see :mod:`skae._progress`.
     - Callbacks are notified per batch only when they implement that hook.
     - The module is put in train mode once per epoch, not once per batch.
     - For the optimizers in :data:`CLOSURE_FREE_OPTIMIZERS`, one step without
@@ -112,7 +108,8 @@ class AutoencoderNet(NeuralNet):
     - Ctrl-C (``KeyboardInterrupt``) is not swallowed: it leaves ``fit`` as
       :class:`TrainingInterrupted`, and the estimator re-raises it. Callbacks
       that end training raise :class:`StopTraining`, which skorch handles
-      as usual.
+      as usual; its reason is kept as ``stop_reason_`` (None when training
+      ran all its epochs).
     """
 
     def get_default_callbacks(self):
@@ -120,11 +117,13 @@ class AutoencoderNet(NeuralNet):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
         ]
-        if self.verbose:
+        if self.verbose == 1:
+            callbacks.append(("progress_bar", EpochProgressBar()))
+        elif self.verbose:
             callbacks = [
                 ("epoch_timer", EpochTimer()),
                 *callbacks,
-                ("print_log", PrintLog()),
+                ("print_log", EpochTable()),
             ]
         return callbacks
 
@@ -138,7 +137,22 @@ class AutoencoderNet(NeuralNet):
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
-        super().initialize_optimizer(*args, **kwargs)
+        try:
+            super().initialize_optimizer(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(
+                f"The optimizer {self.optimizer!r} could not be called as "
+                f"optimizer(params, lr=...): {exc}"
+            ) from exc
+        # A callable that returns something else would fail deep inside
+        # skorch ("'NoneType' object is not subscriptable").
+        if not isinstance(self.optimizer_, torch.optim.Optimizer):
+            raise TypeError(
+                "The optimizer must be a torch.optim.Optimizer class, or a "
+                "callable that returns an Optimizer when called as "
+                f"optimizer(params, lr=...); {self.optimizer!r} returned "
+                f"{type(self.optimizer_).__name__}."
+            )
         self._lean_step = type(self.optimizer_) in CLOSURE_FREE_OPTIMIZERS
         return self
 
@@ -156,12 +170,19 @@ class AutoencoderNet(NeuralNet):
         self.module_.train()
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        self.stop_reason_ = None
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except StopTraining:
-            raise  # a callback's stop: skorch catches it and ends training
+        except StopTraining as exc:
+            # A callback's stop: skorch catches it and ends training.
+            self.stop_reason_ = exc.reason
+            raise
         except KeyboardInterrupt as exc:
+            close_progress_bars(self)
             raise TrainingInterrupted from exc
+        except BaseException:
+            close_progress_bars(self)
+            raise
 
     def train_step(self, batch, **fit_params):
         if not getattr(self, "_lean_step", False):

@@ -72,6 +72,13 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
           autoencoder with ``k`` components (scale ``X`` first, e.g. in a
           ``Pipeline``, so that every feature counts equally).
 
+    random_state : int, RandomState instance or None, default=None
+        Seeds the wrapped estimator, so that fits are reproducible: when not
+        None, it becomes the ``random_state`` of the clone (of the default
+        ``VAE``, or of ``estimator`` when it has that parameter). None
+        leaves the estimator's own ``random_state`` as it is (the default
+        ``VAE`` is then unseeded).
+
     Attributes
     ----------
     estimator_ : estimator object
@@ -96,6 +103,10 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
 
     Notes
     -----
+    Scores that are not finite (NaN, or infinite: rows so far outside the
+    training data that their score overflows) are replaced by ``-inf``, the
+    least normal score: such rows are always outliers.
+
     Train on clean data when you can (novelty detection). When the training
     data itself holds outliers, an autoencoder learns to reconstruct them too,
     which lowers their reconstruction error and the ROC AUC; the outlier
@@ -152,17 +163,30 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
             Interval(Real, 0, 0.5, closed="right"),
         ],
         "method": [StrOptions({"score_samples", "reconstruction"})],
+        "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator=None, *, contamination="auto", method="score_samples"):
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        contamination="auto",
+        method="score_samples",
+        random_state=None,
+    ):
         self.estimator = estimator
         self.contamination = contamination
         self.method = method
+        self.random_state = random_state
 
     def _make_estimator(self):
         if self.estimator is None:
-            return VAE()
+            return VAE(random_state=self.random_state)
         estimator = clone(self.estimator)
+        if self.random_state is not None and "random_state" in estimator.get_params(
+            deep=False
+        ):
+            estimator.set_params(random_state=self.random_state)
         needed = (
             ["score_samples"]
             if self.method == "score_samples"
@@ -200,11 +224,15 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
         self.estimator_ = self._make_estimator()
         self.estimator_.fit(X)
         scores = self._scores(X)
-        if self.contamination == "auto":
-            q1, q3 = np.percentile(scores, [25.0, 75.0])
-            self.offset_ = float(q1 - TUKEY_FENCE * (q3 - q1))
-        else:
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        # -inf scores make percentiles -inf or NaN (-inf + inf): either way,
+        # the threshold is then -inf, below every finite score.
+        with np.errstate(invalid="ignore"):
+            if self.contamination == "auto":
+                q1, q3 = np.percentile(scores, [25.0, 75.0])
+                offset = q1 - TUKEY_FENCE * (q3 - q1)
+            else:
+                offset = np.percentile(scores, 100.0 * self.contamination)
+        self.offset_ = -np.inf if np.isnan(offset) else float(offset)
         return self
 
     def _validate(self, X, *, reset):
@@ -219,18 +247,31 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
         return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
 
     def _scores(self, X):
-        """Scores of validated rows ``X``, higher for more normal samples."""
+        """Scores of validated rows ``X``, higher for more normal samples.
+
+        Scores that are not finite are ``-inf``: a NaN compared with the
+        threshold would make its row an inlier.
+        """
         if self.method == "score_samples":
-            return np.asarray(self.estimator_.score_samples(X))
-        # In chunks: memory stays bounded for large (or out-of-core) X.
-        scores = []
-        for chunk in iter_row_chunks(X, RECONSTRUCTION_CHUNK_ROWS):
-            chunk = np.asarray(chunk)
-            reconstruction = self.estimator_.inverse_transform(
-                self.estimator_.transform(chunk)
-            )
-            scores.append(-np.mean((chunk - reconstruction) ** 2, axis=1))
-        return np.concatenate(scores)
+            scores = np.asarray(self.estimator_.score_samples(X))
+            scores = scores.astype(np.result_type(scores.dtype, np.float32))
+        else:
+            # In chunks: memory stays bounded for large (or out-of-core) X.
+            parts = []
+            for chunk in iter_row_chunks(X, RECONSTRUCTION_CHUNK_ROWS):
+                chunk = np.asarray(chunk)
+                reconstruction = self.estimator_.inverse_transform(
+                    self.estimator_.transform(chunk)
+                )
+                with np.errstate(over="ignore", invalid="ignore"):
+                    parts.append(
+                        -np.mean(
+                            (chunk - reconstruction) ** 2, axis=1, dtype=np.float64
+                        )
+                    )
+            scores = np.concatenate(parts)
+        scores[~np.isfinite(scores)] = -np.inf
+        return scores
 
     def score_samples(self, X):
         """Score each sample; higher means more normal.
@@ -243,7 +284,8 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            The wrapped estimator's score, see ``method``.
+            The wrapped estimator's score, see ``method``; ``-inf`` where it
+            is not finite.
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
@@ -260,9 +302,14 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
         Returns
         -------
         decision : ndarray of shape (n_samples,)
-            ``score_samples(X) - offset_``.
+            ``score_samples(X) - offset_``; ``-inf`` where the score is
+            ``-inf``, also when ``offset_`` is.
         """
-        return self.score_samples(X) - self.offset_
+        scores = self.score_samples(X)
+        with np.errstate(invalid="ignore"):
+            decision = scores - self.offset_
+        decision[scores == -np.inf] = -np.inf
+        return decision
 
     def predict(self, X):
         """Label each sample as inlier (+1) or outlier (-1).

@@ -213,6 +213,8 @@ class SaveableAutoencoder(Saveable):
     def _save_tensors(self, node, prefix, tensors):
         module = self.net_.module_
         node["device"] = str(self.device_)
+        # The batch size the fit chose (batch_size="auto"), for continued fits.
+        node["batch_size"] = int(self.net_.batch_size)
         node["module_attributes"] = {
             name: {
                 key: value
@@ -239,7 +241,11 @@ class SaveableAutoencoder(Saveable):
         module.load_state_dict(tensors[prefix + "module"])
         module = module.to(self.device_)
         self.net_ = self._make_net(
-            module, None, self._callbacks("train_loss"), make_generator(0, "cpu")
+            module,
+            None,
+            self._callbacks("train_loss"),
+            make_generator(0, "cpu"),
+            batch_size=node["batch_size"],
         ).initialize()
         self.net_.optimizer_.load_state_dict(tensors[prefix + "optimizer"])
 

@@ -66,8 +66,7 @@ class SparseAutoencoderModule(AutoencoderModule):
 
     def forward(self, x):
         codes = self.encode(x)
-        error = self.squared_error(x, codes).mean()
-        return error + self.weight * self.sparsity_penalty(codes)
+        return self.squared_error(x, codes) + self.weight * self.sparsity_penalty(codes)
 
 
 @fill_doc
@@ -178,17 +177,18 @@ class SparseAutoencoder(_BaseAutoencoder):
         activation="relu",
         encoder=None,
         decoder=None,
-        standardize=True,
+        standardize="auto",
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
-        batch_size=128,
+        batch_size="auto",
         max_epochs=200,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -210,6 +210,7 @@ class SparseAutoencoder(_BaseAutoencoder):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             device=device,
+            n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,

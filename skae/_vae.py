@@ -1,5 +1,6 @@
 """Variational autoencoders: VAE and IWAE, whose score is a log-likelihood."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -10,7 +11,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _BaseAutoencoder
 from ._compat import Integer, Interval, StrOptions
 from ._docstrings import fill_doc
-from ._variational import LIKELIHOODS, VAEModule
+from ._scaling import activity_adjusted_scale, feature_mean_and_std
+from ._variational import ACTIVE_UNIT_THRESHOLD, LIKELIHOODS, KLWarmup, VAEModule
 
 
 @fill_doc
@@ -62,20 +64,41 @@ class VAE(_BaseAutoencoder):
         al., 2017). ``beta=1`` is the ELBO. ``score_samples`` always uses the
         true model, whatever ``beta``.
 
+    kl_warmup_epochs : int, default=10
+        Epochs over which the weight of the KL term grows linearly from 0 to
+        ``beta`` at the start of training (KL annealing, Bowman et al., 2016).
+        Without it the KL term can switch latent dimensions off before the
+        decoder has learned to use them (posterior collapse). ``0`` trains
+        on the full bound from the first epoch. The recorded loss
+        (``loss_curve_``) is always the full bound, and warm-up epochs never
+        count towards early stopping.
+
     min_variance : float, default=1e-3
-        Floor of the Gaussian decoder's variance for every feature, as a
-        fraction of the average feature variance of the training data (in
-        the units of ``X``): no feature is predicted more precisely than
-        ``sqrt(min_variance)`` (about 3 %) of the typical feature spread.
-        Without a floor the likelihood of a constant feature is unbounded,
-        and nearly constant features (such as the border pixels of digits)
-        get tiny variances that make any unseen value on them cost
-        thousands of nats. Ignored for ``"bernoulli"``.
+        Floor of the Gaussian decoder's variance, per feature, as a fraction
+        of that feature's own squared scale (the spread of its values that
+        depart from its median, see ``standardize``; constant features use
+        the typical scale of the others): no feature is predicted more
+        precisely than ``sqrt(min_variance)`` (about 3 %) of its own spread,
+        whatever the units of the other columns. Without a floor the
+        likelihood of a constant feature is unbounded, and nearly constant
+        features (such as the border pixels of digits) get tiny variances
+        that make any unseen value on them cost thousands of nats. Ignored
+        for ``"bernoulli"``.
 
     {training_parameters}
     Attributes
     ----------
     {fitted_attributes}
+    latent_activity_ : ndarray of shape (n_components,)
+        Variance over the training data of each latent dimension's posterior
+        mean. A dimension whose activity is near 0 is unused (its posterior
+        is the prior for every row).
+
+    n_active_components_ : int
+        Number of latent dimensions with ``latent_activity_`` above 0.01
+        (Burda et al., 2016). A warning is issued when fewer than half are
+        active.
+
     See Also
     --------
     IWAE : The same model trained on a tighter, importance-weighted bound.
@@ -88,16 +111,19 @@ class VAE(_BaseAutoencoder):
     ``k_eval`` draws from q(z|x):
     ``log (1/K) sum_i p(x, z_i) / q(z_i | x)``. The same standard normal
     noise (drawn once per fit from ``random_state``) serves every row, so the
-    scores are deterministic and do not depend on the other rows. For
+    scores are deterministic, and a row's score does not depend on the other
+    rows (up to float32 rounding, see :meth:`score_samples`). For
     ``"gaussian"`` it is a log-density of ``X`` in its original units: the
     log-Jacobian of the internal standardization, ``-sum(log(scale_))``, is
     included, so the number is directly comparable with
     ``PCA.score_samples``. For ``"bernoulli"`` it is a log-probability of
     binary ``X``. ``score`` is the mean.
 
+    Training uses the KL divergence between the Gaussian posterior and the
+    prior in closed form (lower-variance gradients than a sampled estimate).
     The training loss (``loss_curve_``) is minus the bound in nats per
-    sample. With ``standardize=True`` it is measured in the scaled space,
-    so it differs from ``-score`` by the log-Jacobian.
+    sample, measured in the scaled space, so it differs from ``-score`` by
+    the log-Jacobian unless ``standardize=False``.
 
     References
     ----------
@@ -105,6 +131,9 @@ class VAE(_BaseAutoencoder):
 
     Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance Weighted
     Autoencoders. ICLR.
+
+    Bowman, S. R. et al. (2016). Generating Sentences from a Continuous
+    Space. CoNLL.
 
     Examples
     --------
@@ -125,6 +154,7 @@ class VAE(_BaseAutoencoder):
         "k": [Integer(1)],
         "k_eval": [Integer(1)],
         "beta": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup_epochs": [Integer(0)],
         "min_variance": [Interval(Real, 0, None, closed="neither")],
     }
 
@@ -140,18 +170,20 @@ class VAE(_BaseAutoencoder):
         k=1,
         k_eval=100,
         beta=1.0,
+        kl_warmup_epochs=10,
         min_variance=1e-3,
-        standardize=True,
+        standardize="auto",
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
-        batch_size=128,
+        batch_size="auto",
         max_epochs=200,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -173,6 +205,7 @@ class VAE(_BaseAutoencoder):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             device=device,
+            n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
@@ -181,6 +214,7 @@ class VAE(_BaseAutoencoder):
         self.k = k
         self.k_eval = k_eval
         self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
         self.min_variance = min_variance
 
     # The bound the module is trained on; IWAE changes it.
@@ -200,13 +234,19 @@ class VAE(_BaseAutoencoder):
         )
 
     def _variance_floor(self, X):
-        """Per-feature floor of the decoder variance, in the scaled units."""
+        """Per-feature floor of the decoder variance, in the scaled units.
+
+        ``min_variance`` times the square of each feature's own
+        activity-adjusted scale (the spread of its values that depart from
+        its median): no other column's units enter it.
+        """
         if self.likelihood == "bernoulli":
             return None
-        # min_variance times the average feature variance in the units of X.
-        raw_variance = X.double().var(dim=0, correction=0).numpy() * self.scale_**2
-        reference = float(raw_variance.mean()) if raw_variance.mean() > 0 else 1.0
-        return self.min_variance * reference / self.scale_**2
+        X = X.double().numpy()
+        scale = activity_adjusted_scale(X, feature_mean_and_std(X)[1])
+        # Constant features have no spread of their own: the typical one.
+        typical = np.median(scale[scale > 0]) if (scale > 0).any() else 1.0
+        return self.min_variance * np.where(scale > 0, scale, typical) ** 2
 
     def _fit_scaling(self, X):
         if self.likelihood == "bernoulli":  # p(x|z) is over X as it is
@@ -224,6 +264,27 @@ class VAE(_BaseAutoencoder):
 
     def _score_kwargs(self):
         return {"k": int(self.k_eval)}
+
+    def _fit_callbacks(self):
+        return [("kl_warmup", KLWarmup(int(self.kl_warmup_epochs)))]
+
+    def _finish_fit(self, X):
+        codes = self.transform(X)
+        self.latent_activity_ = codes.var(axis=0).astype(np.float64)
+        self.n_active_components_ = int(
+            np.sum(self.latent_activity_ > ACTIVE_UNIT_THRESHOLD)
+        )
+        if self.n_active_components_ < self.n_components / 2:
+            warnings.warn(
+                f"Only {self.n_active_components_} of the {self.n_components} "
+                f"latent dimensions of {type(self).__name__} are active (the "
+                "variance of their posterior mean over the training data is "
+                f"above {ACTIVE_UNIT_THRESHOLD}); the others are unused "
+                "(posterior collapse). Use fewer n_components, a longer "
+                "kl_warmup_epochs or a smaller beta.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     # ------------------------------------------------------------------
     # Public API beyond the base
@@ -304,14 +365,25 @@ class IWAE(VAE):
         Weight of ``log p(z) - log q(z|x)`` inside each importance weight
         (``beta=1`` is the IWAE bound). ``score_samples`` ignores it.
 
+    kl_warmup_epochs : int, default=10
+        Epochs over which the weight of ``log p(z) - log q(z|x)`` grows from
+        0 to ``beta``; see :class:`VAE`.
+
     min_variance : float, default=1e-3
-        Floor of the Gaussian decoder's variance, as a fraction of the
-        average feature variance of the training data; see :class:`VAE`.
+        Floor of the Gaussian decoder's variance, per feature, as a fraction
+        of that feature's own squared scale; see :class:`VAE`.
 
     {training_parameters}
     Attributes
     ----------
     {fitted_attributes}
+    latent_activity_ : ndarray of shape (n_components,)
+        Variance of each latent dimension's posterior mean over the training
+        data; see :class:`VAE`.
+
+    n_active_components_ : int
+        Number of latent dimensions with ``latent_activity_`` above 0.01.
+
     See Also
     --------
     VAE : The same model trained on the ELBO.
@@ -323,10 +395,22 @@ class IWAE(VAE):
     importance-sampled log p(x) with ``k_eval`` samples, in the units of
     ``X``.
 
+    The encoder is trained with the doubly reparameterized gradient (DReG,
+    Tucker et al., 2019). The signal-to-noise ratio of the plain IWAE
+    gradient of the encoder falls as ``k`` grows (Rainforth et al., 2018),
+    so a larger ``k`` can train a worse encoder; DReG removes the
+    zero-mean term responsible for that noise.
+
     References
     ----------
     Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance Weighted
     Autoencoders. ICLR.
+
+    Rainforth, T. et al. (2018). Tighter Variational Bounds are Not
+    Necessarily Better. ICML.
+
+    Tucker, G., Lawson, D., Gu, S. and Maddison, C. J. (2019). Doubly
+    Reparameterized Gradient Estimators for Monte Carlo Objectives. ICLR.
 
     Examples
     --------
@@ -354,18 +438,20 @@ class IWAE(VAE):
         k=5,
         k_eval=100,
         beta=1.0,
+        kl_warmup_epochs=10,
         min_variance=1e-3,
-        standardize=True,
+        standardize="auto",
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
-        batch_size=128,
+        batch_size="auto",
         max_epochs=200,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -380,6 +466,7 @@ class IWAE(VAE):
             k=k,
             k_eval=k_eval,
             beta=beta,
+            kl_warmup_epochs=kl_warmup_epochs,
             min_variance=min_variance,
             standardize=standardize,
             optimizer=optimizer,
@@ -392,6 +479,7 @@ class IWAE(VAE):
             n_iter_no_change=n_iter_no_change,
             tol=tol,
             device=device,
+            n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,

@@ -16,6 +16,7 @@ log-mean-exp (the IWAE of Burda, Grosse and Salakhutdinov, 2016). With
 import math
 
 import torch
+from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
 
@@ -37,6 +38,10 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # its start (1, a standardized feature) to a small noise level, far more than
 # the mean network needs; the gain lets the variances keep up with the means.
 VARIANCE_GAIN = 10.0
+
+# A latent dimension is active when the variance, over the data, of its
+# posterior mean exceeds this (Burda, Grosse and Salakhutdinov, 2016).
+ACTIVE_UNIT_THRESHOLD = 1e-2
 
 # Importance samples times rows times features per pass of score_samples:
 # bounds the memory of the decoder's activations whatever k_eval.
@@ -92,6 +97,9 @@ class VAEModule(AutoencoderModule):
         self.bound = bound
         self.k = k
         self.beta = beta
+        # The share of the KL term in training, raised from 0 to 1 by the
+        # estimator's warm-up; 1 outside training.
+        self.kl_weight = 1.0
         self.eval_seed = eval_seed
         if likelihood == "gaussian":
             self.register_buffer(
@@ -167,10 +175,13 @@ class VAEModule(AutoencoderModule):
         if eps.dim() == 2:
             eps = eps[:, None, :]
         z = mu + (0.5 * logvar).exp() * eps
+        return self.log_likelihood(x, z), self._log_prior_ratio(z, eps, logvar)
+
+    @staticmethod
+    def _log_prior_ratio(z, eps, logvar):
         # log N(z; 0, I) - log N(z; mu, diag(exp(logvar))), with
         # (z - mu) / std = eps; the log(2 pi) terms cancel.
-        log_pz_qz = 0.5 * (eps.pow(2) - z.pow(2) + logvar).sum(-1)
-        return self.log_likelihood(x, z), log_pz_qz
+        return 0.5 * (eps.pow(2) - z.pow(2) + logvar).sum(-1)
 
     def log_weights(self, x, eps, beta=1.0):
         """``log p(x|z_i) + beta * [log p(z_i) - log q(z_i|x)]``, shape (k, batch)."""
@@ -189,14 +200,57 @@ class VAEModule(AutoencoderModule):
         out = self.decoder(z)
         return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
 
+    def kl_divergence(self, mu, logvar):
+        """KL(q(z|x) || N(0, I)) per row, in closed form."""
+        return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+
     def forward(self, x):
-        """Minus the training bound, averaged over rows (nats per row)."""
+        """Minus the training bound of each row, in nats.
+
+        The ELBO uses the closed-form KL term, which has no sampling noise.
+        The importance-weighted bound needs ``log p(z) - log q(z|x)`` at each
+        sample; its encoder gradient is the doubly reparameterized one
+        (DReG, Tucker et al., 2019), whose signal does not fade as ``k``
+        grows as that of the plain bound does, and its value and decoder
+        gradient are those of the bound. Both weight the KL part by
+        ``beta * kl_weight``, where ``kl_weight`` rises from 0 to 1 during
+        the warm-up epochs.
+        """
+        mu, logvar = self.posterior(x)
         eps = self.standard_normal((self.k, x.shape[0], self.n_components), like=x)
-        log_w = self.log_weights(x, eps, self.beta)
+        z = mu + (0.5 * logvar).exp() * eps
+        log_px_z = self.log_likelihood(x, z)
         if self.bound == "elbo":
-            return -log_w.mean()
-        # autograd differentiates the bound itself (no detached weights).
-        return -(torch.logsumexp(log_w, dim=0) - math.log(self.k)).mean()
+            kl = self.kl_divergence(mu, logvar)
+            return self._warmed_up(lambda beta: beta * kl - log_px_z.mean(0))
+        # log q at stopped parameters: the encoder is reached through z only.
+        log_q = -0.5 * (
+            (z - mu.detach()).pow(2) / logvar.detach().exp() + logvar.detach()
+        ).sum(-1)
+        log_pz_qz = -0.5 * z.pow(2).sum(-1) - log_q  # the log(2 pi) cancel
+        if z.requires_grad:
+            beta = self.beta * self.kl_weight
+            weights = torch.softmax((log_px_z + beta * log_pz_qz).detach(), dim=0)
+            # The plain gradient reaching z_i carries w_i; DReG's carries w_i^2.
+            z.register_hook(lambda grad: grad * weights[..., None])
+        return self._warmed_up(
+            lambda beta: (
+                math.log(self.k) - torch.logsumexp(log_px_z + beta * log_pz_qz, dim=0)
+            )
+        )
+
+    def _warmed_up(self, negative_bound):
+        """``negative_bound(beta)``, with the gradient of the warm-up's weight.
+
+        During the warm-up (``kl_weight < 1``) the gradient is that of the
+        bound with the KL term down-weighted, while the value is that of the
+        bound itself, so that the recorded loss is always minus the bound.
+        """
+        loss = negative_bound(self.beta)
+        if self.kl_weight == 1.0 or not torch.is_grad_enabled():
+            return loss
+        warm = negative_bound(self.beta * self.kl_weight)
+        return warm + (loss - warm).detach()
 
     def eval_noise(self, k, device):
         """The fixed ``(k, n_components)`` noise used to estimate log p(x).
@@ -222,3 +276,32 @@ class VAEModule(AutoencoderModule):
             for part in eps.split(chunk)
         ]
         return torch.logsumexp(torch.stack(log_sums), dim=0) - math.log(k)
+
+
+class KLWarmup(Callback):
+    """Raise the module's ``kl_weight`` linearly from 0 to 1 over the first epochs.
+
+    KL annealing (Bowman et al., 2016; Sonderby et al., 2016): with little
+    weight on the KL term at first, the decoder learns to use the latent
+    code before the prior pulls the posterior towards it, which keeps the
+    model from settling on a posterior that ignores the data (posterior
+    collapse). After the warm-up the objective is the bound itself.
+
+    Parameters
+    ----------
+    epochs : int
+        Epochs of the warm-up; 0 trains on the bound from the start.
+    """
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def on_epoch_begin(self, net, **kwargs):
+        done = len(net.history) - 1  # epochs finished before this one
+        net.module_.kl_weight = min(1.0, done / self.epochs) if self.epochs else 1.0
+        if net.module_.kl_weight < 1.0:
+            # The schedule does not judge progress on a changing objective.
+            net.history.record("warmup", True)
+
+    def on_train_end(self, net, **kwargs):
+        net.module_.kl_weight = 1.0

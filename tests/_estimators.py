@@ -30,6 +30,19 @@ ESTIMATORS = [
     IWAE(**FAST),
 ]
 
+# Every public estimator as users construct it, with its defaults and only
+# fewer epochs: sklearn's checks only. OutlierDetector() keeps the default
+# VAE, whose epochs its parameters do not reach.
+DEFAULT_ESTIMATORS = [
+    AutoencoderTransformer(max_epochs=3),
+    ContractiveAutoencoder(max_epochs=3),
+    DenoisingAutoencoder(max_epochs=3),
+    SparseAutoencoder(max_epochs=3),
+    VAE(max_epochs=3),
+    IWAE(max_epochs=3),
+    OutlierDetector(),
+]
+
 # Meta-estimators: sklearn's checks only (they are not autoencoders, so the
 # shared autoencoder API tests do not apply).
 META_ESTIMATORS = [

@@ -1,10 +1,32 @@
 """Shared fixtures: small data sets and fitted models, built once per module."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+
+# Property-based tests (tests/test_fuzz.py). "ci", the default: a fixed set
+# of examples, so that a failure reproduces. "slow" (HYPOTHESIS_PROFILE=slow):
+# ten times as many, new ones on every run.
+settings.register_profile(
+    "ci",
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "slow",
+    parent=settings.get_profile("ci"),
+    max_examples=500,
+    derandomize=False,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_configure(config):

@@ -122,6 +122,18 @@ def test_persistence_round_trip(fitted, small_X, dump):
     assert_array_equal(loaded.inverse_transform(codes), fitted.inverse_transform(codes))
 
 
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+def test_early_stopping_keeps_no_validation_data(estimator):
+    """The held-out rows are not part of the model (a 27 KB pickle grew to 428 KB)."""
+    X = np.random.RandomState(0).normal(size=(2000, 5))
+    model = clone(estimator).set_params(random_state=0, max_epochs=2)
+    plain = len(pickle.dumps(clone(model).fit(X)))
+    model.set_params(early_stopping=True, validation_fraction=0.5).fit(X)
+    assert model.net_.train_split is None
+    # 1000 validation rows of 5 float32 values would add 20 KB.
+    assert len(pickle.dumps(model)) < plain + 5000
+
+
 @pytest.mark.filterwarnings("ignore:Setting self.device = cpu")
 def test_gpu_pickle_loads_on_cpu(fitted, small_X, monkeypatch):
     """A net pickled with device="cuda" loads and predicts on a CPU-only machine."""
@@ -202,6 +214,60 @@ def test_invalid_parameters(small_X, params, message):
         model.fit(small_X)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_components": True},
+        {"n_components": np.bool_(True)},
+        {"hidden_layer_sizes": (True,)},
+        {"hidden_layer_sizes": True},
+        {"batch_size": True},
+        {"max_epochs": True},
+    ],
+    ids=str,
+)
+def test_booleans_are_not_integers(small_X, params):
+    """True is an int to Python; as a size it is a mistake, not 1."""
+    model = clone(ESTIMATORS[0]).set_params(**params)
+    with pytest.raises(ValueError, match=next(iter(params))):
+        model.fit(small_X)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+def test_numpy_scalar_parameters(estimator, small_X):
+    """Parameters from np.arange or np.linspace grids work like Python numbers."""
+    params = {
+        "n_components": np.int64(2),
+        "hidden_layer_sizes": np.array([4, 3], dtype=np.int32),
+        "batch_size": np.int32(16),
+        "max_epochs": np.int64(2),
+        "n_iter_no_change": np.int16(3),
+        "lr": np.float32(1e-3),
+        "random_state": np.int64(0),
+    }
+    model = clone(estimator).set_params(**params).fit(small_X)
+    reference = clone(estimator).set_params(
+        **{
+            name: value.tolist() if hasattr(value, "tolist") else value
+            for name, value in params.items()
+        }
+    )
+    reference.set_params(lr=float(np.float32(1e-3)))
+    assert_array_equal(
+        model.transform(small_X), reference.fit(small_X).transform(small_X)
+    )
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+@pytest.mark.parametrize("device", ["mps", "xpu", "meta", torch.device("meta")])
+def test_unsupported_devices_are_a_clear_error(estimator, small_X, device):
+    """They gave torch's RuntimeError or AssertionError deep inside fit."""
+    model = clone(estimator).set_params(device=device)
+    with pytest.raises(ValueError, match=r"not supported.*offers \['cpu'"):
+        model.fit(small_X)
+    assert not hasattr(model, "net_")
+
+
 def test_cuda_requested_without_gpu(small_X, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     model = clone(ESTIMATORS[0]).set_params(device="cuda")
@@ -214,11 +280,11 @@ def test_cuda_requested_without_gpu(small_X, monkeypatch):
 
 
 def test_verbose_prints_epochs(small_X, capsys):
-    clone(ESTIMATORS[0]).set_params(verbose=1, max_epochs=2).fit(small_X)
+    clone(ESTIMATORS[0]).set_params(verbose=2, max_epochs=2).fit(small_X)
     out = capsys.readouterr().out
     assert "train_loss" in out and "epoch" in out
     clone(ESTIMATORS[0]).set_params(verbose=0, max_epochs=2).fit(small_X)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")
 
 
 def test_early_stopping_uses_validation_loss(small_X):

@@ -35,7 +35,7 @@ def test_inference_is_deterministic_and_clean(fitted):
         assert_allclose(codes, module.encode(S).numpy(), rtol=1e-6)
         clean = module.decode(module.encode(S))
         # In eval mode (validation) the loss is that of the clean input.
-        assert torch.equal(module(S), (clean - S).pow(2).mean())
+        assert torch.equal(module(S), (clean - S).pow(2).mean(dim=1))
     expected = -(clean - S).pow(2).mean(dim=1).numpy()
     assert_allclose(dae.score_samples(X), expected, rtol=1e-5)
 

@@ -23,8 +23,9 @@ def test_loss_is_the_mean_squared_error_and_score_its_per_row_negative():
     module = AutoencoderModule(nn.Linear(4, 2), nn.Linear(2, 4))
     x = torch.randn(3, 4)
     reconstruction = module.decode(module.encode(x))
-    assert torch.allclose(module(x), nn.functional.mse_loss(reconstruction, x))
     per_row = (reconstruction - x).pow(2).mean(dim=1)
+    assert torch.allclose(module(x), per_row)
+    assert torch.allclose(module(x).mean(), nn.functional.mse_loss(reconstruction, x))
     assert torch.allclose(module.score_samples(x), -per_row)
     assert not module.score_is_log_density
 

@@ -12,6 +12,7 @@ from skae import AutoencoderTransformer
 from skae._data import BatchIterator, ReconstructionDataset
 from skae._modules import AutoencoderModule, make_mlp
 from skae._net import AutoencoderNet, ModuleLoss
+from skae._progress import EpochProgressBar, EpochTable
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
@@ -44,14 +45,17 @@ def test_default_callbacks_depend_on_verbose(small_X, capsys):
     quiet = AutoencoderTransformer(hidden_layer_sizes=(4,), max_epochs=2, verbose=0)
     quiet.fit(small_X)
     kinds = {type(cb) for _, cb in quiet.net_.callbacks_}
-    assert PrintLog not in kinds and EpochTimer not in kinds
+    assert not kinds & {PrintLog, EpochTable, EpochTimer, EpochProgressBar}
     assert PassthroughScoring in kinds
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")
 
-    loud = AutoencoderTransformer(hidden_layer_sizes=(4,), max_epochs=2, verbose=1)
-    loud.fit(small_X)
-    kinds = {type(cb) for _, cb in loud.net_.callbacks_}
-    assert {PrintLog, EpochTimer} <= kinds
+    bar = AutoencoderTransformer(hidden_layer_sizes=(4,), max_epochs=2, verbose=1)
+    kinds = {type(cb) for _, cb in bar.fit(small_X).net_.callbacks_}
+    assert EpochProgressBar in kinds and not kinds & {EpochTable, EpochTimer}
+
+    table = AutoencoderTransformer(hidden_layer_sizes=(4,), max_epochs=2, verbose=2)
+    kinds = {type(cb) for _, cb in table.fit(small_X).net_.callbacks_}
+    assert {EpochTable, EpochTimer} <= kinds and EpochProgressBar not in kinds
     out = capsys.readouterr().out
     assert "train_loss" in out and "dur" in out
 
@@ -134,7 +138,10 @@ def test_dropout_is_active_during_training(small_X):
     ).fit(small_X)
     # Per epoch: 2 training batches (54 rows), then 1 validation batch (6).
     assert len(model.net_.history) == 3
-    assert modes[1:] == [True, True, False] * 3  # modes[0]: the shape check
+    # modes[0]: the shape check; after training, the post-fit check of the
+    # trained outputs runs in eval mode.
+    assert modes[1:10] == [True, True, False] * 3
+    assert not any(modes[10:])
 
 
 class _NeedsClosure(torch.optim.SGD):

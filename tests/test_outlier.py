@@ -125,6 +125,86 @@ def test_default_estimator_is_a_vae(small_X):
     assert detector.score_samples(small_X).shape == (len(small_X),)
 
 
+# ----------------------------------------------------------------------
+# Rows whose score is not finite, and seeding
+
+
+def test_rows_beyond_float32_are_outliers(fitted_ae, curve):
+    """The issue's case: scores [-inf, nan], and the NaN row labelled +1."""
+    X, _ = curve
+    rows = X[:3].copy()
+    rows[:, 0] = [1e20, 1e39, -1e300]
+    assert_array_equal(fitted_ae.score_samples(rows), -np.inf)
+    assert_array_equal(fitted_ae.decision_function(rows), -np.inf)
+    assert_array_equal(fitted_ae.predict(rows), -1)
+
+
+class _Scorer:
+    """A foreign estimator with given scores: NaN and infinities included."""
+
+    def __init__(self, scores=None):
+        self.scores = scores
+
+    def get_params(self, deep=True):
+        return {"scores": self.scores}
+
+    def set_params(self, **params):
+        self.scores = params["scores"]
+        return self
+
+    def fit(self, X, y=None):
+        return self
+
+    def score_samples(self, X):
+        return np.resize(np.asarray(self.scores, dtype=float), len(X))
+
+
+@pytest.mark.parametrize("method", ["score_samples", "reconstruction"])
+def test_nan_and_infinite_scores_rank_least_normal(method):
+    X = np.zeros((8, 2))
+    scores = [np.nan, np.inf, -np.inf, 0.0, 1.0, 2.0, 3.0, 4.0]
+    if method == "score_samples":
+        detector = OutlierDetector(_Scorer(scores), contamination=0.1).fit(X)
+    else:
+        # PCA's own reconstruction error overflows to inf (and inf - inf).
+        X = np.random.RandomState(0).normal(size=(30, 2))
+        detector = OutlierDetector(PCA(1), method=method, contamination=0.1).fit(X)
+        X = np.vstack([[[1e200, -1e200], [np.finfo(float).max, 0.0]], X[:6]])
+    observed = detector.score_samples(X)
+    labels = detector.predict(X)
+    assert_array_equal(observed[: 3 if method == "score_samples" else 2], -np.inf)
+    assert not np.any(np.isnan(observed))
+    assert np.all(labels[np.isneginf(observed)] == -1)
+
+
+@pytest.mark.parametrize("contamination", ["auto", 0.1, 0.3])
+def test_threshold_when_training_scores_are_minus_infinity(contamination):
+    scores = [-np.inf] * 5 + [0.0, 1.0, 2.0]
+    X = np.zeros((8, 2))
+    detector = OutlierDetector(_Scorer(scores), contamination=contamination).fit(X)
+    assert detector.offset_ == -np.inf
+    assert_array_equal(detector.predict(X), [-1] * 5 + [1] * 3)
+    assert_array_equal(detector.decision_function(X)[:5], -np.inf)
+
+
+def test_random_state_seeds_the_default_vae(small_X):
+    X = small_X[:40]
+    first = OutlierDetector(random_state=0).fit(X)
+    assert first.estimator_.random_state == 0
+    second = OutlierDetector(random_state=0).fit(X)
+    assert_array_equal(first.score_samples(X), second.score_samples(X))
+    assert_array_equal(OutlierDetector(random_state=0).fit_predict(X), first.predict(X))
+
+
+def test_random_state_seeds_a_given_estimator_only_when_set(curve):
+    X, _ = curve
+    model = AutoencoderTransformer(1, **FAST, random_state=5)
+    assert OutlierDetector(model).fit(X).estimator_.random_state == 5
+    seeded = OutlierDetector(model, random_state=1).fit(X)
+    assert seeded.estimator_.random_state == 1
+    assert model.random_state == 5  # the parameter itself is not changed
+
+
 def test_invalid_parameters(curve):
     X, _ = curve
     with pytest.raises(ValueError, match="contamination"):

@@ -45,11 +45,22 @@ def test_inference_in_chunks_equals_one_pass(fitted, monkeypatch, method):
     monkeypatch.setattr(skae._base, "INFERENCE_CHUNK_ROWS", chunk)
     sizes = _chunk_sizes(fitted, monkeypatch)
     chunked = getattr(fitted, method)(X)
-    assert max(sizes) == chunk
-    # transform only encodes, inverse_transform only decodes.
-    assert sum(sizes) == n_rows * (2 if method == "score_samples" else 1)
+    # Every chunk has the same shape, the last one padded: 11 chunks, which
+    # transform only encodes and inverse_transform only decodes.
+    assert set(sizes) == {chunk}
+    assert len(sizes) == 11 * (2 if method == "score_samples" else 1)
     assert chunked.dtype == X.dtype and chunked.shape == one_pass.shape
     assert_allclose(chunked, one_pass, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["transform", "inverse_transform", "score_samples"])
+def test_a_single_row_runs_in_a_chunk_of_the_usual_shape(fitted, monkeypatch, method):
+    X = np.random.RandomState(1).normal(size=(1, 6))
+    if method == "inverse_transform":
+        X = X[:, :3]
+    sizes = _chunk_sizes(fitted, monkeypatch)
+    getattr(fitted, method)(X)
+    assert set(sizes) == {skae._base.inference_chunk_rows(X.shape[1])}
 
 
 def test_wide_data_get_fewer_rows_per_chunk(monkeypatch):

@@ -63,7 +63,7 @@ def test_kl_penalty_stays_finite_for_saturated_units():
         module.encoder.bias.copy_(torch.tensor([-200.0, 200.0]))
         module.decoder.weight.zero_()
         module.decoder.bias.zero_()
-    value = module(torch.ones(2, 3))
+    value = module(torch.ones(2, 3)).mean()
     value.backward()
     # A zero weight adds exactly nothing, not 0 * inf = nan.
     assert value.item() == 1.0
@@ -82,7 +82,7 @@ def test_loss_is_the_error_plus_the_weighted_penalty(penalty):
     x = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         codes = module.encode(x)
-        error = (module.decode(codes) - x).pow(2).mean()
+        error = (module.decode(codes) - x).pow(2).mean(dim=1)
         expected = error + 0.5 * module.sparsity_penalty(codes)
         assert torch.allclose(module(x), expected)
 

@@ -1,0 +1,842 @@
+"""Quality of skae's models at their default settings, against PCA and FA.
+
+Run from the repository root::
+
+    python -m benchmarks quality                     # the full matrix
+    python -m benchmarks quality --quick             # a smoke run of seconds
+    python -m benchmarks quality --mnist-npz /path/to/mnist.npz
+    python -m benchmarks quality --help              # every option
+
+Every model is built with its defaults except ``n_components`` (set per data
+set), ``random_state`` (the seed) and ``device="cpu"``: the figures are what
+a user gets who swaps ``PCA(n_components=k)`` for a skae model. ``--quick``
+also caps ``max_epochs`` and the number of rows.
+
+Models (:data:`MODELS`): the skae models ``AutoencoderTransformer``,
+``SparseAutoencoder``, ``DenoisingAutoencoder``, ``ContractiveAutoencoder``,
+``VAE`` and ``IWAE`` (each skipped when the installed skae lacks it), and
+scikit-learn's ``PCA`` and ``FactorAnalysis``.
+
+Data sets (:data:`DATASETS`; ``n_components`` in parentheses):
+
+- ``mnist`` (16): real MNIST, raw pixels 0..255 as floats; a seeded random
+  10,000 train / 2,000 test subset of the 70,000 images. Read with
+  ``sklearn.datasets.fetch_openml("mnist_784")`` as a user would, or from an
+  offline copy given by ``--mnist-npz PATH`` (keys ``x_train``, ``x_test``;
+  train and test are pooled, as in OpenML's 70,000 rows). Skipped, with a
+  message, when neither is available; ``--quick`` never downloads.
+- ``digits`` (8): ``load_digits``, pixels 0..16 (near-constant borders).
+- ``patches`` (16): 8x8 grayscale patches (luminance, 0..255) of the two
+  images of ``load_sample_images``; 3,000 train patches per image from its
+  left 75% and 1,000 test patches from its right 25%, so that no test pixel
+  was seen in training.
+- ``breast_cancer`` (4), ``wine`` (4): raw tables in mixed units.
+- ``large_unit_column`` (4): ``wine`` with its first column (alcohol, in %)
+  multiplied by 1e4, a column in units 10,000 times smaller (as dollars
+  instead of millions).
+- ``manifold`` (2): ``make_swiss_roll`` (3-D, ``noise=0.5``), 2,000 train /
+  1,000 test rows.
+- ``linear_gaussian`` (4): ``x = W z + mu + e`` with 4 standard normal
+  latents, 20 features, ``W`` and ``mu`` standard normal and isotropic noise
+  ``e ~ N(0, I)``; 2,000 train / 1,000 test rows. Probabilistic PCA is the
+  exact model here: the log-likelihood under the true parameters is reported
+  as a reference (``true parameters``), beside PCA's.
+- ``counts`` (4): Poisson counts of 50 features whose log-intensity is
+  ``b + z W`` with 4 standard normal latents, ``W ~ N(0, 0.5^2)`` and
+  ``b ~ U(-4, -1)``: about 80% of the entries are 0. 2,000 train / 1,000
+  test rows.
+
+The pooled sets (``digits``, the two tables and ``large_unit_column``) are
+split 75/25 with the seed; the others are drawn afresh with it.
+
+Metrics, all on the held-out rows:
+
+- Reconstruction error ``inverse_transform(transform(X_test))`` (for
+  FactorAnalysis, which has no ``inverse_transform``, ``transform(X_test)
+  @ components_ + mean_``) as the
+  fraction of variance unexplained, ``FVU = sum_j MSE_j / sum_j var_j``
+  (``var_j`` of the training rows), in each data set's natural units:
+  raw units for data on one common scale (images, patches, counts,
+  manifold, linear_gaussian), so that a feature counts in proportion to its
+  variance and near-constant pixels count little; per feature standardized
+  by the training rows' standard deviation for the mixed-unit tables
+  (``breast_cancer``, ``wine``, ``large_unit_column``), so that every column
+  counts equally whatever its unit (there ``FVU`` is the mean over features
+  of ``MSE_j / var_j``). Each model's FVU is also given as a ratio to PCA's
+  (same data set and seed).
+- The mean held-out log-likelihood ``score(X_test)`` (nats per row, raw
+  units) of the models whose score is one (PCA, FactorAnalysis, VAE, IWAE).
+- Fit time (wall and CPU time; the tables show CPU time, which a busy
+  machine inflates less), ``n_iter_``, whether the fit ran to its iteration limit
+  (``max_epochs``, or ``max_iter`` for FactorAnalysis), the warnings raised
+  during ``fit`` and whether any output (codes, reconstruction, score) is
+  not finite. A model that raises is reported as failed; the run goes on.
+
+Every figure is the mean over the seeds, with the lowest and highest value
+when there are several (3 by default; 1 for MNIST, for time). The tables go to
+stdout and, as reStructuredText, to ``--rst`` (default
+``benchmarks/results/quality.rst``); all raw numbers and the environment to
+``--json`` (default ``benchmarks/results/quality-<time>.json``).
+``--jobs N`` fits N (data set, seed) pairs at a time in separate processes.
+"""
+
+import argparse
+import functools
+import json
+import os
+import sys
+import time
+import warnings
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+from scipy.stats import multivariate_normal
+from sklearn.datasets import (
+    fetch_openml,
+    load_breast_cancer,
+    load_digits,
+    load_sample_images,
+    load_wine,
+    make_swiss_roll,
+)
+from sklearn.decomposition import PCA, FactorAnalysis
+from sklearn.feature_extraction.image import extract_patches_2d
+from sklearn.model_selection import train_test_split
+
+import skae
+
+from .outlier_tables import rst_table
+from .speed import environment
+
+RESULTS = Path(__file__).parent / "results"
+TEST_FRACTION = 0.25
+LARGE_UNIT_FACTOR = 1e4
+
+
+class DataUnavailable(Exception):
+    """A data set that cannot be loaded here (no file, no internet)."""
+
+
+# ----------------------------------------------------------------------
+# Data sets: each loader returns ``(X_train, X_test, references)``, where
+# ``references`` maps a name to a reference held-out log-likelihood.
+
+
+def _split(X, seed, n_train=None, n_test=None):
+    X_train, X_test = train_test_split(X, test_size=TEST_FRACTION, random_state=seed)
+    return X_train[:n_train], X_test[:n_test], {}
+
+
+@functools.lru_cache(maxsize=1)
+def mnist_pixels(npz=None, download=True):
+    """All 70,000 MNIST images as rows of raw pixels (0..255).
+
+    From the ``.npz`` file ``npz`` when given (its train and test images
+    pooled), else from OpenML through ``fetch_openml`` when ``download``.
+    Raises :class:`DataUnavailable` when neither works.
+    """
+    if npz is not None:
+        try:
+            with np.load(npz) as data:
+                images = [data["x_train"], data["x_test"]]
+        except (OSError, KeyError, ValueError) as exc:
+            raise DataUnavailable(f"cannot read MNIST from {npz}: {exc}") from exc
+        return np.concatenate([x.reshape(len(x), -1) for x in images])
+    if not download:
+        raise DataUnavailable("MNIST needs --mnist-npz PATH in a quick run")
+    try:
+        return fetch_openml("mnist_784", as_frame=False).data
+    except Exception as exc:  # noqa: BLE001 - no internet is not a crash
+        raise DataUnavailable(
+            f"cannot fetch MNIST from OpenML ({type(exc).__name__}: {exc}); "
+            "give an offline copy with --mnist-npz PATH"
+        ) from exc
+
+
+def load_mnist(seed, n_train=10000, n_test=2000, npz=None, download=True):
+    """A seeded random subset of MNIST: raw pixels as float64."""
+    X = mnist_pixels(npz, download)
+    rows = np.random.RandomState(seed).choice(len(X), n_train + n_test, replace=False)
+    return (
+        X[rows[:n_train]].astype(np.float64),
+        X[rows[n_train:]].astype(np.float64),
+        {},
+    )
+
+
+def load_digits_pixels(seed, n_train=None, n_test=None):
+    return _split(load_digits().data, seed, n_train, n_test)
+
+
+def load_patches(seed, n_train=6000, n_test=2000):
+    """8x8 grayscale patches: train from each image's left 75%, test its right."""
+    train, test = [], []
+    for image in load_sample_images().images:
+        gray = image @ np.array([0.299, 0.587, 0.114])
+        cut = int(0.75 * gray.shape[1])
+        for part, rows, out in (
+            (gray[:, :cut], n_train, train),
+            (gray[:, cut:], n_test, test),
+        ):
+            patches = extract_patches_2d(
+                part, (8, 8), max_patches=rows // 2, random_state=seed
+            )
+            out.append(patches.reshape(len(patches), -1))
+    return np.vstack(train), np.vstack(test), {}
+
+
+def load_breast_cancer_table(seed, n_train=None, n_test=None):
+    return _split(load_breast_cancer().data, seed, n_train, n_test)
+
+
+def load_wine_table(seed, n_train=None, n_test=None):
+    return _split(load_wine().data, seed, n_train, n_test)
+
+
+def load_large_unit_column(seed, n_train=None, n_test=None):
+    """``wine`` with its first column (alcohol) multiplied by 1e4."""
+    X = load_wine().data.copy()
+    X[:, 0] *= LARGE_UNIT_FACTOR
+    return _split(X, seed, n_train, n_test)
+
+
+def load_manifold(seed, n_train=2000, n_test=1000):
+    X, _ = make_swiss_roll(n_train + n_test, noise=0.5, random_state=seed)
+    return X[:n_train], X[n_train:], {}
+
+
+def load_linear_gaussian(seed, n_train=2000, n_test=1000):
+    """Probabilistic PCA data; the true model's held-out log-likelihood too."""
+    rng = np.random.RandomState(seed)
+    n_latent, n_features, noise_std = 4, 20, 1.0
+    W = rng.normal(size=(n_latent, n_features))
+    mean = rng.normal(size=n_features)
+    Z = rng.normal(size=(n_train + n_test, n_latent))
+    X = Z @ W + mean + noise_std * rng.normal(size=(len(Z), n_features))
+    covariance = W.T @ W + noise_std**2 * np.eye(n_features)
+    truth = multivariate_normal(mean, covariance).logpdf(X[n_train:]).mean()
+    return X[:n_train], X[n_train:], {"true parameters": float(truth)}
+
+
+def load_counts(seed, n_train=2000, n_test=1000):
+    """Poisson counts with a low-rank log-intensity; most entries are 0."""
+    rng = np.random.RandomState(seed)
+    n_latent, n_features = 4, 50
+    W = rng.normal(scale=0.5, size=(n_latent, n_features))
+    bias = rng.uniform(-4, -1, size=n_features)
+    Z = rng.normal(size=(n_train + n_test, n_latent))
+    X = rng.poisson(np.exp(bias + Z @ W)).astype(np.float64)
+    return X[:n_train], X[n_train:], {}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A data set of the matrix: its loader and how it is measured.
+
+    ``standardized_errors``: reconstruction errors are measured per feature
+    in units of the training standard deviation (mixed-unit tables), else
+    in raw units.
+    """
+
+    load: callable
+    n_components: int
+    standardized_errors: bool = False
+
+
+DATASETS = {
+    "mnist": Dataset(load_mnist, 16),
+    "digits": Dataset(load_digits_pixels, 8),
+    "patches": Dataset(load_patches, 16),
+    "breast_cancer": Dataset(load_breast_cancer_table, 4, True),
+    "wine": Dataset(load_wine_table, 4, True),
+    "large_unit_column": Dataset(load_large_unit_column, 4, True),
+    "manifold": Dataset(load_manifold, 2),
+    "linear_gaussian": Dataset(load_linear_gaussian, 4),
+    "counts": Dataset(load_counts, 4),
+}
+
+
+# ----------------------------------------------------------------------
+# Models
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model of the matrix; ``skae`` models take the extra skae parameters."""
+
+    build: callable  # (n_components, seed) -> estimator
+    log_likelihood: bool  # is score() a log-likelihood?
+    skae: bool = False
+
+
+def _skae_model(name, log_likelihood=False):
+    def build(n_components, seed, **params):
+        return getattr(skae, name)(
+            n_components=n_components, random_state=seed, device="cpu", **params
+        )
+
+    return Model(build, log_likelihood, skae=True)
+
+
+# Every model that may exist; skae models the installed skae lacks are
+# skipped (see available_models).
+MODELS = {
+    "AutoencoderTransformer": _skae_model("AutoencoderTransformer"),
+    "SparseAutoencoder": _skae_model("SparseAutoencoder"),
+    "DenoisingAutoencoder": _skae_model("DenoisingAutoencoder"),
+    "ContractiveAutoencoder": _skae_model("ContractiveAutoencoder"),
+    "VAE": _skae_model("VAE", log_likelihood=True),
+    "IWAE": _skae_model("IWAE", log_likelihood=True),
+    "PCA": Model(lambda k, seed: PCA(n_components=k, random_state=seed), True),
+    "FactorAnalysis": Model(
+        lambda k, seed: FactorAnalysis(n_components=k, random_state=seed), True
+    ),
+}
+REFERENCE_MODEL = "PCA"
+
+
+def available_models(names=None):
+    """The names in ``names`` (default: all) whose model is installed."""
+    return [
+        name
+        for name in (names or MODELS)
+        if not MODELS[name].skae or getattr(skae, name, None) is not None
+    ]
+
+
+# ----------------------------------------------------------------------
+# Metrics
+
+
+def fvu(X_train, X_test, reconstruction, standardized=False):
+    """Fraction of variance unexplained on ``X_test``: see the module docstring."""
+    if standardized:
+        scale = X_train.std(axis=0)
+        scale[scale == 0] = 1.0
+    else:
+        scale = 1.0
+    squared_errors = (((reconstruction - X_test) / scale) ** 2).mean(axis=0)
+    variances = (X_train / scale).var(axis=0)
+    return float(squared_errors.sum() / variances.sum())
+
+
+def reconstruct(estimator, codes):
+    """``inverse_transform(codes)``; for FactorAnalysis, which has none,
+    ``codes @ components_ + mean_`` (the mean of p(x|z) at the posterior mean).
+    """
+    if isinstance(estimator, FactorAnalysis):
+        return codes @ estimator.components_ + estimator.mean_
+    return estimator.inverse_transform(codes)
+
+
+def _iteration_limit(estimator):
+    params = estimator.get_params()
+    return params.get("max_epochs", params.get("max_iter"))
+
+
+@dataclass
+class Record:
+    """One model fitted on one data set with one seed."""
+
+    dataset: str
+    model: str
+    seed: int
+    n_components: int
+    n_train: int
+    n_test: int
+    fvu: float = float("nan")
+    fvu_ratio: float = float("nan")  # to REFERENCE_MODEL's, same seed
+    log_likelihood: float | None = None
+    fit_seconds: float = float("nan")
+    fit_cpu_seconds: float = float("nan")  # process CPU time: robust to a busy machine
+    n_iter: int | None = None
+    iteration_limit: int | None = None
+    hit_limit: bool | None = None
+    warnings: dict = field(default_factory=dict)
+    nonfinite: list = field(default_factory=list)
+    error: str | None = None
+
+
+def _nonfinite(**outputs):
+    return [name for name, values in outputs.items() if not np.all(np.isfinite(values))]
+
+
+def evaluate(estimator, log_likelihood, X_train, X_test, standardized, record):
+    """Fit ``estimator`` on ``X_train``, fill ``record`` with its metrics."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start, start_cpu = time.perf_counter(), time.process_time()
+        try:
+            estimator.fit(X_train)
+        except Exception as exc:  # noqa: BLE001 - reported, not hidden
+            record.error = f"{type(exc).__name__}: {exc}"
+            return record
+        record.fit_seconds = time.perf_counter() - start
+        record.fit_cpu_seconds = time.process_time() - start_cpu
+    record.warnings = dict(
+        Counter(f"{w.category.__name__}: {str(w.message)[:200]}" for w in caught)
+    )
+    record.n_iter = getattr(estimator, "n_iter_", None)
+    record.iteration_limit = _iteration_limit(estimator)
+    if record.n_iter is not None and record.iteration_limit is not None:
+        record.n_iter = int(record.n_iter)
+        record.hit_limit = record.n_iter >= record.iteration_limit
+    with np.errstate(all="ignore"):
+        codes = estimator.transform(X_test)
+        reconstruction = reconstruct(estimator, codes)
+        outputs = {"codes": codes, "reconstruction": reconstruction}
+        record.fvu = fvu(X_train, X_test, reconstruction, standardized)
+        if log_likelihood:
+            scores = estimator.score_samples(X_test)
+            outputs["score"] = scores
+            record.log_likelihood = float(np.mean(scores))
+    record.nonfinite = _nonfinite(**outputs)
+    return record
+
+
+# ----------------------------------------------------------------------
+# Runs
+
+
+@dataclass
+class Config:
+    """What one run measures; :meth:`quick` is a smoke run of seconds."""
+
+    datasets: tuple = tuple(DATASETS)
+    models: tuple = tuple(MODELS)
+    seeds: int = 3
+    mnist_seeds: int = 1
+    max_train: int | None = None  # caps on the rows of every data set
+    max_test: int | None = None
+    mnist_npz: str | None = None
+    download: bool = True  # may MNIST come from OpenML?
+    skae_params: dict = field(default_factory=dict)  # e.g. a max_epochs cap
+
+    @classmethod
+    def quick(cls, **overrides):
+        params = dict(
+            seeds=1,
+            mnist_seeds=1,
+            max_train=300,
+            max_test=100,
+            download=False,
+            skae_params={"max_epochs": 5},
+        )
+        return cls(**{**params, **overrides})
+
+
+def _load(name, seed, config):
+    sizes = {}
+    if config.max_train:
+        sizes["n_train"] = config.max_train
+    if config.max_test:
+        sizes["n_test"] = config.max_test
+    if name == "mnist":
+        sizes.update(npz=config.mnist_npz, download=config.download)
+    return DATASETS[name].load(seed, **sizes)
+
+
+def warm_up():
+    """One untimed tiny fit: torch's lazy start-up is not charged to a model."""
+    X = np.random.RandomState(0).normal(size=(20, 3))
+    skae.AutoencoderTransformer(max_epochs=1, device="cpu").fit(X)
+
+
+def run_seed(name, seed, config, log=print):
+    """Fit every model on data set ``name`` drawn with ``seed``.
+
+    Returns ``(records, entry, cpu_seconds)``: ``entry`` describes the data
+    (sizes, ``n_components``, how errors are measured, reference
+    log-likelihoods), or holds ``"skipped"`` and the reason.
+    """
+    start_cpu = time.process_time()
+    dataset = DATASETS[name]
+    try:
+        X_train, X_test, references = _load(name, seed, config)
+    except DataUnavailable as exc:
+        log(f"{name}: skipped: {exc}")
+        return [], {"skipped": str(exc)}, time.process_time() - start_cpu
+    entry = {
+        "n_components": dataset.n_components,
+        "standardized_errors": dataset.standardized_errors,
+        "n_train": len(X_train),
+        "n_test": len(X_test),
+        "n_features": X_train.shape[1],
+        "zero_fraction": float(np.mean(X_train == 0)),
+        "references": references,
+    }
+    records = {}
+    for model_name in available_models(config.models):
+        model = MODELS[model_name]
+        params = config.skae_params if model.skae else {}
+        estimator = model.build(dataset.n_components, seed, **params)
+        record = Record(
+            name, model_name, seed, dataset.n_components, len(X_train), len(X_test)
+        )
+        evaluate(
+            estimator,
+            model.log_likelihood,
+            X_train,
+            X_test,
+            dataset.standardized_errors,
+            record,
+        )
+        records[model_name] = record
+        log(
+            f"{name:18s} seed {seed} {model_name:22s} FVU {record.fvu:9.4g} "
+            f"fit {record.fit_seconds:7.1f} s ({record.fit_cpu_seconds:7.1f} s CPU)"
+            + (f"  FAILED {record.error}" if record.error else "")
+        )
+    reference = records.get(REFERENCE_MODEL)
+    if reference is not None:
+        for record in records.values():
+            record.fvu_ratio = record.fvu / reference.fvu
+    return list(records.values()), entry, time.process_time() - start_cpu
+
+
+def run(config, log=print, jobs=1, threads=None):
+    """Fit every model on every data set and seed; return ``(records, info)``.
+
+    ``info`` maps each data set to its sizes, ``n_components``, how its
+    errors are measured, its reference log-likelihoods (a list over seeds)
+    and ``cpu_seconds`` (summed over its seeds), or to the reason it was
+    skipped. With ``jobs > 1`` the (data set, seed) pairs run in that many
+    processes, in the order of ``config.datasets`` (put the longest first),
+    each with ``threads`` torch threads (default: joblib's share of the CPUs).
+    """
+    units = [
+        (name, seed)
+        for name in config.datasets
+        for seed in range(config.mnist_seeds if name == "mnist" else config.seeds)
+    ]
+    if jobs == 1:
+        warm_up()
+        results = [run_seed(name, seed, config, log) for name, seed in units]
+    else:
+        results = Parallel(n_jobs=jobs)(
+            delayed(_run_seed_in_worker)(threads, name, seed, config, log)
+            for name, seed in units
+        )
+    records, info = [], {}
+    for (name, _), (unit_records, entry, cpu_seconds) in zip(units, results):
+        records.extend(unit_records)
+        if "skipped" in entry:
+            info[name] = entry
+            continue
+        merged = info.setdefault(name, {**entry, "references": {}, "cpu_seconds": 0})
+        merged["cpu_seconds"] += cpu_seconds
+        for ref, value in entry["references"].items():
+            merged["references"].setdefault(ref, []).append(value)
+    return records, info
+
+
+def _run_seed_in_worker(threads, *args):
+    if threads:
+        torch.set_num_threads(threads)
+    warm_up()  # once per worker process would do; a tiny fit costs little
+    return run_seed(*args)
+
+
+# ----------------------------------------------------------------------
+# Tables
+
+
+def _number(value, digits):
+    """``digits`` significant digits, or one decimal when ``digits`` is 0."""
+    if digits == 0 and abs(value) < 1e5:
+        return f"{value:.1f}"
+    return f"{value:.{digits or 3}g}"
+
+
+def _summary(values, digits):
+    """``mean [min, max]`` of the values (only the value when there is one)."""
+    values = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    if len(values) == 0:
+        return "-"
+    if not np.all(np.isfinite(values)):
+        return "non-finite"
+    if len(values) == 1:
+        return _number(values[0], digits)
+    low, mean, high = (
+        _number(v, digits) for v in (values.min(), values.mean(), values.max())
+    )
+    return f"{mean} [{low}, {high}]"
+
+
+def _fit_cell(records):
+    seconds = np.mean([r.fit_cpu_seconds for r in records])
+    n_iter = [r.n_iter for r in records if r.n_iter is not None]
+    cell = f"{seconds:.1f}"
+    if n_iter:
+        cell += f" / {np.mean(n_iter):.0f}"
+        if any(r.hit_limit for r in records):
+            cell += "*"
+    return cell
+
+
+# (title, cell of a list of records, log-likelihood models only?)
+BLOCKS = [
+    (
+        "Held-out FVU / PCA's FVU (lower is better)",
+        lambda rs: _summary([r.fvu_ratio for r in rs], 3),
+        False,
+    ),
+    (
+        "Held-out FVU, fraction of variance unexplained (lower is better)",
+        lambda rs: _summary([r.fvu for r in rs], 3),
+        False,
+    ),
+    (
+        "Held-out log-likelihood, nats per row (higher is better)",
+        lambda rs: _summary([r.log_likelihood for r in rs], 0),
+        True,
+    ),
+    (
+        "Fit CPU seconds / epochs or iterations (* = ran to the limit in a seed)",
+        _fit_cell,
+        False,
+    ),
+]
+
+
+def _grid(records):
+    grid = {}
+    for record in records:
+        grid.setdefault(record.dataset, {}).setdefault(record.model, []).append(record)
+    return grid
+
+
+def table_blocks(records, info):
+    """``[(title, header, rows)]``: one block per metric, data sets by models."""
+    grid = _grid(records)
+    models = list(dict.fromkeys(r.model for r in records))
+    references = list(
+        dict.fromkeys(
+            ref for entry in info.values() for ref in entry.get("references", {})
+        )
+    )
+    blocks = []
+    for title, cell, likelihood_only in BLOCKS:
+        shown = [m for m in models if not likelihood_only or MODELS[m].log_likelihood]
+        header = ["data set (k)", *shown] + (references if likelihood_only else [])
+        rows = []
+        for dataset, by_model in grid.items():
+            row = [f"{dataset} ({info[dataset]['n_components']})"]
+            for model in shown:
+                failed = [r for r in by_model.get(model, []) if r.error]
+                ok = [r for r in by_model.get(model, []) if not r.error]
+                row.append("failed" if failed and not ok else cell(ok) if ok else "-")
+            if likelihood_only:
+                for ref in references:
+                    values = info[dataset]["references"].get(ref)
+                    row.append(_summary(values, 0) if values else "-")
+            rows.append(row)
+        blocks.append((title, header, rows))
+    return blocks
+
+
+def notes(records, info):
+    """Lines on skipped data sets, failures, warnings and non-finite outputs."""
+    lines = [
+        f"{name}: skipped ({entry['skipped']})"
+        for name, entry in info.items()
+        if "skipped" in entry
+    ]
+    for r in records:
+        where = f"{r.dataset}, {r.model}, seed {r.seed}"
+        if r.error:
+            lines.append(f"{where}: failed: {r.error}")
+        if r.nonfinite:
+            lines.append(f"{where}: non-finite {', '.join(r.nonfinite)}")
+        for warning, count in r.warnings.items():
+            lines.append(f"{where}: {count} x {warning}")
+    return lines
+
+
+def text_tables(records, info):
+    """Plain-text tables for the terminal."""
+    out = []
+    for title, header, rows in table_blocks(records, info):
+        widths = [
+            max(len(row[i]) for row in [header, *rows]) for i in range(len(header))
+        ]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(row, widths))
+            for row in [header, *rows]
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        out.append(f"{title}\n\n" + "\n".join(lines))
+    return "\n\n".join(out)
+
+
+def _rst_escape(text):
+    """``text`` with RST's inline markup characters escaped (warning messages)."""
+    for character in "\\*`|_":
+        text = text.replace(character, "\\" + character)
+    return text
+
+
+def rst_tables(records, info, footer):
+    """reStructuredText: one titled simple table per metric, then ``footer``."""
+    out = [
+        f"**{title}**\n\n{rst_table(header, rows)}\n"
+        for title, header, rows in table_blocks(records, info)
+    ]
+    extra = notes(records, info)
+    if extra:
+        lines = "\n".join(f"- {_rst_escape(line)}" for line in extra)
+        out.append(f"Notes:\n\n{lines}\n")
+    return "\n".join(out) + f"\n{footer}\n"
+
+
+# ----------------------------------------------------------------------
+# Command line
+
+
+def add_arguments(parser):
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 1 seed, at most 300/100 rows, max_epochs=5, "
+        "MNIST only with --mnist-npz",
+    )
+    parser.add_argument(
+        "--datasets", nargs="+", choices=list(DATASETS), default=None, metavar="NAME"
+    )
+    parser.add_argument(
+        "--models", nargs="+", choices=list(MODELS), default=None, metavar="NAME"
+    )
+    parser.add_argument("--seeds", type=int, help="seeds per data set (default 3)")
+    parser.add_argument("--mnist-seeds", type=int, help="seeds for MNIST (default 1)")
+    parser.add_argument("--mnist-npz", help="offline MNIST (keys x_train, x_test)")
+    parser.add_argument(
+        "--max-epochs", type=int, help="cap max_epochs of the skae models"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes, each fitting one (data set, seed) at a time (default 1)",
+    )
+    parser.add_argument("--json", type=Path, help="where to write all raw numbers")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        help="fit nothing: print and write the tables of a run saved by --json",
+    )
+    parser.add_argument(
+        "--rst",
+        type=Path,
+        default=RESULTS / "quality.rst",
+        help="where to write the RST tables (default benchmarks/results/quality.rst)",
+    )
+
+
+def config_from(args):
+    overrides = {
+        key: value
+        for key, value in {
+            "datasets": tuple(args.datasets) if args.datasets else None,
+            "models": tuple(args.models) if args.models else None,
+            "seeds": args.seeds,
+            "mnist_seeds": args.mnist_seeds,
+            "mnist_npz": args.mnist_npz,
+        }.items()
+        if value is not None
+    }
+    config = Config.quick(**overrides) if args.quick else Config(**overrides)
+    if args.max_epochs:
+        config.skae_params = {**config.skae_params, "max_epochs": args.max_epochs}
+    return config
+
+
+def footer(report):
+    """The paragraph under the tables: statistics, versions, time, command."""
+    env = report["environment"]
+    text = (
+        f"Mean [min, max] over the seeds (one figure: one seed). "
+        f"skae {env['skae']} (commit {env['commit']}), scikit-learn "
+        f"{env['sklearn']}, torch {env['torch']}, {env['torch_threads']} torch "
+        f"thread(s), {env['cpu_count']} CPU(s). Total {report['total_seconds']:.0f} s "
+        f"of wall time, {report['total_cpu_seconds']:.0f} s of CPU time. "
+        f"Generated by ``{report['command']}``."
+    )
+    if report.get("quick"):
+        text = "QUICK SMOKE RUN: not meaningful. " + text
+    return text
+
+
+def render(report, rst_path):
+    """Print the tables of a ``report`` (as written to JSON); write them as RST."""
+    records = [Record(**row) for row in report["results"]]
+    info = report["datasets"]
+    print()
+    print(text_tables(records, info))
+    extra = notes(records, info)
+    if extra:
+        print("\nNotes:\n" + "\n".join(extra))
+    print(
+        f"\nTotal {report['total_seconds']:.0f} s "
+        f"({report['total_cpu_seconds']:.0f} s of CPU time)"
+    )
+    rst_path.parent.mkdir(parents=True, exist_ok=True)
+    rst_path.write_text(rst_tables(records, info, footer(report)), encoding="utf-8")
+    print(f"RST tables written to {rst_path}")
+    return records
+
+
+def run_command(args, argv=None):
+    """Run the benchmark the parsed ``args`` describe; return the records.
+
+    With ``--from-json``, only render the tables of an earlier run.
+    """
+    if args.from_json:
+        return render(json.loads(args.from_json.read_text()), args.rst)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = config_from(args)
+    start = time.perf_counter()
+    records, info = run(
+        config,
+        log=lambda message: print(message, flush=True),
+        jobs=args.jobs,
+        threads=args.threads,
+    )
+    report = {
+        "environment": {
+            **environment(),
+            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+            "cpu_count": os.cpu_count(),
+        },
+        "command": " ".join(["python -m benchmarks quality", *(argv or [])]),
+        "quick": args.quick,
+        "jobs": args.jobs,
+        "total_seconds": time.perf_counter() - start,
+        "total_cpu_seconds": sum(
+            entry.get("cpu_seconds", 0) for entry in info.values()
+        ),
+        "config": asdict(config),
+        "datasets": info,
+        "results": [asdict(record) for record in records],
+    }
+    path = args.json or RESULTS / time.strftime("quality-%Y%m%d-%H%M%S.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"results written to {path}")
+    return render(report, args.rst)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks quality", description=__doc__.split("\n\n")[0]
+    )
+    add_arguments(parser)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    return run_command(parser.parse_args(argv), argv)

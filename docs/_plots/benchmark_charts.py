@@ -1,0 +1,172 @@
+"""Charts of the committed benchmark results, drawn at docs build time.
+
+The numbers are read from the tables that the benchmarks write
+(``benchmarks/results/outliers.rst`` and ``docs/benchmark_results.inc``):
+the docs never re-run a benchmark, and a chart cannot drift from its table.
+Used by the ``.. plot::`` directives of ``outliers.rst`` and
+``benchmarks.rst``.
+"""
+
+import re
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+try:
+    HERE = Path(__file__).resolve().parent
+except NameError:  # the plot directive runs the code in _plots/, without __file__
+    HERE = Path.cwd()
+DOCS = HERE.parent
+OUTLIER_RESULTS = DOCS.parent / "benchmarks" / "results" / "outliers.rst"
+SPEED_RESULTS = DOCS / "benchmark_results.inc"
+SKAE_COLOR, OTHER_COLOR = "tab:blue", "tab:grey"
+
+
+def read_simple_tables(path):
+    """``{section title: list of row dicts}`` from RST simple tables.
+
+    Column boundaries come from the ``====`` border lines, so cells may hold
+    spaces ("0.986 ± 0.004").
+    """
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    tables, title, i = {}, None, 0
+    while i < len(lines):
+        line = lines[i]
+        if i + 1 < len(lines) and set(lines[i + 1]) == {"~"} and line.strip():
+            title = line.strip()
+            i += 2
+            continue
+        if line.startswith("=") and set(line.replace(" ", "")) == {"="}:
+            spans = [m.span() for m in re.finditer(r"=+", line)]
+            header = [line_cell(lines[i + 1], spans, k) for k in range(len(spans))]
+            rows, i = [], i + 3  # border, header, border
+            while not lines[i].startswith("="):
+                cells = [line_cell(lines[i], spans, k) for k in range(len(spans))]
+                rows.append(dict(zip(header, cells)))
+                i += 1
+            tables[title] = rows
+        i += 1
+    return tables
+
+
+def line_cell(line, spans, k):
+    start = spans[k][0]
+    end = spans[k + 1][0] if k + 1 < len(spans) else len(line)
+    return line[start:end].strip()
+
+
+def mean_and_std(cell):
+    """``"0.986 ± 0.004"`` -> (0.986, 0.004); ``"failed"`` -> (nan, nan)."""
+    match = re.fullmatch(r"([-\d.]+)\s*±\s*([-\d.]+)", cell)
+    return (float(match[1]), float(match[2])) if match else (np.nan, np.nan)
+
+
+def plot_outliers():
+    """ROC AUC of every detector on every data set, clean and contaminated."""
+    tables = read_simple_tables(OUTLIER_RESULTS)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    for ax, (title, rows) in zip(axes.ravel(), tables.items()):
+        rows = sorted(
+            rows, key=lambda r: np.nan_to_num(mean_and_std(r["ROC AUC (clean)"])[0])
+        )
+        positions = np.arange(len(rows))
+        for column, marker, offset in [
+            ("ROC AUC (clean)", "o", 0.15),
+            ("ROC AUC (contaminated)", "s", -0.15),
+        ]:
+            means, stds = zip(*(mean_and_std(r[column]) for r in rows))
+            colors = [
+                SKAE_COLOR if r["detector"].startswith("skae") else OTHER_COLOR
+                for r in rows
+            ]
+            for y, mean, std, color in zip(positions + offset, means, stds, colors):
+                ax.errorbar(
+                    mean,
+                    y,
+                    xerr=std,
+                    fmt=marker,
+                    color=color,
+                    ms=5,
+                    mfc=color if marker == "o" else "white",
+                    capsize=2,
+                )
+        labels = [
+            r["detector"] + (" (failed)" if r["ROC AUC (clean)"] == "failed" else "")
+            for r in rows
+        ]
+        ax.set_yticks(positions, labels=labels, fontsize=8)
+        for label, row in zip(ax.get_yticklabels(), rows):
+            if row["detector"].startswith("skae"):
+                label.set_color(SKAE_COLOR)
+        ax.set_title(title)
+        ax.set_xlabel("ROC AUC (mean ± std over seeds)")
+        ax.grid(axis="x", alpha=0.3)
+    handles = [
+        plt.Line2D([], [], color="k", marker="o", ls="", label="clean training data"),
+        plt.Line2D(
+            [],
+            [],
+            color="k",
+            marker="s",
+            mfc="white",
+            ls="",
+            label="5% contaminated training data",
+        ),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=2)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+
+
+def read_list_table(path):
+    """Row dicts of the first RST ``list-table`` in ``path``."""
+    rows, row = [], None
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        match = re.match(r"\s*(\*)?\s*- (.*)$", line)
+        if not match:
+            continue
+        if match[1]:
+            row = []
+            rows.append(row)
+        row.append(match[2].strip())
+    header, *body = rows
+    return [dict(zip(header, r)) for r in body]
+
+
+def plot_speed():
+    """skae's advantage over each contender, per data set (> 1: skae better)."""
+    rows = read_list_table(SPEED_RESULTS)
+    datasets = list(dict.fromkeys(r["data"] for r in rows))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(11, 5), sharey=True)
+    for ax, dataset in zip(np.atleast_1d(axes), datasets):
+        selected = [
+            r for r in rows if r["data"] == dataset and not r["vs"].startswith("IWAE")
+        ]
+        labels, advantage = [], []
+        for r in selected:
+            ratio = float(r["skae / other"])
+            higher_is_better = "higher is better" in r["metric"]
+            metric = r["metric"].split(" (")[0]
+            labels.append(f"{metric}\nvs {r['vs']}")
+            advantage.append(ratio if higher_is_better else 1 / ratio)
+        positions = np.arange(len(selected))[::-1]
+        colors = ["tab:green" if a >= 1 else "tab:red" for a in advantage]
+        ax.barh(positions, np.log10(advantage), color=colors)
+        for y, a in zip(positions, advantage):
+            text = f"{a:.2f}x" if a >= 0.1 else f"1/{1 / a:.0f}"
+            ax.text(
+                np.log10(a),
+                y,
+                f" {text} ",
+                va="center",
+                ha="left" if a >= 1 else "right",
+                fontsize=8,
+            )
+        ax.axvline(0, color="k", lw=1)
+        ax.set_yticks(positions, labels=labels, fontsize=8)
+        ticks = [0.01, 0.1, 0.5, 1, 2]
+        ax.set_xticks(np.log10(ticks), labels=[f"{t:g}x" for t in ticks])
+        ax.set_xlim(np.log10(0.004), np.log10(5))
+        ax.set_title(dataset)
+        ax.set_xlabel("skae relative to the contender (> 1: skae better)")
+    fig.tight_layout()

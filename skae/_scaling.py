@@ -1,0 +1,171 @@
+"""Per-feature statistics and standardization that neither overflow nor underflow.
+
+``np.std`` squares deviations in float64: beyond about 1e154 the squares
+overflow to infinity, and below about 1e-154 they underflow to zero, so a
+feature of spread 1e-200 looks constant. Every finite float64 lies between
+about 1e-308 and 1.8e308; these functions give finite, accurate results
+over that whole range.
+
+What counts as a constant feature is decided relative to the feature's own
+magnitude, never against an absolute threshold: a feature of values near
+1e-16 that differ is not constant.
+"""
+
+import numpy as np
+
+# Rows per pass over the data: the float64 temporaries stay this size
+# whatever the number of rows.
+CHUNK_ROWS = 4096
+
+_EPS = np.finfo(np.float64).eps
+
+
+def _row_chunks(X):
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        yield np.asarray(X[start : start + CHUNK_ROWS], dtype=np.float64)
+
+
+def feature_mean_and_std(X):
+    """Mean and (population) standard deviation of each column of ``X``.
+
+    Each column is divided by its largest absolute value before the
+    deviations are squared, so the squares stay in [0, 4]; the results are
+    scaled back. For any finite ``X`` both are finite, and the standard
+    deviation is zero only when the column's values are all equal.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Finite values, of any float dtype.
+
+    Returns
+    -------
+    mean, std : ndarray of shape (n_features,)
+        In float64.
+    """
+    n_samples, n_features = X.shape
+    peak = np.zeros(n_features)
+    for chunk in _row_chunks(X):
+        np.maximum(peak, np.abs(chunk).max(axis=0), out=peak)
+    unit = np.where(peak > 0, peak, 1.0)
+    total = np.zeros(n_features)
+    for chunk in _row_chunks(X):
+        total += (chunk / unit).sum(axis=0)
+    unit_mean = total / n_samples
+    squares = np.zeros(n_features)
+    for chunk in _row_chunks(X):
+        deviation = chunk / unit - unit_mean
+        squares += np.einsum("ij,ij->j", deviation, deviation)
+    return unit_mean * unit, np.sqrt(squares / n_samples) * unit
+
+
+def constant_features(mean, std, n_samples):
+    """Which features are indistinguishable from a constant.
+
+    A feature is constant when its standard deviation is no larger than the
+    rounding error that computing its mean can leave in it: the bound that
+    scikit-learn's ``StandardScaler`` uses, ``var <= n * eps * var +
+    (n * eps * mean) ** 2``, written without squares. The bound is relative
+    to the feature's magnitude, so a feature whose values differ is constant
+    only when they differ by a few units in the last place.
+
+    Parameters
+    ----------
+    mean, std : ndarray of shape (n_features,)
+        From :func:`feature_mean_and_std`.
+    n_samples : int
+        Number of rows they were computed on.
+
+    Returns
+    -------
+    constant : ndarray of bool, shape (n_features,)
+    """
+    slack = max(1.0 - n_samples * _EPS, _EPS)
+    return std * np.sqrt(slack) <= n_samples * _EPS * np.abs(mean)
+
+
+def unit_of_constant_features(mean):
+    """The scale that keeps a constant feature in its own units, where it can.
+
+    Deviations from a constant feature stay in the units of ``X`` (a scale of
+    1), unless one unit is finer than the float64 resolution of the
+    feature's values (beyond 2**52, about 4.5e15): the unit is then that
+    resolution, one unit in the last place of the mean, so that rounding
+    noise in the training data cannot become values too large for float32.
+
+    Parameters
+    ----------
+    mean : ndarray of shape (n_features,)
+
+    Returns
+    -------
+    scale : ndarray of shape (n_features,)
+    """
+    return np.maximum(1.0, np.spacing(np.abs(mean)))
+
+
+def standardize(X, mean, scale):
+    """``(X - mean) / scale`` in float64, without overflow in the subtraction.
+
+    ``X - mean`` overflows where ``X`` and ``mean`` are large and of
+    opposite signs, although the quotient may be small; those entries are
+    computed from halves instead. Entries whose quotient itself exceeds the
+    float64 range are infinite.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    mean, scale : ndarray of shape (n_features,)
+        ``scale`` is positive.
+
+    Returns
+    -------
+    X_scaled : ndarray of shape (n_samples, n_features), float64
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = np.subtract(X, mean, dtype=np.float64)
+        overflow = np.isinf(scaled)
+        if overflow.any():
+            rows, columns = np.nonzero(overflow)
+            half = 0.5 * np.asarray(X[rows, columns], np.float64) - 0.5 * mean[columns]
+            scaled[rows, columns] = half / scale[columns] * 2.0
+            scaled[~overflow] /= np.broadcast_to(scale, scaled.shape)[~overflow]
+        else:
+            scaled /= scale
+    return scaled
+
+
+def activity_adjusted_scale(X, std):
+    """Per-feature scale of the values that depart from the feature's median.
+
+    ``std / sqrt(activity)``, where ``activity`` is the fraction of rows
+    whose value differs from the feature's median. For a feature with
+    distinct values (most continuous measurements) the activity is about 1
+    and the scale is its standard deviation. For a feature that is mostly at
+    one value and only sometimes active (an image pixel that is usually
+    black, a one-hot column, a sparse count), the standard deviation
+    measures how rarely it is active rather than how large it is when
+    active, and dividing by it would turn an unseen stroke into a value in
+    the hundreds; this scale is instead the root mean square deviation of
+    its active values, the size of the feature when it is used. Pixels of
+    one image then get similar scales, close to one common scale, while
+    columns in different units keep their own.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    std : ndarray of shape (n_features,)
+        From :func:`feature_mean_and_std`.
+
+    Returns
+    -------
+    scale : ndarray of shape (n_features,)
+        Zero for constant features, as ``std``.
+    """
+    n_samples = X.shape[0]
+    median = np.median(X, axis=0)
+    departs = np.zeros(X.shape[1])
+    for chunk in _row_chunks(X):
+        departs += (chunk != median).sum(axis=0)
+    activity = np.maximum(departs / n_samples, 1.0 / n_samples)
+    return std / np.sqrt(activity)

@@ -1,0 +1,95 @@
+"""The training schedule: a smaller learning rate on a plateau, then a stop.
+
+One skorch callback watches the monitored loss once per epoch (the training
+loss, or the validation loss with ``early_stopping=True``). An epoch improves
+when its loss is below the best so far by at least ``tol`` times
+``max(1, |best|)``: an absolute tolerance for losses near 1 (a mean squared
+error of standardized data), a relative one for large losses (a negative
+log-likelihood in nats), and never the wrong way round for negative losses.
+
+- After ``lr_patience`` epochs without improvement, the learning rate is
+  halved: Adam's noise floor then drops, and the loss can improve again.
+- After ``patience`` epochs without improvement, training stops.
+- Epochs that a warm-up marks in the history (``"warmup"``) count neither
+  way: their objective is still changing.
+
+With ``restore_best=True`` the module's weights of the best epoch are put
+back at the end, as skorch's ``EarlyStopping(load_best=True)`` does.
+"""
+
+import copy
+
+from skorch.callbacks import Callback
+
+from ._net import StopTraining
+
+# The learning rate is multiplied by this on each plateau.
+LR_FACTOR = 0.5
+
+
+class PlateauSchedule(Callback):
+    """Halve the learning rate on a plateau of the monitored loss; stop on a long one.
+
+    Parameters
+    ----------
+    monitor : str
+        History key of the loss to watch, e.g. ``"train_loss"``.
+    patience : int
+        Epochs without improvement before training stops.
+    tol : float
+        Improvement needed, relative to ``max(1, |best loss|)``.
+    lr_patience : int
+        Epochs without improvement before each halving of the learning rate.
+    restore_best : bool, default=False
+        Put the weights of the best epoch back when training ends.
+    """
+
+    def __init__(self, monitor, patience, tol, lr_patience, restore_best=False):
+        self.monitor = monitor
+        self.patience = patience
+        self.tol = tol
+        self.lr_patience = lr_patience
+        self.restore_best = restore_best
+
+    def initialize(self):
+        self.best_loss_ = float("inf")
+        self.best_epoch_ = None
+        self.epochs_without_improvement_ = 0
+        self.best_state_ = None
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = net.history[-1]
+        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+        if epoch.get("warmup", False):
+            return
+        loss = epoch[self.monitor]
+        if self.best_epoch_ is None or loss < self.best_loss_ - self.tol * max(
+            1.0, abs(self.best_loss_)
+        ):
+            self.best_loss_, self.best_epoch_ = loss, epoch["epoch"]
+            self.epochs_without_improvement_ = 0
+            if self.restore_best:
+                self.best_state_ = copy.deepcopy(net.module_.state_dict())
+            return
+        self.epochs_without_improvement_ += 1
+        if self.epochs_without_improvement_ >= self.patience:
+            raise StopTraining(self.reason())
+        if self.epochs_without_improvement_ % self.lr_patience == 0:
+            for group in net.optimizer_.param_groups:
+                group["lr"] *= LR_FACTOR
+
+    def reason(self):
+        """Why training stopped, in the words of the estimator's parameters."""
+        text = (
+            f"the {self.monitor.replace('_', ' ')} did not improve by at least "
+            f"tol={self.tol:g} times max(1, |best loss|) for "
+            f"n_iter_no_change={self.patience} epochs"
+        )
+        if self.restore_best:
+            text += f" (the weights of the best epoch, {self.best_epoch_}, are kept)"
+        return text
+
+    def on_train_end(self, net, **kwargs):
+        if self.restore_best and self.best_state_ is not None:
+            net.module_.load_state_dict(self.best_state_)
