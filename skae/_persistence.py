@@ -32,6 +32,7 @@ import zipfile
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
+from skorch.history import History
 
 from ._utils import make_generator, resolve_device, seeded_global_rng
 from ._version import __version__
@@ -215,6 +216,15 @@ class SaveableAutoencoder(Saveable):
         node["device"] = str(self.device_)
         # The batch size the fit chose (batch_size="auto"), for continued fits.
         node["batch_size"] = int(self.net_.batch_size)
+        # The epochs of the history (without their batches): callbacks of a
+        # continued fit count them (the VAE's KL warm-up).
+        node["history"] = _encode(
+            [
+                {key: value for key, value in epoch.items() if key != "batches"}
+                for epoch in self.net_.history
+            ],
+            f"{type(self).__name__}.net_.history",
+        )
         node["module_attributes"] = {
             name: {
                 key: value
@@ -248,6 +258,10 @@ class SaveableAutoencoder(Saveable):
             batch_size=node["batch_size"],
         ).initialize()
         self.net_.optimizer_.load_state_dict(tensors[prefix + "optimizer"])
+        self.net_.history_ = History(
+            {**epoch, "batches": []}
+            for epoch in _decode(node.get("history", []), {}, "history")
+        )
 
 
 def _loaded_device(saved, requested):
