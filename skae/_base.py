@@ -563,6 +563,9 @@ class _BaseAutoencoder(
                 )
                 # Set directly: skorch's set_params would re-initialize the net.
                 self.net_.iterator_train__generator = make_generator(seed, "cpu")
+                # skorch's set_params keeps the initialized callbacks: a fresh
+                # schedule (and progress bar, for the new verbose) needs this.
+                self.net_.initialize_callbacks()
                 module = self.net_.module_
                 probe = self._training_probe(train)
             else:

@@ -39,6 +39,9 @@ def rollback_on_error(net):
     n_epochs = len(net.history)
     params = {name: getattr(net, name) for name in _RESET_PARAMS}
     generator = net.iterator_train__generator
+    # The initialized callbacks: a continued fit initializes new ones.
+    callbacks = net.callbacks_
+    listeners = getattr(net, "_batch_listeners", None)
     try:
         yield
     except BaseException:
@@ -47,6 +50,9 @@ def rollback_on_error(net):
         del net.history[n_epochs:]
         net.set_params(**params)
         net.iterator_train__generator = generator
+        net.callbacks_ = callbacks
+        if listeners is not None:
+            net._batch_listeners = listeners
         raise
 
 

@@ -1,12 +1,14 @@
 """partial_fit and warm_start: training that continues from a fitted model."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from skae import (
     IWAE,
@@ -89,6 +91,35 @@ def test_partial_fit_ignores_max_epochs_and_early_stopping(small_X):
     model.partial_fit(small_X)
     assert model.n_iter_ == 1
     assert "valid_loss" not in model.net_.history[-1]
+
+
+def test_partial_fit_runs_without_the_schedule(small_X):
+    model = clone(ESTIMATORS[0]).set_params(random_state=0, n_iter_no_change=1)
+    with warnings.catch_warnings():
+        # Not the max_epochs warning of fit: one pass is what was asked for.
+        warnings.simplefilter("error", ConvergenceWarning)
+        for _ in range(4):
+            model.partial_fit(small_X)
+    assert model.n_iter_ == 4
+    # Nothing stops a pass or lowers the learning rate.
+    assert "schedule" not in dict(model.net_.callbacks_)
+    assert model.net_.optimizer_.param_groups[0]["lr"] == model.lr
+    assert model.stop_reason_ == "partial_fit makes one pass over X"
+
+
+def test_continued_fits_keep_the_batch_size_of_the_first():
+    X = np.random.RandomState(0).normal(size=(1000, 5))
+    model = AutoencoderTransformer(hidden_layer_sizes=(8,), random_state=0)
+    model.partial_fit(X[:320])  # batch_size="auto": 320 // 16 rows
+    assert model.net_.batch_size == 20
+    model.partial_fit(X[320:])  # alone, 680 rows would get batches of 42
+    assert model.net_.batch_size == 20
+    steps = model.net_.optimizer_.state[next(iter(model.net_.optimizer_.state))]
+    assert steps["step"] == 320 // 20 + 680 // 20
+    model.set_params(warm_start=True, max_epochs=1).fit(X)
+    assert model.net_.batch_size == 20
+    model.set_params(batch_size=50).partial_fit(X[:100])  # an int is obeyed
+    assert model.net_.batch_size == 50
 
 
 def test_partial_fit_checks_the_features(small_X):
@@ -196,6 +227,35 @@ def test_warm_start_with_early_stopping(small_X):
     assert model.n_iter_ == 6
     assert "valid_loss" in model.net_.history[-1]
     assert model.net_.train_split is None  # no validation data kept
+
+
+def test_warm_start_recreates_the_schedule():
+    X = np.random.RandomState(0).normal(size=(200, 5))
+    model = AutoencoderTransformer(
+        hidden_layer_sizes=(8,), max_epochs=3, random_state=0, warm_start=True
+    )
+    model.fit(X)  # early_stopping="auto" holds out 20 rows
+    assert "valid_loss" in model.net_.history[-1]
+    model.fit(X[:50])  # too few rows to hold any out
+    assert model.n_iter_ == 6
+    assert "valid_loss" not in model.net_.history[-1]
+    schedule = dict(model.net_.callbacks_)["schedule"]
+    assert schedule.monitor == "train_loss"
+    assert schedule.best_epoch_ > 3  # judged on the epochs of this fit only
+    assert model.stop_reason_ == "max_epochs=3 reached"
+
+
+def test_warm_start_after_the_schedule_stopped(small_X):
+    model = clone(ESTIMATORS[0]).set_params(
+        max_epochs=500, n_iter_no_change=2, tol=0.5, random_state=0
+    )
+    model.fit(small_X)
+    n_first = model.n_iter_
+    assert n_first < 500 and "n_iter_no_change=2" in model.stop_reason_
+    model.set_params(warm_start=True).fit(small_X)
+    # A fresh schedule: a best epoch, then 2 epochs without improvement.
+    assert model.n_iter_ - n_first == 3
+    assert "n_iter_no_change=2" in model.stop_reason_
 
 
 def test_fit_after_partial_fit(small_X):

@@ -78,6 +78,18 @@ def test_loaded_model_continues_training_like_the_original(fitted, small_X, no_p
     assert model.loss_curve_ == original.loss_curve_
 
 
+def test_loaded_model_keeps_the_batch_size_and_the_epochs(small_X, no_pickle):
+    model = AutoencoderTransformer(hidden_layer_sizes=(8,), max_epochs=3)
+    model.fit(np.tile(small_X, (6, 1)))  # batch_size="auto": 324 // 16 rows
+    assert model.net_.batch_size == 20
+    loaded = _round_trip(model)
+    assert loaded.net_.batch_size == 20
+    assert len(loaded.net_.history) == 3
+    assert loaded.net_.history[:, "train_loss"] == model.loss_curve_
+    loaded.partial_fit(small_X)
+    assert loaded.net_.batch_size == 20 and len(loaded.net_.history) == 4
+
+
 def test_file_on_disk_and_its_contents(tmp_path, small_X):
     model = AutoencoderTransformer(
         hidden_layer_sizes=(8,), max_epochs=2, random_state=0, device="cpu"
