@@ -11,13 +11,14 @@ A command is a module with ``add_arguments(parser)`` (its options) and
 import argparse
 import sys
 
-from . import contention, quality, speed
+from . import contention, quality, scale, speed
 
 # name -> (module, one-line help)
 COMMANDS = {
     "speed": (speed, "skae vs a hand-written PyTorch loop, PyOD and PCA"),
     "quality": (quality, "held-out quality at default settings vs PCA and FA"),
     "contention": (contention, "fit and transform time on a busy machine"),
+    "scale": (scale, "streaming throughput, out-of-core memory, Dask grid search"),
 }
 DEFAULT_COMMAND = "speed"
 

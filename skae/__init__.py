@@ -4,10 +4,10 @@ from ._autoencoder import AutoencoderTransformer
 from ._contractive import ContractiveAutoencoder
 from ._denoising import DenoisingAutoencoder
 from ._outlier import OutlierDetector
+from ._persistence import load
 from ._sparse import SparseAutoencoder
 from ._vae import IWAE, VAE
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "IWAE",
@@ -18,4 +18,5 @@ __all__ = [
     "OutlierDetector",
     "SparseAutoencoder",
     "__version__",
+    "load",
 ]

@@ -7,6 +7,7 @@ torch module (:meth:`_BaseAutoencoder._build_module`); the module computes
 its own loss and scores (:class:`~skae._modules.AutoencoderModule`).
 """
 
+import contextlib
 import copy
 import time
 import warnings
@@ -29,8 +30,10 @@ from skorch.helper import predefined_split
 
 from ._compat import Integer, Interval, StrOptions, fit_context
 from ._data import BatchIterator, ReconstructionDataset
+from ._incremental import continued_seed, rollback_on_error
 from ._modules import ACTIVATIONS, make_mlp, reset_parameters
 from ._net import AutoencoderNet, ModuleLoss, TrainingInterrupted
+from ._persistence import SaveableAutoencoder
 from ._progress import fit_summary
 from ._scaling import (
     activity_adjusted_scale,
@@ -40,6 +43,7 @@ from ._scaling import (
     unit_of_constant_features,
 )
 from ._schedule import PlateauSchedule
+from ._streaming import RowStream, StreamedDataset, is_streamed
 from ._threads import RecheckThreads, forward_work, recheck, torch_threads
 from ._utils import draw_seed, make_generator, resolve_device, seeded_global_rng
 
@@ -106,7 +110,11 @@ class _StopOnNonFiniteLoss(Callback):
 
 
 class _BaseAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+    SaveableAutoencoder,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+    metaclass=ABCMeta,
 ):
     """Validation, training, batching, device and inference shared by all models.
 
@@ -138,6 +146,7 @@ class _BaseAutoencoder(
         "n_jobs": [Integer(None, -1, closed="right"), Integer(1), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -162,6 +171,7 @@ class _BaseAutoencoder(
         n_jobs=None,
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -182,6 +192,7 @@ class _BaseAutoencoder(
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------
     # What a model provides
@@ -284,7 +295,15 @@ class _BaseAutoencoder(
     # Input handling
 
     def _validate_X(self, X, *, reset):
-        """Validate ``X`` as sklearn does, with a clearer message for strings."""
+        """Validate ``X`` as sklearn does, with a clearer message for strings.
+
+        Out-of-core data (:func:`~skae._streaming.is_streamed`) come back as a
+        :class:`~skae._streaming.RowStream`: their first rows are validated
+        here, and every block is checked when it is read. Data of one block
+        are read into memory.
+        """
+        if is_streamed(X):
+            return self._validate_stream(X, reset=reset)
         try:
             X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         except ValueError as exc:
@@ -297,6 +316,25 @@ class _BaseAutoencoder(
             raise
         self._check_data(X)
         return X
+
+    def _validate_stream(self, X, *, reset):
+        self._validate_X(np.asarray(X[:2]), reset=reset)  # width, dtype, names
+        stream = RowStream(X, check=self._check_rows)
+        return stream if stream.n_blocks > 1 else stream.read(0, len(stream))
+
+    def _check_rows(self, X):
+        """Check a block of out-of-core data when it is read."""
+        self._check_data(check_array(X, dtype=None))
+
+    def _dataset(self, X):
+        """The training dataset of validated rows: in memory, or streamed.
+
+        Either way the rows are scaled by :meth:`_scale_training_data`
+        (streamed data block by block, as they are read).
+        """
+        if isinstance(X, RowStream):
+            return StreamedDataset(X, self._scale_training_data, self.device_)
+        return ReconstructionDataset(self._to_device(self._scale_training_data(X)))
 
     def _scale(self, X):
         """Rows of ``X`` in the model's scaled space, as a float32 CPU tensor.
@@ -405,12 +443,16 @@ class _BaseAutoencoder(
         loss, ``KeyboardInterrupt``), the estimator is left as it was.
         Ctrl-C is not swallowed, as skorch does, but propagates: inside a
         ``GridSearchCV`` it stops the search rather than scoring a partly
-        trained model.
+        trained model. With ``warm_start=True`` and a fitted model, training
+        continues from the fitted weights (see ``warm_start``).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data; numeric, without NaN or infinity.
+            Training data; numeric, without NaN or infinity. A
+            :class:`numpy.memmap`, a dask array or another array-like that
+            is sliced by rows (h5py, zarr) is streamed in blocks, never
+            copied whole (see the user guide, "Data larger than memory").
         y : None
             Ignored; present for API consistency.
 
@@ -427,96 +469,192 @@ class _BaseAutoencoder(
         KeyboardInterrupt
             On Ctrl-C, with the estimator unchanged.
         """
+        return self._fit_atomically(X, partial=False)
+
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train on one chunk of data: one pass over ``X``.
+
+        The first call fixes the features and the input scaling (``mean_``
+        and ``scale_``, from this chunk) and builds the network; each call,
+        the first included, makes one pass over its chunk, continuing the
+        weights and the optimizer state, as ``MLPRegressor.partial_fit``
+        does. ``max_epochs``, ``early_stopping``, ``n_iter_no_change`` and
+        ``tol`` are not used. ``n_iter_`` counts the passes and
+        ``loss_curve_`` gets the training loss of each. Like ``fit``, a
+        call that raises leaves the model as it was.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data; out-of-core chunks are streamed as
+            in ``fit``.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit_atomically(X, partial=True)
+
+    def _fit_atomically(self, X, *, partial):
         state = dict(self.__dict__)
         try:
-            return self._fit(X)
+            return self._fit(X, partial=partial)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
 
-    def _fit(self, X):
-        X = self._validate_X(X, reset=True)
+    def _fit(self, X, *, partial=False):
+        # partial_fit, and fit with warm_start=True, continue the fitted net.
+        warm = (partial or self.warm_start) and hasattr(self, "net_")
+        X = self._validate_X(X, reset=not warm)
         self._check_params()
         rng = check_random_state(self.random_state)
-        self.device_ = resolve_device(self.device)
-        self.mean_, self.scale_ = self._fit_scaling(X)
+        if not warm:
+            self.device_ = resolve_device(self.device)
+            # Out-of-core data: the scaling and the module come from a sample.
+            sample = X.sample(rng) if isinstance(X, RowStream) else X
+            self.mean_, self.scale_ = self._fit_scaling(sample)
 
-        if self._holds_out_validation(X.shape[0]):
+        if not partial and self._holds_out_validation(X.shape[0]):
             if X.shape[0] < 2:
                 raise ValueError(
                     "early_stopping=True needs at least 2 samples to hold out "
                     f"a validation set, got n_samples={X.shape[0]}."
                 )
-            X_train, X_valid = train_test_split(
-                X, test_size=self.validation_fraction, random_state=rng
+            X_train, X_valid = self._split(X, rng)
+            train_split, monitor = (
+                predefined_split(self._dataset(X_valid)),
+                "valid_loss",
             )
-            valid = ReconstructionDataset(
-                self._to_device(self._scale_training_data(X_valid))
-            )
-            train_split, monitor = predefined_split(valid), "valid_loss"
         else:
             X_train, train_split, monitor = X, None, "train_loss"
-        X_train = self._scale_training_data(X_train)
+        train = self._dataset(X_train)
+        callbacks = self._callbacks(monitor)
+        if partial:  # one pass: the schedule neither stops it nor lowers lr
+            callbacks = [cb for cb in callbacks if cb[0] != "schedule"]
+        # The batch size of the first fit carries over, unless set to an int.
+        if self.batch_size != "auto":
+            batch_size = int(self.batch_size)
+        elif warm:
+            batch_size = self.net_.batch_size
+        else:
+            batch_size = auto_batch_size(len(X_train))
 
         seed = draw_seed(rng)
-        with seeded_global_rng(seed, self.device_):
-            module = self._build_module(X_train)
-        module = module.to(self.device_)
-        self._check_module(module, X_train[:2].to(self.device_))
+        epochs = 1 if partial else None
         start = time.perf_counter()
-        self.net_ = self._make_net(
-            module,
-            train_split,
-            self._callbacks(monitor),
-            shuffle_generator=make_generator(seed, "cpu"),
-            batch_size=(
-                auto_batch_size(len(X_train))
-                if self.batch_size == "auto"
-                else int(self.batch_size)
-            ),
-        )
-        batch_size = self.net_.batch_size
-        with self._torch_threads(module, min(len(X_train), batch_size)):
-            self._train(ReconstructionDataset(self._to_device(X_train)), seed)
-            self._check_trained(X_train)
-        # The validation data are not part of the model: kept, they would
-        # grow every pickle (as device tensors on a GPU).
-        self.net_.set_params(train_split=None)
+        # A continued fit changes the net in place: undo that if it raises.
+        with rollback_on_error(self.net_) if warm else contextlib.nullcontext():
+            if warm:
+                # A different seed for each call of a sequence, and the same
+                # sequence of calls gives the same model.
+                seed = continued_seed(seed, self.n_iter_)
+                self.net_.set_params(
+                    train_split=train_split,
+                    callbacks=callbacks,  # a fresh schedule
+                    max_epochs=int(self.max_epochs),
+                    batch_size=batch_size,
+                    verbose=self.verbose,
+                )
+                # Set directly: skorch's set_params would re-initialize the net.
+                self.net_.iterator_train__generator = make_generator(seed, "cpu")
+                # skorch's set_params keeps the initialized callbacks: a fresh
+                # schedule (and progress bar, for the new verbose) needs this.
+                self.net_.initialize_callbacks()
+                module = self.net_.module_
+                probe = self._training_probe(train)
+            else:
+                # Out-of-core data: the module is built from the sample.
+                probe = (
+                    self._scale_training_data(sample)
+                    if isinstance(X_train, RowStream)
+                    else train.X.cpu()  # a no-op on the CPU
+                )
+                with seeded_global_rng(seed, self.device_):
+                    module = self._build_module(probe)
+                module = module.to(self.device_)
+                self._check_module(module, probe[:2].to(self.device_))
+                self.net_ = self._make_net(
+                    module,
+                    train_split,
+                    callbacks,
+                    shuffle_generator=make_generator(seed, "cpu"),
+                    batch_size=batch_size,
+                )
+            with self._torch_threads(module, min(len(X_train), batch_size)):
+                losses = self._train(train, seed, epochs=epochs)
+                self._check_trained(probe)
+            # The validation data are not part of the model: kept, they would
+            # grow every pickle (as device tensors on a GPU).
+            self.net_.set_params(train_split=None)
+            self.loss_curve_ = self.loss_curve_ + losses if warm else losses
+            self.n_iter_ = len(self.loss_curve_)
+            self._set_stop_reason(partial)
+            self._finish_fit(X)
+        if self.verbose:
+            print(fit_summary(self, time.perf_counter() - start))
+        return self
 
-        self.loss_curve_ = [float(loss) for loss in self.net_.history[:, "train_loss"]]
-        self.n_iter_ = len(self.loss_curve_)
-        self.stop_reason_ = (
-            getattr(self.net_, "stop_reason_", None)
-            or f"max_epochs={self.max_epochs} reached"
-        )
-        if getattr(self.net_, "stop_reason_", None) is None:
+    def _set_stop_reason(self, partial):
+        """Set ``stop_reason_``; warn if ``fit`` ran out of epochs improving."""
+        if partial:
+            self.stop_reason_ = "partial_fit makes one pass over X"
+            return
+        reason = getattr(self.net_, "stop_reason_", None)
+        self.stop_reason_ = reason or f"max_epochs={self.max_epochs} reached"
+        if reason is None:
             warnings.warn(
                 f"{type(self).__name__} reached max_epochs={self.max_epochs} "
                 f"while its loss was still improving by more than tol={self.tol}"
                 f" within n_iter_no_change={self.n_iter_no_change} epochs; "
                 "increase max_epochs for a converged model.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=6,
             )
-        self._finish_fit(X)
-        if self.verbose:
-            print(fit_summary(self, time.perf_counter() - start))
-        return self
 
-    def _train(self, dataset, seed):
-        """Run skorch's training loop with the module's noise seeded."""
-        module = self.net_.module
+    def _training_probe(self, train):
+        """Scaled training rows, one inference chunk, for the post-fit check."""
+        if isinstance(train, StreamedDataset):
+            stream = train.stream
+            rows = stream[: inference_chunk_rows(stream.shape[1])]
+            return self._scale_training_data(rows)
+        return train.X
+
+    def _split(self, X, rng):
+        """Training and validation rows; for streams, whole blocks."""
+        if isinstance(X, RowStream):
+            n_valid = max(1, round(self.validation_fraction * X.n_blocks))
+            n_valid = min(n_valid, X.n_blocks - 1)
+            valid = rng.permutation(X.n_blocks)[:n_valid]
+            return X.subset(np.setdiff1d(np.arange(X.n_blocks), valid)), X.subset(valid)
+        return train_test_split(X, test_size=self.validation_fraction, random_state=rng)
+
+    def _train(self, dataset, seed, epochs=None):
+        """Run skorch's training loop with the module's noise seeded.
+
+        A net already trained continues (``partial_fit``); otherwise it is
+        initialized first. ``epochs=None`` runs up to ``max_epochs``.
+        Returns the training loss of each epoch run.
+        """
+        net = self.net_
+        module = net.module
         module.generator = make_generator(seed + 1, self.device_)
         # Custom modules may draw from torch's global RNG (dropout): seed it
         # too, under its lock, so that their fits stay reproducible.
         custom = self.encoder is not None or self.decoder is not None
+        run = net.partial_fit if net.initialized_ else net.fit
+        n_before = len(net.history) if net.initialized_ else 0
         try:
             if custom:
                 with seeded_global_rng(seed + 2, self.device_):
-                    self.net_.fit(dataset, y=None)
+                    run(dataset, y=None, epochs=epochs)
             else:
-                self.net_.fit(dataset, y=None)
+                run(dataset, y=None, epochs=epochs)
         except TrainingInterrupted as exc:
             raise KeyboardInterrupt from exc.__cause__
         except _NonFiniteLoss as exc:
@@ -526,6 +664,7 @@ class _BaseAutoencoder(
             ) from None
         finally:
             module.generator = None
+        return [float(loss) for loss in net.history[n_before:, "train_loss"]]
 
     def _diverged(self, what):
         return ValueError(
@@ -643,15 +782,19 @@ class _BaseAutoencoder(
         if not bad.any():
             return output
         rows = np.flatnonzero(bad)
+        if isinstance(X, RowStream):  # sliced by contiguous rows only
+            bad_rows = np.concatenate([X[row : row + 1] for row in rows])
+        else:
+            bad_rows = X[rows]
         if method == "transform":
             with np.errstate(over="ignore", invalid="ignore"):
-                values = self._scale_rows(X[rows])
+                values = self._scale_rows(bad_rows)
             what = "their values, scaled by the training statistics (mean_, scale_),"
             beyond = "and the network overflows on them"
             advice = "Such rows lie far outside the training data (score_samples "
             advice += "scores them -inf)."
         else:
-            values = X[rows]
+            values = bad_rows
             what = "their codes"
             beyond = f"and their reconstructions overflow the network or {output.dtype}"
             advice = "Such codes lie far outside those of the training data."
@@ -714,7 +857,11 @@ class _BaseAutoencoder(
             far from those of the training data.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=[np.float64, np.float32])
+        Z = (
+            RowStream(X, check=check_array)
+            if is_streamed(X)
+            else check_array(X, dtype=[np.float64, np.float32])
+        )
         if Z.shape[1] != self.n_components:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but inverse_transform expects "

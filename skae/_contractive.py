@@ -143,6 +143,7 @@ class ContractiveAutoencoder(_BaseAutoencoder):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         super().__init__(
             n_components,
@@ -164,6 +165,7 @@ class ContractiveAutoencoder(_BaseAutoencoder):
             n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.contraction_weight = contraction_weight
 

@@ -31,13 +31,24 @@ class ReconstructionDataset(Dataset):
     def __getitem__(self, index):
         return self.X[index], self.X[index]
 
+    def buffers(self, shuffle=False, generator=None):
+        """Yield the data as one buffer (see :class:`BatchIterator`)."""
+        yield self.X
+
 
 class BatchIterator:
-    """Yield ``(X_batch, X_batch)`` pairs sliced from a :class:`ReconstructionDataset`.
+    """Yield ``(X_batch, X_batch)`` pairs sliced from the buffers of a dataset.
+
+    The dataset yields its rows as one or more tensors (``buffers``): a
+    :class:`ReconstructionDataset` as one, a streamed dataset
+    (:class:`~skae._streaming.StreamedDataset`) one group of blocks at a
+    time. The rows of each buffer are permuted and sliced into batches; the
+    rows left over at the end of a buffer join the next one, so every batch
+    but the last is full, as with a single buffer.
 
     Parameters
     ----------
-    dataset : ReconstructionDataset
+    dataset : ReconstructionDataset or StreamedDataset
         The data to iterate over.
     batch_size : int
         Rows per batch; the last batch may be smaller (never dropped, so even
@@ -66,21 +77,36 @@ class BatchIterator:
         return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self):
-        X = self.dataset.X
-        n_samples = len(X)
-        if self.shuffle:
-            # Permuting once and slicing contiguous chunks is cheaper than a
-            # gather per batch.
-            order = torch.randperm(n_samples, generator=self.generator)
-            X = X[order.to(X.device)]
+        leftover = None
+        for X in self.dataset.buffers(self.shuffle, self.generator):
+            if leftover is not None and len(leftover):
+                X = torch.cat([leftover, X])
+            if self.shuffle:
+                # Permuting once and slicing contiguous chunks is cheaper than
+                # a gather per batch.
+                order = torch.randperm(len(X), generator=self.generator)
+                X = X[order.to(X.device)]
+            n_full = len(X) // self.batch_size * self.batch_size
+            yield from self._batches(X[:n_full])
+            leftover = X[n_full:]
+        if leftover is not None and len(leftover):
+            yield from self._batches(leftover)
+
+    def _batches(self, X):
         device = X.device if self.device is None else torch.device(self.device)
         # "cuda" (the current GPU) and "cuda:0" name the same place.
         copy = device.type != X.device.type or device.index not in (
             None,
             X.device.index,
         )
-        for start in range(0, n_samples, self.batch_size):
+        for start in range(0, len(X), self.batch_size):
             batch = X[start : start + self.batch_size]
             if copy:
                 batch = batch.to(device, non_blocking=True)
             yield batch, batch
+
+
+def iter_row_chunks(X, chunk_size):
+    """Yield consecutive row slices of a 2-D array of at most ``chunk_size`` rows."""
+    for start in range(0, X.shape[0], chunk_size):
+        yield X[start : start + chunk_size]

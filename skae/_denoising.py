@@ -170,6 +170,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         super().__init__(
             n_components=n_components,
@@ -191,6 +192,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
             n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.noise = noise
         self.noise_level = noise_level

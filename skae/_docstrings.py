@@ -135,6 +135,14 @@ TRAINING_PARAMETERS = """\
         when the output is a terminal, so that logs stay plain. Both end
         with one line giving the epochs run, the time, the final loss and
         why training stopped (``stop_reason_``).
+
+    warm_start : bool, default=False
+        If True and the model is fitted, ``fit`` continues training from the
+        fitted weights and optimizer state, for up to ``max_epochs`` more
+        epochs, instead of starting afresh (as in ``MLPRegressor``). The
+        input scaling and the network stay those of the first fit; ``X``
+        must have the same features. ``n_iter_`` and ``loss_curve_`` count
+        and list the epochs of all fits since the last fresh one.
 """
 
 FITTED_ATTRIBUTES = """\
@@ -153,12 +161,13 @@ FITTED_ATTRIBUTES = """\
         finer than the float64 resolution of the feature's values.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (passes, with ``partial_fit``), including
+        those of earlier ``partial_fit`` calls and warm-started fits.
 
     loss_curve_ : list of float
-        Training loss of each epoch (``net_.history`` also holds the
-        validation loss, ``valid_loss``, when a validation split is
-        monitored).
+        Training loss of each epoch, or of each ``partial_fit`` pass (one
+        entry per pass; ``net_.history`` also holds the validation loss,
+        ``valid_loss``, when a validation split is monitored).
 
     stop_reason_ : str
         Why training stopped: ``"max_epochs=200 reached"``, or the monitored

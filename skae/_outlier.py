@@ -9,14 +9,19 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import HasMethods, Interval, StrOptions, fit_context
+from ._data import iter_row_chunks
+from ._persistence import Saveable
+from ._streaming import is_streamed
 from ._vae import VAE
 
 # Tukey's fence: training scores further than this many interquartile ranges
 # below the first quartile are outliers under contamination="auto".
 TUKEY_FENCE = 1.5
+# Rows per chunk of the reconstruction score.
+RECONSTRUCTION_CHUNK_ROWS = 4096
 
 
-class OutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
+class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator):
     """Outlier detector built on any estimator with ``score_samples``.
 
     Wraps a skae autoencoder (or ``PCA``, or any estimator that scores
@@ -64,7 +69,8 @@ class OutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         rows than intended; scores of held-out rows behave like those of
         new rows. ``0`` fits on every row and takes the threshold from the
         training scores, as ``IsolationForest`` does (also the fallback
-        when the fraction holds less than one row).
+        when the fraction holds less than one row, and for out-of-core
+        data).
 
     method : {"score_samples", "reconstruction"}, default="score_samples"
         Which score the detector uses:
@@ -236,7 +242,7 @@ class OutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted detector.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        X = self._validate(X, reset=True)
         X_train, X_calibration = self._calibration_split(X)
         self.estimator_ = self._make_estimator()
         self.estimator_.fit(X_train)
@@ -261,13 +267,25 @@ class OutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _calibration_split(self, X):
         """Rows to fit the estimator on, and rows to set the threshold with."""
-        if len(X) * self.calibration_fraction < 1 or len(X) < 2:
+        # Out-of-core data are read block by block, not split by rows.
+        if is_streamed(X) or len(X) * self.calibration_fraction < 1 or len(X) < 2:
             return X, X
         # Its own stream, so that the wrapped estimator's seed is unchanged.
         rng = check_random_state(self.random_state)
         return train_test_split(
             X, test_size=self.calibration_fraction, random_state=rng
         )
+
+    def _validate(self, X, *, reset):
+        """Validated ``X``; out-of-core data stay out of core.
+
+        Of a memory map or a dask array only the first rows are checked
+        here (width, type, names); the estimator checks every block it reads.
+        """
+        if is_streamed(X):
+            validate_data(self, np.asarray(X[:2]), reset=reset)
+            return X
+        return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
 
     def _scores(self, X):
         """Scores of validated rows ``X``, higher for more normal samples.
@@ -279,11 +297,20 @@ class OutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             scores = np.asarray(self.estimator_.score_samples(X))
             scores = scores.astype(np.result_type(scores.dtype, np.float32))
         else:
-            reconstruction = self.estimator_.inverse_transform(
-                self.estimator_.transform(X)
-            )
-            with np.errstate(over="ignore", invalid="ignore"):
-                scores = -np.mean((X - reconstruction) ** 2, axis=1, dtype=np.float64)
+            # In chunks: memory stays bounded for large (or out-of-core) X.
+            parts = []
+            for chunk in iter_row_chunks(X, RECONSTRUCTION_CHUNK_ROWS):
+                chunk = np.asarray(chunk)
+                reconstruction = self.estimator_.inverse_transform(
+                    self.estimator_.transform(chunk)
+                )
+                with np.errstate(over="ignore", invalid="ignore"):
+                    parts.append(
+                        -np.mean(
+                            (chunk - reconstruction) ** 2, axis=1, dtype=np.float64
+                        )
+                    )
+            scores = np.concatenate(parts)
         scores[~np.isfinite(scores)] = -np.inf
         return scores
 
@@ -302,7 +329,7 @@ class OutlierDetector(OutlierMixin, MetaEstimatorMixin, BaseEstimator):
             is not finite.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate(X, reset=False)
         return self._scores(X)
 
     def decision_function(self, X):

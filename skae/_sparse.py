@@ -191,6 +191,7 @@ class SparseAutoencoder(_BaseAutoencoder):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         super().__init__(
             n_components=n_components,
@@ -212,6 +213,7 @@ class SparseAutoencoder(_BaseAutoencoder):
             n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.sparsity = sparsity
         self.sparsity_weight = sparsity_weight

@@ -188,6 +188,7 @@ class VAE(_BaseAutoencoder):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         super().__init__(
             n_components,
@@ -209,6 +210,7 @@ class VAE(_BaseAutoencoder):
             n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
         self.likelihood = likelihood
         self.k = k
@@ -454,6 +456,7 @@ class IWAE(VAE):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         super().__init__(
             n_components,
@@ -481,6 +484,7 @@ class IWAE(VAE):
             n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
+            warm_start=warm_start,
         )
 
     _bound = "iwae"

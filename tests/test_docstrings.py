@@ -38,6 +38,11 @@ STRUCTURE_CODES = {"GL06", "GL07", "PR01", "PR02", "PR03", "PR04", "PR10", "RT03
 CLASSES = [
     getattr(skae, name) for name in skae.__all__ if inspect.isclass(getattr(skae, name))
 ]
+FUNCTIONS = [
+    getattr(skae, name)
+    for name in skae.__all__
+    if inspect.isfunction(getattr(skae, name))
+]
 
 
 def public_methods(cls):
@@ -49,11 +54,15 @@ def public_methods(cls):
             yield name, getattr(cls, name)
 
 
-CASES = [pytest.param(cls, cls, id=cls.__name__) for cls in CLASSES] + [
-    pytest.param(cls, method, id=f"{cls.__name__}.{name}")
-    for cls in CLASSES
-    for name, method in public_methods(cls)
-]
+CASES = (
+    [pytest.param(cls, cls, id=cls.__name__) for cls in CLASSES]
+    + [
+        pytest.param(cls, method, id=f"{cls.__name__}.{name}")
+        for cls in CLASSES
+        for name, method in public_methods(cls)
+    ]
+    + [pytest.param(function, function, id=function.__name__) for function in FUNCTIONS]
+)
 
 
 def headers_in(docstring):
@@ -75,8 +84,9 @@ def parse(obj):
 
 
 def test_every_public_class_is_covered():
-    names = {cls.__name__ for cls in CLASSES}
+    names = {obj.__name__ for obj in CLASSES + FUNCTIONS}
     assert names == {name for name in skae.__all__ if name != "__version__"}
+    assert [function.__name__ for function in FUNCTIONS] == ["load"]
 
 
 @pytest.mark.parametrize(("cls", "obj"), CASES)
@@ -122,7 +132,7 @@ def test_class_documents_attributes_and_see_also(cls):
     [case for case in CASES if case.values[1].__module__.startswith("skae")],
 )
 def test_skae_docstrings_pass_numpydoc_structure_checks(cls, obj):
-    if inspect.isclass(obj):
+    if obj is cls:  # a class, or a function such as skae.load
         path = f"skae.{obj.__name__}"
     else:
         path = f"skae.{cls.__name__}.{obj.__name__}"

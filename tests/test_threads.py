@@ -250,10 +250,10 @@ def test_concurrent_fits_in_threads(small_X, two_threads):
 class _Paused(AutoencoderTransformer):
     """Waits inside its thread-count block until released."""
 
-    def _train(self, dataset, seed):
+    def _train(self, dataset, seed, **kwargs):
         self.started.set()
         assert self.release.wait(timeout=60)
-        return super()._train(dataset, seed)
+        return super()._train(dataset, seed, **kwargs)
 
 
 def _start_paused_fit(X, n_jobs):

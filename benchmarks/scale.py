@@ -1,0 +1,426 @@
+"""Scale: streaming throughput, out-of-core memory, and a grid search on Dask.
+
+Three measurements, ``python -m benchmarks scale``:
+
+1. **Throughput.** The same model and data (MNIST-sized synthetic rows on a
+   curved manifold) trained three ways, interleaved (A, B, C, A, B, C, ...)
+   and reported as medians, of wall time and of CPU time (steadier on a
+   shared machine): ``fit`` on an in-memory array (the reference),
+   ``partial_fit`` over chunks of the array (one pass per call, as many
+   passes as ``fit`` has epochs), and ``fit`` on a float32 ``numpy.memmap``
+   of the same rows (out of core). Throughput is rows per second, training
+   passes included; ratios are to the in-memory ``fit``.
+2. **Memory.** A fresh Python process fits a float32 memory-mapped file
+   several times larger than the working set (2 GB by default) for one
+   epoch; its peak resident memory (``ru_maxrss``) above its baseline after
+   the imports is the figure, reported against the file size. A sampler
+   thread splits the resident memory into anonymous memory and mapped file
+   pages.
+3. **Dask.** A small ``GridSearchCV`` on ``load_digits`` run with the loky
+   backend and on a ``dask.distributed.LocalCluster`` of two single-thread
+   worker processes (``joblib.parallel_config(backend="dask")``), interleaved;
+   the cluster start-up time is reported apart, and whether both chose the
+   same parameters.
+"""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import GridSearchCV
+
+import skae
+
+from . import speed
+
+GRID = {"n_components": [2, 8], "lr": [1e-3, 3e-3]}
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Config:
+    rows: int = 60_000
+    features: int = 784
+    epochs: int = 2
+    chunk_rows: tuple = (10_000, 2_000)
+    repeats: int = 3
+    memory_gb: float = 2.0
+    # The in-memory reference fit reads this much into memory (much less
+    # than memory_gb: it needs several times the file size).
+    memory_reference_gb: float = 0.25
+    memory_batch_size: int = 256
+    dask: bool = True
+    dask_repeats: int = 2
+    grid_epochs: int = 10
+
+    @classmethod
+    def quick(cls, **overrides):
+        """Tiny sizes: a smoke run of seconds."""
+        values = dict(
+            rows=2_000,
+            features=50,
+            epochs=1,
+            chunk_rows=(500,),
+            repeats=1,
+            memory_gb=0.01,
+            memory_reference_gb=0.005,
+            dask=False,
+            dask_repeats=1,
+            grid_epochs=1,
+        )
+        return cls(**{**values, **overrides})
+
+
+# ----------------------------------------------------------------------
+# Data
+
+
+def manifold_rows(n_rows, n_features, seed, n_latent=8):
+    """Rows like :func:`benchmarks.speed.synthetic_mnist`, from one fixed network.
+
+    The network is drawn from seed 0 and the latent points from ``seed``, so
+    a file can be written chunk by chunk, each chunk from its own seed.
+    """
+    network = np.random.RandomState(0)
+    to_hidden = network.normal(size=(n_latent, 64))
+    to_output = network.normal(scale=0.5, size=(64, n_features))
+    rng = np.random.RandomState(seed)
+    logits = np.tanh(rng.normal(size=(n_rows, n_latent)) @ to_hidden) @ to_output
+    logits += 0.1 * rng.normal(size=logits.shape)
+    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+
+def write_memmap(path, n_rows, n_features, chunk_rows=50_000):
+    """Write ``n_rows`` manifold rows to a float32 file, chunk by chunk."""
+    out = np.memmap(path, dtype=np.float32, mode="w+", shape=(n_rows, n_features))
+    for index, start in enumerate(range(0, n_rows, chunk_rows)):
+        stop = min(n_rows, start + chunk_rows)
+        out[start:stop] = manifold_rows(stop - start, n_features, seed=1 + index)
+    out.flush()
+    del out
+
+
+def scratch_file(size_bytes, directory=None):
+    """A path for a temporary file of ``size_bytes``, after checking free disk."""
+    directory = directory or tempfile.gettempdir()
+    free = shutil.disk_usage(directory).free
+    if free < 1.5 * size_bytes:
+        raise RuntimeError(
+            f"{directory} has {free / 2**30:.1f} GiB free; the benchmark needs "
+            f"{1.5 * size_bytes / 2**30:.1f} GiB"
+        )
+    handle, path = tempfile.mkstemp(dir=directory, prefix="skae-scale-", suffix=".f32")
+    os.close(handle)
+    return Path(path)
+
+
+# ----------------------------------------------------------------------
+# 1. Throughput
+
+
+def make_model(epochs, batch_size=speed.BATCH_SIZE):
+    """The architecture of the speed benchmark, trained for all ``epochs``."""
+    return skae.AutoencoderTransformer(
+        n_components=speed.N_COMPONENTS,
+        hidden_layer_sizes=speed.HIDDEN,
+        batch_size=batch_size,
+        lr=speed.LR,
+        max_epochs=epochs,
+        n_iter_no_change=epochs + 1,
+        # Every contender trains on all rows: no validation split.
+        early_stopping=False,
+        device="cpu",
+        random_state=0,
+    )
+
+
+def bench_throughput(config, log=print):
+    """Rows per second of fit, partial_fit and an out-of-core fit; medians."""
+    X = manifold_rows(config.rows, config.features, seed=1)
+    path = scratch_file(X.nbytes)
+    try:
+        write_memmap(path, config.rows, config.features)
+        source = np.memmap(path, dtype=np.float32, mode="r", shape=X.shape)
+
+        def fit_in_memory():
+            make_model(config.epochs).fit(X)
+
+        def fit_out_of_core():
+            make_model(config.epochs).fit(source)
+
+        def streamer(chunk_rows):
+            def stream():
+                model = make_model(config.epochs)
+                for _ in range(config.epochs):
+                    for start in range(0, len(X), chunk_rows):
+                        model.partial_fit(X[start : start + chunk_rows])
+
+            return stream
+
+        contenders = {"fit (in memory)": fit_in_memory}
+        for chunk_rows in config.chunk_rows:
+            contenders[f"partial_fit ({chunk_rows} rows per call)"] = streamer(
+                chunk_rows
+            )
+        contenders["fit (memmap, out of core)"] = fit_out_of_core
+        log(f"throughput: {len(contenders)} contenders x {config.repeats} repeats")
+        wall, cpu = interleaved(contenders, config.repeats)
+    finally:
+        path.unlink()
+    rows_seen = config.rows * config.epochs
+    results = []
+    for name in contenders:
+        results.append(
+            {
+                "contender": name,
+                "rows_per_s": rows_seen / statistics.median(wall[name]),
+                "ratio_to_fit": _ratio(wall["fit (in memory)"], wall[name]),
+                "rows_per_cpu_s": rows_seen / statistics.median(cpu[name]),
+                "cpu_ratio_to_fit": _ratio(cpu["fit (in memory)"], cpu[name]),
+                "seconds": wall[name],
+                "cpu_seconds": cpu[name],
+            }
+        )
+    return results
+
+
+def interleaved(contenders, repeats):
+    """Wall and CPU seconds of each contender, run in turn, after a warm-up each.
+
+    CPU time (of this process, one torch thread) hardly depends on what
+    else the machine runs; wall time does, so on a shared machine the CPU
+    figures are the steadier ones.
+    """
+    for function in contenders.values():
+        function()
+    wall = {name: [] for name in contenders}
+    cpu = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, function in contenders.items():
+            start_wall, start_cpu = time.perf_counter(), time.process_time()
+            function()
+            wall[name].append(time.perf_counter() - start_wall)
+            cpu[name].append(time.process_time() - start_cpu)
+    return wall, cpu
+
+
+def _ratio(reference, seconds):
+    """Median over repeats of reference time / time: the throughput ratio."""
+    return statistics.median([ref / s for ref, s in zip(reference, seconds)])
+
+
+# ----------------------------------------------------------------------
+# 2. Memory
+
+
+def bench_memory(config, log=print):
+    """Peak extra resident memory of an out-of-core fit, in a fresh process.
+
+    Also, as a reference, that of an in-memory fit of a smaller file (read
+    into a numpy array first, which counts in its peak).
+    """
+    report = _probe(config, config.memory_gb, "stream", log)
+    report["in_memory_reference"] = _probe(
+        config, config.memory_reference_gb, "memory", log
+    )
+    return report
+
+
+def _probe(config, size_gb, mode, log):
+    n_rows = max(2, int(size_gb * 2**30 / (4 * config.features)))
+    size = n_rows * config.features * 4
+    path = scratch_file(size)
+    try:
+        log(f"memory: writing {size / 2**30:.2f} GiB to {path}")
+        write_memmap(path, n_rows, config.features)
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks._memory_probe",
+            str(path),
+            str(n_rows),
+            str(config.features),
+            str(config.memory_batch_size),
+            mode,
+        ]
+        log("memory: " + " ".join(command))
+        probe = subprocess.run(command, capture_output=True, text=True, check=True)
+        report = json.loads(probe.stdout.strip().splitlines()[-1])
+    finally:
+        path.unlink()
+    report["file_bytes"] = size
+    report["peak_extra_fraction_of_file"] = report["peak_extra_bytes"] / size
+    return report
+
+
+# ----------------------------------------------------------------------
+# 3. Dask
+
+
+def bench_dask(config, log=print):
+    """A small grid search with loky and on a LocalCluster; seconds, medians."""
+    import distributed
+
+    X = load_digits().data
+    model = speed.make_skae(config.grid_epochs, "cpu")
+
+    def search(backend):
+        with joblib.parallel_config(backend=backend, n_jobs=2):
+            return GridSearchCV(model, GRID, cv=3).fit(X)
+
+    start = time.perf_counter()
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        startup = time.perf_counter() - start
+        log(f"dask: cluster up in {startup:.1f} s")
+        times = {"loky": [], "dask": []}
+        best = {}
+        for _ in range(config.dask_repeats):
+            for backend in times:
+                begin = time.perf_counter()
+                best[backend] = search(backend).best_params_
+                times[backend].append(time.perf_counter() - begin)
+    return {
+        "grid": GRID,
+        "n_fits": 3 * len(GRID["n_components"]) * len(GRID["lr"]) + 1,
+        "cluster_startup_s": startup,
+        "loky_s": times["loky"],
+        "dask_s": times["dask"],
+        "loky_median_s": statistics.median(times["loky"]),
+        "dask_median_s": statistics.median(times["dask"]),
+        "same_best_params": best["loky"] == best["dask"],
+        "best_params": best["dask"],
+    }
+
+
+# ----------------------------------------------------------------------
+
+
+def run(config, log=print):
+    report = {"environment": {**speed.environment(), "load_average": os.getloadavg()}}
+    report["config"] = {
+        k: list(v) if isinstance(v, tuple) else v for k, v in vars(config).items()
+    }
+    report["throughput"] = bench_throughput(config, log)
+    report["memory"] = bench_memory(config, log)
+    if config.dask:
+        report["dask"] = bench_dask(config, log)
+    report["environment"]["load_average_after"] = os.getloadavg()
+    return report
+
+
+def text_report(report):
+    lines = [
+        "Throughput: rows/s (wall, median) and ratio to the in-memory fit "
+        "(median of pairs); the same per CPU second"
+    ]
+    for row in report["throughput"]:
+        lines.append(
+            f"  {row['contender']:<36} {row['rows_per_s']:>8,.0f}"
+            f"  x{row['ratio_to_fit']:.2f}   CPU: {row['rows_per_cpu_s']:>8,.0f}"
+            f"  x{row['cpu_ratio_to_fit']:.2f}"
+        )
+    memory = report["memory"]
+    lines.append(
+        f"Memory: out-of-core fit of a {memory['file_bytes'] / 2**30:.2f} GiB "
+        f"float32 memmap: peak extra RSS {memory['peak_extra_bytes'] / 2**20:,.0f} "
+        f"MiB = {100 * memory['peak_extra_fraction_of_file']:.1f}% of the file "
+        f"(anonymous {memory['peak_anon_extra_bytes'] / 2**20:,.0f} MiB, "
+        f"mapped files {memory['peak_file_extra_bytes'] / 2**20:,.0f} MiB); "
+        f"fit {memory['fit_seconds']:.0f} s"
+    )
+    reference = memory["in_memory_reference"]
+    lines.append(
+        f"        in-memory reference, {reference['file_bytes'] / 2**30:.2f} GiB read "
+        f"into an array: peak extra RSS {reference['peak_extra_bytes'] / 2**20:,.0f} "
+        f"MiB = {100 * reference['peak_extra_fraction_of_file']:.0f}% of the data"
+    )
+    if "dask" in report:
+        dask = report["dask"]
+        lines.append(
+            f"Dask: grid of {dask['n_fits']} fits: loky {dask['loky_median_s']:.1f} s, "
+            f"LocalCluster {dask['dask_median_s']:.1f} s (cluster start "
+            f"{dask['cluster_startup_s']:.1f} s); same best parameters: "
+            f"{dask['same_best_params']}"
+        )
+    env = report["environment"]
+    lines.append(
+        f"Load average before {env['load_average']}, after "
+        f"{env['load_average_after']}; torch threads {env['torch_threads']}"
+    )
+    return "\n".join(lines)
+
+
+def add_arguments(parser):
+    """Add the options of ``python -m benchmarks scale`` to ``parser``."""
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, no Dask")
+    parser.add_argument("--rows", type=int, help="rows of the throughput data")
+    parser.add_argument("--features", type=int, help="features (all parts)")
+    parser.add_argument("--epochs", type=int, help="passes in the throughput runs")
+    parser.add_argument("--chunk-rows", type=int, nargs="+", help="partial_fit chunks")
+    parser.add_argument("--repeats", type=int, help="throughput repeats")
+    parser.add_argument("--memory-gb", type=float, help="size of the memmap file")
+    parser.add_argument("--dask-repeats", type=int)
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask part")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--json", type=Path, help="where to write the results")
+
+
+def parse_args(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks scale",
+        description="Streaming throughput, out-of-core memory, Dask grid search.",
+    )
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    return run_command(parse_args(argv))
+
+
+def run_command(args, argv=None):
+    """Run the benchmark the parsed ``args`` describe; return the report."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    overrides = {
+        key: value
+        for key, value in {
+            "rows": args.rows,
+            "features": args.features,
+            "epochs": args.epochs,
+            "chunk_rows": tuple(args.chunk_rows) if args.chunk_rows else None,
+            "repeats": args.repeats,
+            "memory_gb": args.memory_gb,
+            "dask_repeats": args.dask_repeats,
+        }.items()
+        if value is not None
+    }
+    if args.no_dask:
+        overrides["dask"] = False
+    config = Config.quick(**overrides) if args.quick else Config(**overrides)
+    report = run(config)
+    print()
+    print(text_report(report))
+    path = args.json or RESULTS / time.strftime("scale-%Y%m%d-%H%M%S.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"\nresults written to {path}")
+    return report
