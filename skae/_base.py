@@ -452,7 +452,7 @@ class _BaseAutoencoder(
             Training data; numeric, without NaN or infinity. A
             :class:`numpy.memmap`, a dask array or another array-like that
             is sliced by rows (h5py, zarr) is streamed in blocks, never
-            copied whole (see the user guide, "Data larger than memory").
+            copied whole (see "Data larger than memory" in :doc:`/scale`).
         y : None
             Ignored; present for API consistency.
 
