@@ -1,6 +1,6 @@
 """Outlier detection with any estimator that scores samples."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, clone
@@ -96,11 +96,13 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
           ``Pipeline``, so that every feature counts equally).
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the wrapped estimator, so that fits are reproducible: when not
-        None, it becomes the ``random_state`` of the clone (of the default
-        ``VAE``, or of ``estimator`` when it has that parameter). None
-        leaves the estimator's own ``random_state`` as it is (the default
-        ``VAE`` is then unseeded).
+        Seeds the wrapped estimator and the calibration split, so that fits
+        are reproducible: when not None, it becomes the ``random_state`` of
+        the clone (of the default ``VAE``, or of ``estimator`` when it has
+        that parameter). None leaves the estimator's own ``random_state`` as
+        it is (the default ``VAE`` is then unseeded), and seeds the split
+        with it when it is an int, so that
+        ``OutlierDetector(VAE(random_state=0))`` is reproducible too.
 
     Attributes
     ----------
@@ -288,7 +290,11 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
         if is_streamed(X) or len(X) * fraction < 1 or len(X) < 2:
             return X, X
         # Its own stream, so that the wrapped estimator's seed is unchanged.
-        rng = check_random_state(self.random_state)
+        seed = self.random_state
+        if seed is None and self.estimator is not None:
+            own = self.estimator.get_params(deep=False).get("random_state")
+            seed = own if isinstance(own, Integral) else None
+        rng = check_random_state(seed)
         return train_test_split(X, test_size=fraction, random_state=rng)
 
     def _validate(self, X, *, reset):

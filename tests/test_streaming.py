@@ -281,7 +281,8 @@ def test_streaming_releases_the_pages_of_a_memmap(tmp_path):
 @pytest.mark.parametrize("method", ["score_samples", "reconstruction"])
 def test_outlier_detector_streams_a_memmap(method, small_blocks, tmp_path, X):
     # One batch per epoch, whatever the order of the rows, and no validation
-    # split (the streamed one holds out whole blocks, not rows).
+    # split (the streamed one holds out whole blocks, not rows); out-of-core
+    # data are not split for calibration, so neither is the in-memory copy.
     detector = OutlierDetector(
         AutoencoderTransformer(
             2,
@@ -292,6 +293,7 @@ def test_outlier_detector_streams_a_memmap(method, small_blocks, tmp_path, X):
             random_state=0,
         ),
         method=method,
+        calibration_fraction=0.0,
     )
     in_memory = clone(detector).fit(X)
     streamed = clone(detector).fit(_memmap(tmp_path, X))
