@@ -53,8 +53,11 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
         ``calibration_fraction``, or of the training rows when it is 0).
 
         - float in (0, 0.5]: the expected fraction of outliers in the data;
-          ``offset_`` is that percentile of the calibration scores, so about
-          this fraction of new samples like the training data is flagged.
+          ``offset_`` is that percentile of the calibration scores. With the
+          default ``calibration_fraction="auto"`` those are the training
+          scores, so this fraction of the training data is flagged
+          (scikit-learn's meaning); with ``calibration_fraction > 0``, about
+          this fraction of new samples like the training data.
         - ``"auto"``: Tukey's boxplot fence. With ``Q1`` and ``Q3`` the
           quartiles of the calibration scores,
           ``offset_ = Q1 - 1.5 * (Q3 - Q1)``: a sample is an outlier when it
@@ -74,9 +77,7 @@ class OutlierDetector(Saveable, OutlierMixin, MetaEstimatorMixin, BaseEstimator)
         new rows. ``0`` fits on every row and takes the threshold from the
         training scores, as ``IsolationForest`` does (also the fallback
         when the fraction holds less than one row, and for out-of-core
-        data).
-
-        ``"auto"``: 0.2 with ``contamination="auto"``; 0 with a float
+        data). ``"auto"``: 0.2 with ``contamination="auto"``; 0 with a float
         ``contamination``, which then keeps scikit-learn's meaning, the
         fraction of the *training* data flagged (as for
         ``IsolationForest``). Set ``calibration_fraction=0.2`` with a float
