@@ -27,7 +27,7 @@ from skae import AutoencoderTransformer, ContractiveAutoencoder
 X, y = load_digits(return_X_y=True)
 X_train, X_test = train_test_split(X, test_size=0.25, random_state=0, stratify=y)
 
-params = dict(n_components=8, max_epochs=40, random_state=0)
+params = dict(n_components=8, random_state=0)
 models = {
     "plain": AutoencoderTransformer(**params).fit(X_train),
     "contractive": ContractiveAutoencoder(**params).fit(X_train),
