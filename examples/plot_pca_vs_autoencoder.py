@@ -23,18 +23,25 @@ each claim, so the example fails rather than show a stale statement.
 # sphinx_gallery_thumbnail_number = 2
 
 # %%
+import warnings
 from time import perf_counter
 
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 
 from skae import AutoencoderTransformer
+
+# Every model here trains for a fixed number of epochs, written out, to keep
+# the example fast; skae would warn (ConvergenceWarning) that the loss was
+# still improving when max_epochs ended the fit.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(

@@ -17,12 +17,20 @@ reconstruction when it fires.
 """
 
 # %%
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skae import SparseAutoencoder
+
+# Every model here trains for a fixed number of epochs, written out, to keep
+# the example fast; skae would warn (ConvergenceWarning) that the loss was
+# still improving when max_epochs ended the fit.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test = train_test_split(X, test_size=0.25, random_state=0, stratify=y)

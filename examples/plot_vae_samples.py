@@ -18,12 +18,20 @@ plane, which we can look at in two ways:
 # sphinx_gallery_thumbnail_number = 3
 
 # %%
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import norm
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 
 from skae import IWAE, VAE
+
+# Every model here trains for a fixed number of epochs, written out, to keep
+# the example fast; skae would warn (ConvergenceWarning) that the loss was
+# still improving when max_epochs ended the fit.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_digits(return_X_y=True)
 
