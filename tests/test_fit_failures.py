@@ -146,6 +146,9 @@ _INTERRUPTED_FIT = textwrap.dedent(
     from sklearn.exceptions import NotFittedError
     from skae import AutoencoderTransformer
 
+    # Python's own Ctrl-C handler, as in a terminal: a process started in the
+    # background by a non-interactive shell inherits SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     torch.set_num_threads(1)
     X = np.random.RandomState(0).normal(size=(64, 5))  # 4 batches per epoch
     FAST = dict(hidden_layer_sizes=(8,), batch_size=16, random_state=0)
