@@ -18,7 +18,6 @@ own setting (``n_jobs=-1``, what skae did before it had ``n_jobs``) side by
 side; on a version of skae without ``n_jobs``, only ``torch`` is possible.
 """
 
-import argparse
 import json
 import os
 import statistics
@@ -465,15 +464,6 @@ def add_arguments(parser):
     parser.add_argument("--rst", type=Path, help="also write an RST table here")
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks contention",
-        description="Fit and transform time of every skae model on a busy machine.",
-    )
-    add_arguments(parser)
-    return parser.parse_args(argv)
-
-
 def config_from(args):
     overrides = {
         key: value
@@ -492,10 +482,6 @@ def config_from(args):
         if value is not None
     }
     return Config.quick(**overrides) if args.quick else Config(**overrides)
-
-
-def main(argv=None):
-    return run_command(parse_args(argv))
 
 
 def run_command(args, argv=None):

@@ -380,21 +380,6 @@ def add_arguments(parser):
     parser.add_argument("--json", type=Path, help="where to write the results")
 
 
-def parse_args(argv=None):
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks scale",
-        description="Streaming throughput, out-of-core memory, Dask grid search.",
-    )
-    add_arguments(parser)
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    return run_command(parse_args(argv))
-
-
 def run_command(args, argv=None):
     """Run the benchmark the parsed ``args`` describe; return the report."""
     import torch

@@ -150,8 +150,11 @@ class _Block:
         self.threads = threads
 
     def recheck(self):
+        # Called before every training batch: only adaptive blocks read the clock.
+        if not self.adaptive:
+            return
         now = time.monotonic()
-        if self.adaptive and now >= self.next_check:
+        if now >= self.next_check:
             self.next_check = now + RECHECK_SECONDS
             with _LOCK:
                 self.choose()
