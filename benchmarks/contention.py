@@ -350,7 +350,7 @@ def rows(timings, states=STATES):
             row = {
                 "data": dataset,
                 "model": model,
-                "n_jobs": "-" if model == LOOP else n_jobs,
+                "n_jobs": "n/a" if model == LOOP else n_jobs,
                 "threads": quiet_timing.threads if quiet_timing else None,
                 "phase": phase,
             }
