@@ -31,7 +31,7 @@ from skorch.helper import predefined_split
 from ._compat import Integer, Interval, StrOptions, fit_context
 from ._data import BatchIterator, ReconstructionDataset
 from ._incremental import continued_seed, rollback_on_error
-from ._modules import ACTIVATIONS, make_mlp, reset_parameters
+from ._modules import ACTIVATIONS, BypassMLP, reset_parameters
 from ._net import AutoencoderNet, ModuleLoss, TrainingInterrupted
 from ._persistence import SaveableAutoencoder
 from ._progress import fit_summary
@@ -39,6 +39,7 @@ from ._scaling import (
     activity_adjusted_scale,
     constant_features,
     feature_mean_and_std,
+    share_one_scale,
     standardize,
     unit_of_constant_features,
 )
@@ -132,6 +133,7 @@ class _BaseAutoencoder(
         "activation": [StrOptions(set(ACTIVATIONS))],
         "encoder": [torch.nn.Module, None],
         "decoder": [torch.nn.Module, None],
+        "init": [StrOptions({"pca", "random"})],
         "standardize": [StrOptions({"auto"}), "boolean"],
         "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -157,6 +159,7 @@ class _BaseAutoencoder(
         activation="relu",
         encoder=None,
         decoder=None,
+        init="pca",
         standardize="auto",
         optimizer="adam",
         lr=1e-3,
@@ -178,6 +181,7 @@ class _BaseAutoencoder(
         self.activation = activation
         self.encoder = encoder
         self.decoder = decoder
+        self.init = init
         self.standardize = standardize
         self.optimizer = optimizer
         self.lr = lr
@@ -226,6 +230,8 @@ class _BaseAutoencoder(
         auto = self.standardize == "auto"
         scale = activity_adjusted_scale(X, std) if auto else std
         constant = constant_features(mean, std, X.shape[0])
+        if auto and share_one_scale(scale[~constant]):
+            scale[~constant] = np.median(scale[~constant])
         if constant.any():
             # No spread to scale by: "auto" measures deviations in the typical
             # unit of the other features, True in the feature's own units;
@@ -266,13 +272,13 @@ class _BaseAutoencoder(
         n_components = int(self.n_components)
         hidden = self._hidden_layer_sizes()
         if self.encoder is None:
-            encoder = make_mlp(
+            encoder = BypassMLP(
                 n_features, hidden, n_encoder_outputs or n_components, self.activation
             )
         else:
             encoder = reset_parameters(copy.deepcopy(self.encoder))
         if self.decoder is None:
-            decoder = make_mlp(n_components, hidden[::-1], n_features, self.activation)
+            decoder = BypassMLP(n_components, hidden[::-1], n_features, self.activation)
         else:
             decoder = reset_parameters(copy.deepcopy(self.decoder))
         return encoder, decoder
@@ -577,6 +583,8 @@ class _BaseAutoencoder(
                 )
                 with seeded_global_rng(seed, self.device_):
                     module = self._build_module(probe)
+                if self.init == "pca":
+                    module.start_from_linear_model(probe.double().numpy(), seed)
                 module = module.to(self.device_)
                 self._check_module(module, probe[:2].to(self.device_))
                 self.net_ = self._make_net(

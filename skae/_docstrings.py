@@ -27,6 +27,22 @@ NETWORK_PARAMETERS = """\
         A custom decoder mapping ``(batch, n_components)`` back to
         ``(batch, n_features)``; copied like ``encoder``. The default is an
         MLP mirroring ``hidden_layer_sizes``.
+
+    init : {"pca", "random"}, default="pca"
+        Where training starts. The default networks are MLPs with a linear
+        bypass (``linear(x) + mlp(x)``), which hold the linear model as the
+        case of a zero MLP output.
+
+        - ``"pca"``: the model starts as the best linear model of the scaled
+          training data, with the MLPs' output layers at zero: ``PCA`` for
+          the autoencoders, factor analysis for ``VAE`` and ``IWAE``. With a
+          validation split (``early_stopping``) that starting point counts
+          as epoch 0, so training keeps the linear model when no epoch
+          beats it on the held-out rows: the model is then as good as
+          ``PCA`` (or factor analysis), never worse.
+        - ``"random"``: torch's random initialization of every layer.
+
+        Ignored for custom ``encoder`` and ``decoder`` modules.
 """
 
 TRAINING_PARAMETERS = """\

@@ -7,7 +7,9 @@ so a new model is a subclass that changes the loss (and, if it must, the
 score), plus an estimator that declares its parameters.
 """
 
+import numpy as np
 import torch
+from sklearn.decomposition import PCA
 from torch import nn
 
 ACTIVATIONS = {
@@ -46,6 +48,71 @@ def make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation="relu"):
         width = int(size)
     layers.append(nn.Linear(width, int(n_outputs)))
     return nn.Sequential(*layers)
+
+
+class BypassMLP(nn.Module):
+    """An MLP with a linear bypass: ``linear(x) + mlp(x)``.
+
+    The default encoder and decoder of every model. The bypass contains the
+    linear model (PCA, factor analysis) as the special case of a zero MLP
+    output, so a model can start there (``init="pca"``) and train only the
+    departures from it that the data support.
+
+    Parameters
+    ----------
+    n_inputs, n_outputs : int
+        Widths of the input and of the output.
+    hidden_layer_sizes : sequence of int
+        Widths of the MLP's hidden layers.
+    activation : str
+        Key of :data:`ACTIVATIONS`.
+    """
+
+    def __init__(self, n_inputs, hidden_layer_sizes, n_outputs, activation="relu"):
+        super().__init__()
+        self.linear = nn.Linear(int(n_inputs), int(n_outputs))
+        self.mlp = make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation)
+
+    def forward(self, x):
+        return self.linear(x) + self.mlp(x)
+
+    def set_linear(self, weight, bias):
+        """Make the network ``weight @ x + bias``: the bypass, and a zero MLP output.
+
+        Only the MLP's output layer is zeroed: its hidden layers keep their
+        random weights, so the gradient reaches them after the first step
+        (as for the zero-initialized last layer of a residual branch).
+        """
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.as_tensor(weight))
+            self.linear.bias.copy_(torch.as_tensor(bias))
+            self.mlp[-1].weight.zero_()
+            self.mlp[-1].bias.zero_()
+
+
+def principal_axes(X, n_components, random_state):
+    """Mean and leading principal axes of ``X``, for a linear start.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    n_components : int
+        Number of axes wanted; when the data have fewer (``min(n_samples,
+        n_features)``), only those are returned.
+    random_state : int
+        Seeds sklearn's randomized solver, when it picks one.
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,)
+    axes : ndarray of shape (n_axes, n_features)
+        Orthonormal rows, by decreasing variance.
+    variances : ndarray of shape (n_axes,)
+        Variance of the data along each axis.
+    """
+    n_axes = min(n_components, *X.shape)
+    pca = PCA(n_axes, random_state=random_state).fit(X)
+    return pca.mean_, pca.components_, pca.explained_variance_
 
 
 def reset_parameters(module):
@@ -97,6 +164,40 @@ class AutoencoderModule(nn.Module):
         self.encoder = encoder
         self.decoder = decoder
         self.generator = None
+
+    def start_from_linear_model(self, X, random_state):
+        """Start as the best linear model of the scaled training data ``X``.
+
+        With the default networks (:class:`BypassMLP`), the code becomes the
+        projection on the leading principal axes and the reconstruction the
+        PCA reconstruction: the model starts where ``PCA`` ends, and
+        training departs from it only where the data support it. Codes
+        beyond the data's rank keep their random bypass. A no-op for
+        custom networks.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The scaled training data, float64.
+        random_state : int
+            Seeds any randomized solver.
+        """
+        if not self.has_bypass() or len(X) < 2:
+            return
+        mean, axes, _ = principal_axes(X, self.decoder.linear.in_features, random_state)
+        weight = self.encoder.linear.weight.detach().double().numpy().copy()
+        weight[: len(axes)] = axes
+        bias = -weight @ mean
+        decoder_weight = np.zeros((X.shape[1], self.decoder.linear.in_features))
+        decoder_weight[:, : len(axes)] = axes.T
+        self.encoder.set_linear(weight, bias)
+        self.decoder.set_linear(decoder_weight, mean)
+
+    def has_bypass(self):
+        """Whether both networks are the default :class:`BypassMLP`."""
+        return isinstance(self.encoder, BypassMLP) and isinstance(
+            self.decoder, BypassMLP
+        )
 
     def encode(self, x):
         return self.encoder(x)

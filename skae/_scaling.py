@@ -19,6 +19,12 @@ CHUNK_ROWS = 4096
 
 _EPS = np.finfo(np.float64).eps
 
+# Features whose scales all lie within this factor of each other are taken
+# to be in one unit (pixels, counts, coordinates, the channels of one
+# instrument); features in different units (a table of lengths, weights and
+# prices) differ by orders of magnitude.
+COMMON_SCALE_RATIO = 10.0
+
 
 def _row_chunks(X):
     for start in range(0, X.shape[0], CHUNK_ROWS):
@@ -169,3 +175,24 @@ def activity_adjusted_scale(X, std):
         departs += (chunk != median).sum(axis=0)
     activity = np.maximum(departs / n_samples, 1.0 / n_samples)
     return std / np.sqrt(activity)
+
+
+def share_one_scale(scales):
+    """Whether features of these (non-zero) scales are in one common unit.
+
+    True when the largest scale is at most :data:`COMMON_SCALE_RATIO` times
+    the smallest. Such features are best scaled together, by one number, as
+    ``PCA`` sees them: the relative sizes of their spreads are information
+    (a pixel that varies little matters little), which per-feature scaling
+    would erase.
+
+    Parameters
+    ----------
+    scales : ndarray of shape (n_features,)
+        Positive per-feature scales.
+
+    Returns
+    -------
+    bool
+    """
+    return scales.size > 0 and scales.max() <= COMMON_SCALE_RATIO * scales.min()

@@ -14,7 +14,10 @@ log-likelihood in nats), and never the wrong way round for negative losses.
   way: their objective is still changing.
 
 With ``restore_best=True`` the module's weights of the best epoch are put
-back at the end, as skorch's ``EarlyStopping(load_best=True)`` does.
+back at the end, as skorch's ``EarlyStopping(load_best=True)`` does. The
+weights training starts from count as an epoch too (epoch 0 of a fresh
+fit): a model that starts as the linear model (``init="pca"``) keeps it
+when no epoch beats it on the validation rows.
 """
 
 import copy
@@ -25,6 +28,20 @@ from ._net import StopTraining
 
 # The learning rate is multiplied by this on each plateau.
 LR_FACTOR = 0.5
+
+
+def validation_loss(net, dataset):
+    """The net's loss on ``dataset``, as skorch computes ``valid_loss``.
+
+    The mean of the batch losses weighted by the batch sizes, each from
+    skorch's ``validation_step`` (evaluation mode, no gradients).
+    """
+    total, rows = 0.0, 0
+    for batch in net.get_iterator(dataset, training=False):
+        size = len(batch[0])
+        total += net.validation_step(batch)["loss"].item() * size
+        rows += size
+    return total / rows
 
 
 class PlateauSchedule(Callback):
@@ -58,6 +75,13 @@ class PlateauSchedule(Callback):
         self.best_state_ = None
         return self
 
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if not self.restore_best or self.best_epoch_ is not None:
+            return
+        _, dataset_valid = net.get_split_datasets(X, y)
+        if dataset_valid is not None:
+            self._improve(net, validation_loss(net, dataset_valid), len(net.history))
+
     def on_epoch_end(self, net, **kwargs):
         epoch = net.history[-1]
         net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
@@ -67,10 +91,7 @@ class PlateauSchedule(Callback):
         if self.best_epoch_ is None or loss < self.best_loss_ - self.tol * max(
             1.0, abs(self.best_loss_)
         ):
-            self.best_loss_, self.best_epoch_ = loss, epoch["epoch"]
-            self.epochs_without_improvement_ = 0
-            if self.restore_best:
-                self.best_state_ = copy.deepcopy(net.module_.state_dict())
+            self._improve(net, loss, epoch["epoch"])
             return
         self.epochs_without_improvement_ += 1
         if self.epochs_without_improvement_ >= self.patience:
@@ -78,6 +99,12 @@ class PlateauSchedule(Callback):
         if self.epochs_without_improvement_ % self.lr_patience == 0:
             for group in net.optimizer_.param_groups:
                 group["lr"] *= LR_FACTOR
+
+    def _improve(self, net, loss, epoch):
+        self.best_loss_, self.best_epoch_ = loss, epoch
+        self.epochs_without_improvement_ = 0
+        if self.restore_best:
+            self.best_state_ = copy.deepcopy(net.module_.state_dict())
 
     def reason(self):
         """Why training stopped, in the words of the estimator's parameters."""
@@ -87,7 +114,12 @@ class PlateauSchedule(Callback):
             f"n_iter_no_change={self.patience} epochs"
         )
         if self.restore_best:
-            text += f" (the weights of the best epoch, {self.best_epoch_}, are kept)"
+            best = self.best_epoch_
+            text += (
+                " (the starting weights, which no epoch beat, are kept)"
+                if best == 0
+                else f" (the weights of the best epoch, {best}, are kept)"
+            )
         return text
 
     def on_train_end(self, net, **kwargs):

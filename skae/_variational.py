@@ -14,8 +14,12 @@ log-mean-exp (the IWAE of Burda, Grosse and Salakhutdinov, 2016). With
 """
 
 import math
+import warnings
 
+import numpy as np
 import torch
+from sklearn.decomposition import FactorAnalysis
+from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
@@ -111,10 +115,59 @@ class VAEModule(AutoencoderModule):
     def reset_parameters(self):
         """Start the decoder variance at 1 (that of a standardized feature)."""
         if self.likelihood == "gaussian":
-            excess = (1.0 - self.variance_floor).clamp(min=1e-2)
-            start = excess + torch.log(-torch.expm1(-excess))  # softplus^-1
-            with torch.no_grad():
-                self.raw_variance.copy_(start / VARIANCE_GAIN)
+            self.set_variance(torch.maximum(self.variance_floor + 1e-2, torch.ones(1)))
+
+    def start_from_linear_model(self, X, random_state):
+        """Start as factor analysis of the scaled training data ``X``.
+
+        Factor analysis, ``x = W z + mean + noise`` with per-feature noise
+        variances, is the VAE whose decoder is linear, and its posterior is
+        Gaussian: with the default networks (a linear bypass beside each
+        MLP, whose output starts at zero) the VAE can start exactly there.
+        The factors are rotated so that the posterior covariance
+        ``(I + W^T Psi^-1 W)^-1`` is diagonal, as the encoder's is; the
+        bound is then tight, and the model's log-likelihood at the start is
+        that of factor analysis with its noise variances raised to the
+        floor. Latent dimensions beyond the data's rank start as the prior.
+        Only for the Gaussian likelihood (Bernoulli data have no linear
+        counterpart: the networks keep their random start).
+        """
+        if not self.has_bypass() or self.likelihood != "gaussian" or len(X) < 2:
+            return
+        n_factors = min(self.n_components, *X.shape)
+        with warnings.catch_warnings():
+            # A starting point: training goes on from wherever it stopped.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fa = FactorAnalysis(n_factors, random_state=random_state).fit(X)
+        floor = self.variance_floor.double().numpy()
+        noise = np.maximum(fa.noise_variance_, floor)
+        loadings = fa.components_  # (n_factors, n_features)
+        eigenvalues, rotation = np.linalg.eigh((loadings / noise) @ loadings.T)
+        loadings = rotation.T @ loadings
+        posterior_variance = 1.0 / (1.0 + np.maximum(eigenvalues, 0.0))
+        projection = posterior_variance[:, None] * (loadings / noise)
+
+        k = self.n_components
+        weight = np.zeros((2 * k, X.shape[1]))
+        bias = np.zeros(2 * k)
+        weight[:n_factors] = projection
+        bias[:n_factors] = -projection @ fa.mean_
+        bias[k : k + n_factors] = np.log(posterior_variance)
+        decoder_weight = np.zeros((X.shape[1], k))
+        decoder_weight[:, :n_factors] = loadings.T
+        self.encoder.set_linear(weight, bias)
+        self.decoder.set_linear(decoder_weight, fa.mean_)
+        self.set_variance(noise)
+
+    def set_variance(self, variance):
+        """Set the decoder's per-feature variance (kept above the floor)."""
+        floor = self.variance_floor.double()
+        excess = (torch.as_tensor(variance, dtype=torch.float64) - floor).clamp(
+            min=1e-6
+        )
+        raw = excess + torch.log(-torch.expm1(-excess))  # softplus^-1
+        with torch.no_grad():
+            self.raw_variance.copy_(raw / VARIANCE_GAIN)
 
     # ------------------------------------------------------------------
     # The distributions

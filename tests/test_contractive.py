@@ -42,16 +42,35 @@ def test_loss_is_the_error_plus_the_weighted_penalty_and_differentiable():
         weight=0.5,
     )
     x = torch.randn(6, 4)
-    loss = module(x)
-    norm, codes = module.jacobian_norm(x)
+    module.generator = torch.Generator().manual_seed(0)
+    loss = module(x)  # training: the penalty is the random-projection estimate
+    module.generator = torch.Generator().manual_seed(0)
+    estimate, codes = module.jacobian_norm_estimate(x)
     error = (module.decode(codes) - x).pow(2).mean(dim=1)
-    assert torch.allclose(loss, error + 0.5 * norm / 4)
+    assert torch.allclose(loss, error + 0.5 * estimate / 4)
     loss.mean().backward()
     first_layer = module.encoder[0].weight.grad
     # The penalty reaches the first layer through the Jacobian.
     assert first_layer is not None and first_layer.abs().sum() > 0
-    with torch.no_grad():  # skorch's validation: a number, no graph
-        assert torch.allclose(module(x), loss.detach())
+    with torch.no_grad():  # skorch's validation: the exact penalty, no graph
+        norm, _ = module.jacobian_norm(x)
+        assert torch.allclose(module(x), error.detach() + 0.5 * norm / 4)
+
+
+def test_jacobian_norm_estimate_is_unbiased():
+    torch.manual_seed(0)
+    module = ContractiveAutoencoderModule(
+        nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)),
+        nn.Linear(3, 5),
+        weight=1.0,
+    )
+    module.generator = torch.Generator().manual_seed(1)
+    x = torch.randn(4, 5)
+    exact, _ = module.jacobian_norm(x)
+    draws = torch.stack([module.jacobian_norm_estimate(x)[0] for _ in range(4000)])
+    # The mean of 4000 draws is within a few standard errors of the exact norm.
+    standard_error = draws.std(dim=0) / 4000**0.5
+    assert ((draws.mean(dim=0) - exact).abs() < 4 * standard_error).all()
 
 
 def test_zero_weight_is_the_plain_autoencoder(small_X):
