@@ -37,9 +37,9 @@ from ._persistence import SaveableAutoencoder
 from ._progress import fit_summary
 from ._scaling import (
     activity_adjusted_scale,
+    common_unit_scale,
     constant_features,
     feature_mean_and_std,
-    share_one_scale,
     standardize,
     unit_of_constant_features,
 )
@@ -138,6 +138,7 @@ class _BaseAutoencoder(
         "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "trim_fraction": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [StrOptions({"auto"}), Integer(1)],
         "max_epochs": [Integer(1)],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
@@ -164,6 +165,7 @@ class _BaseAutoencoder(
         optimizer="adam",
         lr=1e-3,
         weight_decay=0.0,
+        trim_fraction=0.0,
         batch_size="auto",
         max_epochs=200,
         early_stopping="auto",
@@ -186,6 +188,7 @@ class _BaseAutoencoder(
         self.optimizer = optimizer
         self.lr = lr
         self.weight_decay = weight_decay
+        self.trim_fraction = trim_fraction
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
@@ -230,8 +233,9 @@ class _BaseAutoencoder(
         auto = self.standardize == "auto"
         scale = activity_adjusted_scale(X, std) if auto else std
         constant = constant_features(mean, std, X.shape[0])
-        if auto and share_one_scale(scale[~constant]):
-            scale[~constant] = np.median(scale[~constant])
+        common = common_unit_scale(scale[~constant]) if auto else None
+        if common is not None:
+            scale[~constant] = common
         if constant.any():
             # No spread to scale by: "auto" measures deviations in the typical
             # unit of the other features, True in the feature's own units;
@@ -397,6 +401,7 @@ class _BaseAutoencoder(
         return AutoencoderNet(
             module=module,
             criterion=ModuleLoss,
+            criterion__trim_fraction=float(self.trim_fraction),
             optimizer=optimizer,
             # Python numbers: a numpy float32 lr would keep the optimizer's
             # step arithmetic in float32 (NEP 50) and change the result.
@@ -615,15 +620,27 @@ class _BaseAutoencoder(
             return
         reason = getattr(self.net_, "stop_reason_", None)
         self.stop_reason_ = reason or f"max_epochs={self.max_epochs} reached"
-        if reason is None:
-            warnings.warn(
+        if reason is not None:
+            return
+        schedule = dict(self.net_.callbacks_).get("schedule")
+        if getattr(schedule, "kept_start_", False):
+            curve = self.loss_curve_
+            message = (
+                f"{type(self).__name__} reached max_epochs={self.max_epochs} "
+                "and no epoch beat, on the validation rows, the weights training "
+                "started from, which are kept. Its training loss went from "
+                f"{curve[0]:.3g} to {curve[-1]:.3g} over the epochs: if it rose, "
+                f"lower the learning rate (lr={self.lr}); else increase "
+                "max_epochs."
+            )
+        else:
+            message = (
                 f"{type(self).__name__} reached max_epochs={self.max_epochs} "
                 f"while its loss was still improving by more than tol={self.tol}"
                 f" within n_iter_no_change={self.n_iter_no_change} epochs; "
-                "increase max_epochs for a converged model.",
-                ConvergenceWarning,
-                stacklevel=6,
+                "increase max_epochs for a converged model."
             )
+        warnings.warn(message, ConvergenceWarning, stacklevel=6)
 
     def _training_probe(self, train):
         """Scaled training rows, one inference chunk, for the post-fit check."""

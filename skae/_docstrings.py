@@ -82,6 +82,15 @@ TRAINING_PARAMETERS = """\
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
 
+    trim_fraction : float in [0, 1), default=0.0
+        Share of each batch, the rows with the largest loss, left out of the
+        training loss (a trimmed loss, as in least trimmed squares; the
+        validation loss is trimmed alike). Those rows get no gradient, so
+        outliers in the training data do not pull the model towards them.
+        Set it to about the expected share of outliers when the training
+        data are contaminated (see :ref:`contaminated-training`). Scores
+        (``score_samples``) are never trimmed.
+
     batch_size : "auto" or int, default="auto"
         Samples per gradient step. ``"auto"``: ``n_samples // 16`` clipped to
         [16, 128] (and to ``n_samples``), so that a small data set still

@@ -71,9 +71,16 @@ class BypassMLP(nn.Module):
     def __init__(self, n_inputs, hidden_layer_sizes, n_outputs, activation="relu"):
         super().__init__()
         self.linear = nn.Linear(int(n_inputs), int(n_outputs))
-        self.mlp = make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation)
+        # Without hidden layers the MLP would be a second linear map: none.
+        self.mlp = (
+            make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation)
+            if len(hidden_layer_sizes)
+            else None
+        )
 
     def forward(self, x):
+        if self.mlp is None:
+            return self.linear(x)
         return self.linear(x) + self.mlp(x)
 
     def set_linear(self, weight, bias):
@@ -86,8 +93,9 @@ class BypassMLP(nn.Module):
         with torch.no_grad():
             self.linear.weight.copy_(torch.as_tensor(weight))
             self.linear.bias.copy_(torch.as_tensor(bias))
-            self.mlp[-1].weight.zero_()
-            self.mlp[-1].bias.zero_()
+            if self.mlp is not None:
+                self.mlp[-1].weight.zero_()
+                self.mlp[-1].bias.zero_()
 
 
 def principal_axes(X, n_components, random_state):

@@ -24,6 +24,8 @@ so a skorch release that changes them fails that test:
   way its callbacks end training.
 """
 
+import math
+
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
@@ -86,10 +88,25 @@ class ModuleLoss(torch.nn.Module):
     skae modules compute the training loss of each row in ``forward`` (see
     :class:`~skae._modules.AutoencoderModule`); skorch still needs a
     criterion, and this one reduces the rows' losses to their mean.
+
+    Parameters
+    ----------
+    trim_fraction : float, default=0.0
+        Share of each batch left out of the mean: the rows with the largest
+        losses (a trimmed mean, as least trimmed squares; at least one row
+        is kept). Their gradient is zero, so outliers in the training data
+        do not pull the model towards them.
     """
 
+    def __init__(self, trim_fraction=0.0):
+        super().__init__()
+        self.trim_fraction = trim_fraction
+
     def forward(self, row_losses, target=None):
-        return row_losses.mean()
+        if not self.trim_fraction:
+            return row_losses.mean()
+        n_kept = max(1, math.ceil((1.0 - self.trim_fraction) * len(row_losses)))
+        return torch.topk(row_losses, n_kept, largest=False, sorted=False).values.mean()
 
 
 class AutoencoderNet(NeuralNet):

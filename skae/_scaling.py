@@ -19,10 +19,11 @@ CHUNK_ROWS = 4096
 
 _EPS = np.finfo(np.float64).eps
 
-# Features whose scales all lie within this factor of each other are taken
-# to be in one unit (pixels, counts, coordinates, the channels of one
-# instrument); features in different units (a table of lengths, weights and
-# prices) differ by orders of magnitude.
+# Features whose scales lie within this factor of each other (the middle
+# 80% of them) are taken to be in one unit: pixels, counts, coordinates,
+# the channels of one instrument. Features in different units (a table of
+# lengths, weights and prices) differ by orders of magnitude. In one unit,
+# no feature's scaled spread departs from the others' by more than it.
 COMMON_SCALE_RATIO = 10.0
 
 
@@ -177,14 +178,18 @@ def activity_adjusted_scale(X, std):
     return std / np.sqrt(activity)
 
 
-def share_one_scale(scales):
-    """Whether features of these (non-zero) scales are in one common unit.
+def common_unit_scale(scales):
+    """One scale for features in one unit, or None for features in several.
 
-    True when the largest scale is at most :data:`COMMON_SCALE_RATIO` times
-    the smallest. Such features are best scaled together, by one number, as
+    Features are in one unit when the 90th percentile of their scales is at
+    most :data:`COMMON_SCALE_RATIO` times the 10th (a few odd features, such
+    as rarely lit pixels or one column in other units, do not decide it).
+    Such features are best scaled together, by their median scale, as
     ``PCA`` sees them: the relative sizes of their spreads are information
     (a pixel that varies little matters little), which per-feature scaling
-    would erase.
+    would erase. Each feature's scale stays within that factor of its own,
+    so that no odd feature outweighs, or vanishes beside, the others by more
+    than the factor squared.
 
     Parameters
     ----------
@@ -193,6 +198,12 @@ def share_one_scale(scales):
 
     Returns
     -------
-    bool
+    ndarray of shape (n_features,) or None
     """
-    return scales.size > 0 and scales.max() <= COMMON_SCALE_RATIO * scales.min()
+    if scales.size == 0:
+        return None
+    low, high = np.percentile(scales, [10.0, 90.0])
+    if high > COMMON_SCALE_RATIO * low:
+        return None
+    common = np.median(scales)
+    return np.clip(common, scales / COMMON_SCALE_RATIO, scales * COMMON_SCALE_RATIO)

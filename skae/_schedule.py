@@ -16,12 +16,18 @@ log-likelihood in nats), and never the wrong way round for negative losses.
 With ``restore_best=True`` the module's weights of the best epoch are put
 back at the end, as skorch's ``EarlyStopping(load_best=True)`` does. The
 weights training starts from count as an epoch too (epoch 0 of a fresh
-fit): a model that starts as the linear model (``init="pca"``) keeps it
-when no epoch beats it on the validation rows.
+fit), and are preferred unless the best epoch beats them by more than one
+standard error of the paired difference of the validation rows' losses
+(the "one-standard-error rule" of model selection, Hastie, Tibshirani and
+Friedman, *The Elements of Statistical Learning*, 7.10): a model that starts
+as the linear model (``init="pca"``) keeps it unless the validation rows
+show that training improved on it.
 """
 
 import copy
 
+import numpy as np
+import torch
 from skorch.callbacks import Callback
 
 from ._net import StopTraining
@@ -30,18 +36,32 @@ from ._net import StopTraining
 LR_FACTOR = 0.5
 
 
-def validation_loss(net, dataset):
-    """The net's loss on ``dataset``, as skorch computes ``valid_loss``.
+def validation_row_losses(net, dataset):
+    """The loss of each row of ``dataset``, as skorch's validation computes it.
 
-    The mean of the batch losses weighted by the batch sizes, each from
-    skorch's ``validation_step`` (evaluation mode, no gradients).
+    skorch's ``validation_step`` (evaluation mode, no gradients) returns
+    the module's output, the per-row losses, whose mean is ``valid_loss``.
     """
-    total, rows = 0.0, 0
-    for batch in net.get_iterator(dataset, training=False):
-        size = len(batch[0])
-        total += net.validation_step(batch)["loss"].item() * size
-        rows += size
-    return total / rows
+    return (
+        torch.cat(
+            [
+                net.validation_step(batch)["y_pred"].reshape(-1)
+                for batch in net.get_iterator(dataset, training=False)
+            ]
+        )
+        .double()
+        .cpu()
+        .numpy()
+    )
+
+
+def beats_by_one_standard_error(losses, reference_losses):
+    """Whether ``losses`` are lower than ``reference_losses`` (paired, per row)
+    by more than one standard error of the mean difference."""
+    gain = np.asarray(reference_losses) - np.asarray(losses)
+    if len(gain) < 2:
+        return bool(gain.mean() > 0)
+    return bool(gain.mean() > gain.std(ddof=1) / np.sqrt(len(gain)))
 
 
 class PlateauSchedule(Callback):
@@ -73,6 +93,8 @@ class PlateauSchedule(Callback):
         self.best_epoch_ = None
         self.epochs_without_improvement_ = 0
         self.best_state_ = None
+        self.start_ = None  # (epoch, weights, validation row losses)
+        self.kept_start_ = False
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -80,7 +102,9 @@ class PlateauSchedule(Callback):
             return
         _, dataset_valid = net.get_split_datasets(X, y)
         if dataset_valid is not None:
-            self._improve(net, validation_loss(net, dataset_valid), len(net.history))
+            losses = validation_row_losses(net, dataset_valid)
+            self._improve(net, losses.mean(), len(net.history))
+            self.start_ = (self.best_epoch_, self.best_state_, losses)
 
     def on_epoch_end(self, net, **kwargs):
         epoch = net.history[-1]
@@ -116,15 +140,32 @@ class PlateauSchedule(Callback):
         if self.restore_best:
             best = self.best_epoch_
             text += (
-                " (the starting weights, which no epoch beat, are kept)"
-                if best == 0
+                " (the starting weights are kept: no epoch beat them on the "
+                "validation rows by more than one standard error)"
+                if self.start_ is not None and best == self.start_[0]
                 else f" (the weights of the best epoch, {best}, are kept)"
             )
         return text
 
-    def on_train_end(self, net, **kwargs):
+    def on_train_end(self, net, X=None, y=None, **kwargs):
         if self.restore_best and self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
-        # A second copy of the weights, not needed once training ended: kept,
-        # it would double every pickle of the model.
-        self.best_state_ = None
+            if self.start_ is not None and self.best_epoch_ != self.start_[0]:
+                self._prefer_start_unless_beaten(net, X, y)
+            self.kept_start_ = (
+                self.start_ is not None and self.best_epoch_ == self.start_[0]
+            )
+        # Copies of the weights, not needed once training ended: kept, they
+        # would grow every pickle of the model.
+        self.best_state_ = self.start_ = None
+
+    def _prefer_start_unless_beaten(self, net, X, y):
+        start_epoch, start_state, start_losses = self.start_
+        _, dataset_valid = net.get_split_datasets(X, y)
+        losses = validation_row_losses(net, dataset_valid)
+        if beats_by_one_standard_error(losses, start_losses):
+            return
+        net.module_.load_state_dict(start_state)
+        self.best_epoch_ = start_epoch
+        if getattr(net, "stop_reason_", None) is not None:
+            net.stop_reason_ = self.reason()

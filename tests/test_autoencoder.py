@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from numpy.testing import assert_allclose
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -118,4 +119,53 @@ def test_overcomplete_and_linear_networks_train(small_X):
     wide = AutoencoderTransformer(n_components=10, max_epochs=2).fit(small_X)
     assert wide.transform(small_X).shape == (60, 10)
     linear = AutoencoderTransformer(hidden_layer_sizes=(), max_epochs=2).fit(small_X)
-    assert len(linear.net_.module_.encoder) == 1
+    assert linear.net_.module_.encoder.mlp is None  # the bypass alone
+
+
+@pytest.mark.parametrize("standardize", [False, "auto"])
+def test_init_pca_starts_as_pca(digits_split, standardize):
+    X_train, X_test = digits_split[:2]
+    # lr ~ 0: the model after one epoch is the one training started from
+    # (without a validation split, it starts from PCA of all the rows).
+    ae = AutoencoderTransformer(
+        8,
+        lr=1e-12,
+        max_epochs=1,
+        standardize=standardize,
+        early_stopping=False,
+        random_state=0,
+    ).fit(X_train)
+    pca = PCA(8).fit(ae._scale(X_train).numpy())
+    expected = pca.inverse_transform(pca.transform(ae._scale(X_test).numpy()))
+    reconstruction = ae._scale(ae.inverse_transform(ae.transform(X_test))).numpy()
+    assert_allclose(reconstruction, expected, atol=1e-3)
+
+
+def test_init_random_does_not_start_as_pca(digits_split):
+    X_train, X_test = digits_split[:2]
+    ae = AutoencoderTransformer(
+        8, lr=1e-12, max_epochs=1, init="random", random_state=0
+    ).fit(X_train)
+    pca = PCA(8).fit(X_train)
+    pca_error = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
+    error = np.mean((ae.inverse_transform(ae.transform(X_test)) - X_test) ** 2)
+    assert error > 2 * pca_error
+
+
+def test_keeps_the_linear_start_when_training_does_not_beat_it():
+    # Linear-Gaussian data: PCA is the right model; no epoch of the network
+    # beats it on the validation rows by one standard error.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1000, 3)) @ rng.normal(size=(3, 12)) + rng.normal(
+        size=(1000, 12)
+    )
+    ae = AutoencoderTransformer(3, random_state=0).fit(X)
+    assert "the starting weights are kept" in ae.stop_reason_
+    # The start is PCA of the training split: as good as PCA of all rows.
+    scaled = ae._scale(X).numpy()
+    pca = PCA(3).fit(scaled)
+    pca_error = np.mean((pca.inverse_transform(pca.transform(scaled)) - scaled) ** 2)
+    error = np.mean(
+        (ae._scale(ae.inverse_transform(ae.transform(X))).numpy() - scaled) ** 2
+    )
+    assert pca_error <= error < 1.01 * pca_error

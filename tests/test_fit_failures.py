@@ -11,7 +11,7 @@ import pytest
 import torch
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from torch import nn
 
 import skae
@@ -45,10 +45,30 @@ def _fitted_attributes(model):
 )
 def test_a_diverging_learning_rate_is_a_clear_error(Estimator, small_X):
     """The issue's case: inf/NaN in loss_curve_ and NaN codes, without an error."""
-    model = Estimator(lr=1e6, hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    model = Estimator(
+        lr=1e6, hidden_layer_sizes=(4,), max_epochs=2, init="random", random_state=0
+    )
     with pytest.raises(ValueError, match=r"diverged.*Lower the learning rate"):
         model.fit(small_X)
     assert not _fitted_attributes(model)
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, VAE])
+def test_a_diverging_learning_rate_from_the_linear_start_keeps_it(Estimator):
+    # From init="pca", every epoch of a wild learning rate is worse than the
+    # start on the validation rows (or not finite: the error above): the
+    # start is kept, and the warning says why and what to do.
+    X = np.random.RandomState(0).normal(size=(300, 5))
+    model = Estimator(lr=1e3, hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    try:
+        with pytest.warns(ConvergenceWarning, match="lower the learning rate"):
+            model.fit(X)
+    except ValueError as exc:
+        assert "diverged" in str(exc)
+        return
+    assert model.stop_reason_ == "max_epochs=2 reached"
+    assert np.all(np.isfinite(model.transform(X)))
+    assert np.all(np.isfinite(model.score_samples(X)))
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
@@ -123,10 +143,12 @@ def test_a_failed_refit_keeps_the_previous_model(small_X, failure):
     if failure == "wrong encoder":
         model.set_params(encoder=nn.Linear(7, 3))
     else:
-        model.set_params(lr=1e6, max_epochs=2)
+        model.set_params(lr=1e6, max_epochs=2, init="random")
     with pytest.raises(ValueError, match="encoder must map|diverged"):
         model.fit(X7)
-    model.set_params(encoder=None, lr=state["lr"], max_epochs=state["max_epochs"])
+    model.set_params(
+        encoder=None, lr=state["lr"], max_epochs=state["max_epochs"], init="pca"
+    )
     assert vars(model).keys() == state.keys()
     for key in _fitted_attributes(model):
         assert vars(model)[key] is state[key], key
@@ -143,7 +165,7 @@ _INTERRUPTED_FIT = textwrap.dedent(
     import json, os, signal
     import numpy as np, torch
     from torch import nn
-    from sklearn.exceptions import NotFittedError
+    from sklearn.exceptions import ConvergenceWarning, NotFittedError
     from skae import AutoencoderTransformer
 
     # Python's own Ctrl-C handler, as in a terminal: a process started in the

@@ -167,7 +167,7 @@ def test_cuda_fit_keeps_data_on_the_device(digits_split, monkeypatch):
     data_copies = [shape for shape in copies if len(shape) == 2]
     assert data_copies.count(X_train.shape) == 1
     assert len(copies) <= 3 + 5, copies
-    assert model.net_.module_.encoder[0].weight.device.type == "cuda"
+    assert model.net_.module_.encoder.linear.weight.device.type == "cuda"
 
     cpu = AutoencoderTransformer(
         n_components=4, max_epochs=3, batch_size=64, device="cpu", random_state=0

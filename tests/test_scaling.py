@@ -199,8 +199,43 @@ def test_a_column_in_large_units_mutes_no_other(standardize):
     X = np.random.RandomState(0).normal(size=(200, 4)) @ np.diag([1, 2, 3, 4])
     X_dollars = X * [1e4, 1, 1, 1]
     params = dict(n_components=2, standardize=standardize, max_epochs=20)
-    ae = AutoencoderTransformer(random_state=0, **params).fit(X)
     ae_dollars = AutoencoderTransformer(random_state=0, **params).fit(X_dollars)
-    # The scaled data, and so the model, do not depend on the column's units.
-    assert_allclose(ae_dollars._scale(X_dollars), ae._scale(X), rtol=1e-5, atol=1e-6)
-    assert_allclose(ae_dollars.transform(X_dollars), ae.transform(X), atol=1e-4)
+    # Every column has unit spread in the scaled space, whatever its units,
+    scaled = ae_dollars._scale(X_dollars).numpy()
+    assert_allclose(scaled.std(axis=0), 1.0, rtol=1e-5)
+    # so the model is that of the standardized data.
+    reference = AutoencoderTransformer(
+        random_state=0, **{**params, "standardize": True}
+    ).fit(X)
+    assert_allclose(ae_dollars.transform(X_dollars), reference.transform(X), atol=1e-4)
+
+
+def test_features_in_one_unit_share_one_scale():
+    # Spreads within a factor of 10 (one unit): scaled together, as PCA sees
+    # them, so that a feature's share of the error follows its variance.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(500, 4)) @ np.diag([1, 2, 3, 9])
+    ae = AutoencoderTransformer(max_epochs=1).fit(X)
+    assert_allclose(ae.scale_, np.median(X.std(axis=0)))
+    # Spreads over orders of magnitude (several units): each feature by its
+    # own spread.
+    X = rng.normal(size=(500, 4)) @ np.diag([1, 100, 1e4, 3])
+    ae = AutoencoderTransformer(max_epochs=1).fit(X)
+    assert_allclose(ae.scale_, X.std(axis=0))
+    # standardize=True always scales each feature by its own spread.
+    X = rng.normal(size=(500, 4)) @ np.diag([1, 2, 3, 9])
+    ae = AutoencoderTransformer(max_epochs=1, standardize=True).fit(X)
+    assert_allclose(ae.scale_, X.std(axis=0))
+
+
+def test_an_odd_feature_among_features_in_one_unit_weighs_at_most_100_times():
+    # 19 features in one unit and one in units 10,000 times smaller: the 19
+    # share one scale, and the odd one's scaled spread is capped at 10 times
+    # theirs (a weight of 100 in the squared error), not 10,000.
+    rng = np.random.RandomState(0)
+    spreads = [*np.linspace(1, 5, 19), 1e4]
+    X = rng.normal(size=(500, 20)) * spreads
+    ae = AutoencoderTransformer(max_epochs=1).fit(X)
+    assert_allclose(ae.scale_[:19], np.median(ae.scale_))
+    spread = ae._scale(X).numpy().std(axis=0)
+    assert_allclose(spread[19] / np.median(spread), 10, rtol=1e-3)

@@ -7,8 +7,10 @@ import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import multivariate_normal
+from sklearn.datasets import load_wine
 from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.model_selection import GridSearchCV
+from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from skae import IWAE, VAE
@@ -43,15 +45,35 @@ def _set_linear_gaussian(estimator, W, mu, sigma2, enc_W, enc_b, enc_logvar):
     n_components = W.shape[1]
     floor = module.variance_floor.numpy().astype(np.float64)
     with torch.no_grad():
-        module.decoder[0].weight.copy_(torch.as_tensor(W))
-        module.decoder[0].bias.copy_(torch.as_tensor(mu))
+        module.decoder.linear.weight.copy_(torch.as_tensor(W))
+        module.decoder.linear.bias.copy_(torch.as_tensor(mu))
         raw = np.log(np.expm1(sigma2 - floor)) / VARIANCE_GAIN
         module.raw_variance.copy_(torch.as_tensor(raw))
         weight = np.vstack([enc_W, np.zeros((n_components, W.shape[0]))])
         bias = np.concatenate([enc_b, enc_logvar])
-        module.encoder[0].weight.copy_(torch.as_tensor(weight))
-        module.encoder[0].bias.copy_(torch.as_tensor(bias))
+        module.encoder.linear.weight.copy_(torch.as_tensor(weight))
+        module.encoder.linear.bias.copy_(torch.as_tensor(bias))
     return estimator
+
+
+@pytest.mark.parametrize("Estimator", [VAE, IWAE])
+def test_init_pca_starts_as_factor_analysis(Estimator):
+    # The rotated factors give a diagonal posterior covariance, so the bound
+    # is tight and the start's log-likelihood is that of factor analysis
+    # (its noise variances above the floor, here below every one of them).
+    X = StandardScaler().fit_transform(load_wine().data)
+    start = Estimator(
+        4,
+        lr=1e-12,
+        max_epochs=1,
+        standardize=False,
+        min_variance=1e-6,
+        early_stopping=False,
+        random_state=0,
+    ).fit(X)
+    fa = FactorAnalysis(4, random_state=0).fit(X)
+    assert_allclose(start.score_samples(X), fa.score_samples(X), rtol=1e-4)
+    assert start.n_active_components_ == 4
 
 
 @pytest.mark.parametrize("standardize", [False, True])
