@@ -275,7 +275,9 @@ class VAE(_BaseAutoencoder):
         return [("kl_warmup", KLWarmup(int(self.kl_warmup_epochs)))]
 
     def _finish_fit(self, X):
-        codes = self.transform(X)
+        # X is validated already: transform() would validate it again, and
+        # warn that a DataFrame's feature names are missing.
+        codes = self._map_batches(X, lambda module, batch: module.encode(batch))
         self.latent_activity_ = codes.var(axis=0).astype(np.float64)
         self.n_active_components_ = int(
             np.sum(self.latent_activity_ > ACTIVE_UNIT_THRESHOLD)

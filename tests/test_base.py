@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -74,7 +75,10 @@ def test_pandas_in_and_out(estimator, small_X):
     columns = [f"col_{i}" for i in range(small_X.shape[1])]
     frame = pd.DataFrame(small_X, columns=columns)
     model = clone(estimator).set_params(random_state=0).set_output(transform="pandas")
-    codes = model.fit_transform(frame)
+    with warnings.catch_warnings():
+        # Fitting on a DataFrame never complains about its feature names.
+        warnings.filterwarnings("error", message=".*feature names")
+        codes = model.fit_transform(frame)
     assert isinstance(codes, pd.DataFrame)
     assert list(codes.columns) == list(model.get_feature_names_out())
     assert_array_equal(model.feature_names_in_, columns)
@@ -296,8 +300,10 @@ def test_early_stopping_uses_validation_loss(small_X):
     )
     model.fit(small_X)
     assert "valid_loss" in model.net_.history[-1]
-    # A huge tol means no epoch ever improves enough: stop after patience.
-    assert model.n_iter_ == 3
+    # A huge tol means no epoch ever improves enough on the start (epoch 0):
+    # stop after patience.
+    assert model.n_iter_ == 2
+    assert "the starting weights are kept" in model.stop_reason_
 
 
 def test_training_loss_plateau_stops_training(small_X):
