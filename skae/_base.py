@@ -35,14 +35,7 @@ from ._modules import ACTIVATIONS, BypassMLP, reset_parameters
 from ._net import AutoencoderNet, ModuleLoss, TrainingInterrupted
 from ._persistence import SaveableAutoencoder
 from ._progress import fit_summary
-from ._scaling import (
-    activity_adjusted_scale,
-    common_unit_scale,
-    constant_features,
-    feature_mean_and_std,
-    standardize,
-    unit_of_constant_features,
-)
+from ._scaling import fit_scaling, standardize
 from ._schedule import PlateauSchedule
 from ._streaming import RowStream, StreamedDataset, is_streamed
 from ._threads import RecheckThreads, forward_work, recheck, torch_threads
@@ -227,24 +220,7 @@ class _BaseAutoencoder(
 
     def _fit_scaling(self, X):
         """Return the per-feature ``(mean, scale)`` applied before the network."""
-        if self.standardize is False:
-            return np.zeros(X.shape[1]), np.ones(X.shape[1])
-        mean, std = feature_mean_and_std(X)
-        auto = self.standardize == "auto"
-        scale = activity_adjusted_scale(X, std) if auto else std
-        constant = constant_features(mean, std, X.shape[0])
-        common = common_unit_scale(scale[~constant]) if auto else None
-        if common is not None:
-            scale[~constant] = common
-        if constant.any():
-            # No spread to scale by: "auto" measures deviations in the typical
-            # unit of the other features, True in the feature's own units;
-            # neither finer than the float64 resolution of its values.
-            typical = np.median(scale[~constant]) if auto and not constant.all() else 1
-            scale[constant] = np.maximum(typical, unit_of_constant_features(mean))[
-                constant
-            ]
-        return mean, scale
+        return fit_scaling(X, self.standardize)
 
     def _check_data(self, X):
         """Check validated data beyond sklearn's checks, for fit and inference."""

@@ -207,3 +207,41 @@ def common_unit_scale(scales):
         return None
     common = np.median(scales)
     return np.clip(common, scales / COMMON_SCALE_RATIO, scales * COMMON_SCALE_RATIO)
+
+
+def fit_scaling(X, standardize="auto"):
+    """Per-feature ``(mean, scale)`` of ``X`` for ``standardize``.
+
+    - ``"auto"``: the activity-adjusted scale of each feature
+      (:func:`activity_adjusted_scale`); features in one unit share one
+      (:func:`common_unit_scale`).
+    - ``True``: each feature's standard deviation.
+    - ``False``: no scaling (zeros and ones).
+
+    Constant features have no spread to scale by: ``"auto"`` measures their
+    deviations in the typical unit of the other features, ``True`` in the
+    feature's own units; neither finer than the float64 resolution of its
+    values (:func:`unit_of_constant_features`).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    standardize : "auto" or bool
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (n_features,)
+    """
+    if standardize is False:
+        return np.zeros(X.shape[1]), np.ones(X.shape[1])
+    mean, std = feature_mean_and_std(X)
+    auto = standardize == "auto"
+    scale = activity_adjusted_scale(X, std) if auto else std
+    constant = constant_features(mean, std, X.shape[0])
+    common = common_unit_scale(scale[~constant]) if auto else None
+    if common is not None:
+        scale[~constant] = common
+    if constant.any():
+        typical = np.median(scale[~constant]) if auto and not constant.all() else 1
+        scale[constant] = np.maximum(typical, unit_of_constant_features(mean))[constant]
+    return mean, scale

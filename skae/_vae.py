@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _BaseAutoencoder
 from ._compat import Integer, Interval, StrOptions
 from ._docstrings import fill_doc
-from ._scaling import activity_adjusted_scale, feature_mean_and_std
+from ._scaling import fit_scaling
 from ._variational import ACTIVE_UNIT_THRESHOLD, LIKELIHOODS, KLWarmup, VAEModule
 
 
@@ -242,17 +242,15 @@ class VAE(_BaseAutoencoder):
     def _variance_floor(self, X):
         """Per-feature floor of the decoder variance, in the scaled units.
 
-        ``min_variance`` times the square of each feature's own
-        activity-adjusted scale (the spread of its values that depart from
-        its median): no other column's units enter it.
+        ``min_variance`` times the square of each feature's scale as
+        ``standardize="auto"`` measures it on the scaled data: its own
+        spread, or, for features in one unit, the unit they share. So no
+        column in other units enters it, and no pixel that is rarely lit
+        gets a variance far below that of the others.
         """
         if self.likelihood == "bernoulli":
             return None
-        X = X.double().numpy()
-        scale = activity_adjusted_scale(X, feature_mean_and_std(X)[1])
-        # Constant features have no spread of their own: the typical one.
-        typical = np.median(scale[scale > 0]) if (scale > 0).any() else 1.0
-        return self.min_variance * np.where(scale > 0, scale, typical) ** 2
+        return self.min_variance * fit_scaling(X.double().numpy(), "auto")[1] ** 2
 
     def _fit_scaling(self, X):
         if self.likelihood == "bernoulli":  # p(x|z) is over X as it is

@@ -351,10 +351,24 @@ def test_variance_floor_is_relative_to_the_data_scale(small_X):
     # Equivariant in the units of X: scores shift by the log-Jacobian.
     shift = small_X.shape[1] * np.log(1000)
     assert_allclose(b.score_samples(small_X * 1000), a.score_samples(small_X) - shift)
-    # Each feature's floor is min_variance times its own variance (continuous
-    # features: the activity-adjusted scale is the standard deviation).
+    # Features in one unit: each floor is min_variance times the square of
+    # the unit they share (the scale of the model's scaling).
     floor = b.net_.module_.variance_floor.numpy()
-    assert_allclose(floor * b.scale_**2, 1e-3 * np.var(small_X * 1000, 0), rtol=1e-5)
+    assert_allclose(floor * b.scale_**2, 1e-3 * b.scale_**2, rtol=1e-5)
+    assert_allclose(b.scale_, np.median(np.std(small_X * 1000, axis=0)))
+
+
+def test_variance_floor_of_a_column_in_other_units_leaves_the_others_alone():
+    X = np.random.RandomState(0).normal(size=(200, 4)) @ np.diag([1, 2, 3, 4])
+    X_dollars = X * [1e4, 1, 1, 1]
+    params = dict(SMALL, early_stopping=False)  # the floor of all the rows
+    models = [VAE(2, random_state=0, **params).fit(data) for data in (X, X_dollars)]
+    floors = [m.net_.module_.variance_floor.numpy() * m.scale_**2 for m in models]
+    # Several units: each feature's floor is min_variance times its own
+    # variance (continuous features: the activity-adjusted scale is the
+    # standard deviation), whatever the units of the others.
+    assert_allclose(floors[1], 1e-3 * np.var(X_dollars, axis=0), rtol=1e-5)
+    assert_allclose(floors[1][1:], 1e-3 * np.var(X[:, 1:], axis=0), rtol=1e-5)
 
 
 # ----------------------------------------------------------------------
