@@ -75,15 +75,15 @@ class VAE(_BaseAutoencoder):
 
     min_variance : float in (0, 1], default=1e-3
         Floor of the Gaussian decoder's variance, per feature, as a fraction
-        of that feature's own squared scale (the spread of its values that
-        depart from its median, see ``standardize``; constant features use
-        the typical scale of the others): no feature is predicted more
-        precisely than ``sqrt(min_variance)`` (about 3 %) of its own spread,
-        whatever the units of the other columns. Without a floor the
-        likelihood of a constant feature is unbounded, and nearly constant
-        features (such as the border pixels of digits) get tiny variances
-        that make any unseen value on them cost thousands of nats. Ignored
-        for ``"bernoulli"``.
+        of the square of the feature's scale as ``standardize="auto"``
+        measures it: its own spread (of the values that depart from its
+        median), or, for features in one unit (pixels, counts), the spread
+        they share. No feature is predicted more precisely than
+        ``sqrt(min_variance)`` (about 3 %) of that scale, whatever the units
+        of columns in other units. Without a floor the likelihood of a
+        constant feature is unbounded, and nearly constant features (such as
+        the border pixels of digits) get tiny variances that make any unseen
+        value on them cost thousands of nats. Ignored for ``"bernoulli"``.
 
     {training_parameters}
     Attributes
