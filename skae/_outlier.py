@@ -461,9 +461,9 @@ class OutlierDetector(
             As the score falls, column 0 never rises and column 1 never
             falls, so the rows that :meth:`predict` flags have at least as
             high an outlier column as those it does not. With a
-            float ``contamination``, a flagged sample has ``p`` below
-            ``contamination + 1 / (n + 1)``, a sample not flagged ``p`` above
-            ``contamination``. A score of ``-inf`` counts as lower than every
+            float ``contamination``, a flagged sample with a finite score
+            has ``p <= contamination + 1 / (n + 1)``, a sample not flagged
+            ``p > contamination``. A score of ``-inf`` counts as lower than every
             finite calibration score (``p = 1 / (n + 1)`` when none of those
             is ``-inf``); never NaN.
         """
