@@ -546,9 +546,9 @@ class OutlierDetector(
     def set_output(self, *, transform=None):
         """Set the output container of :meth:`score_samples_per_feature`.
 
-        As ``set_output`` sets that of ``transform`` for a transformer (the
-        detector has none); see scikit-learn's :ref:`user guide
-        <df_output_transform>`.
+        As scikit-learn's ``set_output`` sets that of ``transform`` for a
+        transformer (the detector has none). Where it is not set, the global
+        ``sklearn.set_config(transform_output=...)`` applies.
 
         Parameters
         ----------
