@@ -448,6 +448,9 @@ def test_fit_and_pickle_on_cuda(estimator, small_X):
     codes = model.transform(small_X)
     cpu_model = pickle.loads(pickle.dumps(model))
     assert_allclose(cpu_model.transform(small_X), codes, atol=1e-5)
+    terms = model.score_samples_per_feature(small_X)
+    _assert_rows_sum_to(terms, model.score_samples(small_X))
+    assert_allclose(cpu_model.score_samples_per_feature(small_X), terms, atol=1e-4)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
