@@ -28,7 +28,14 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 
-from ._compat import Integer, Interval, StrOptions, fit_context
+from ._compat import (
+    Integer,
+    Interval,
+    StrOptions,
+    fit_context,
+    input_feature_names,
+    wrap_in_output_container,
+)
 from ._data import BatchIterator, ReconstructionDataset
 from ._incremental import continued_seed, rollback_on_error
 from ._modules import ACTIVATIONS, BypassMLP, reset_parameters
@@ -896,14 +903,93 @@ class _BaseAutoencoder(
             normal score, never NaN.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        return self._module_scores(self._validate_X(X, reset=False), per_feature=False)
+
+    def score_samples_per_feature(self, X):
+        """Split each sample's score into one term per feature.
+
+        The terms of a row sum to its :meth:`score_samples` (up to float
+        rounding): the features with the lowest terms are those that made
+        the row score low, which is what to look at first in a row flagged
+        as an outlier.
+
+        - Models scored by their reconstruction error (the plain, sparse,
+          denoising and contractive autoencoders): feature ``j``'s term is
+          ``-(x_hat_j - x_j) ** 2 / n_features``, its squared
+          reconstruction error in the scaled space in which the score is
+          measured (``(x - mean_) / scale_``), as a share of the mean.
+        - :class:`VAE` and :class:`IWAE`: the importance-weighted
+          log-likelihood of the feature, ``sum_i w_i log p(x_j | z_i)`` over
+          the ``k_eval`` latent draws of :meth:`score_samples` with their
+          normalized importance weights ``w_i``, plus an equal share of the
+          row's latent part (``log p(z) - log q(z|x)`` under the same
+          weights, their entropy and ``-log k_eval``), and the feature's own
+          log-Jacobian of the scaling, ``-log(scale_[j])``. The latent part
+          is the same for every feature of a row, so it does not change
+          which features stand out. The weights need a first pass over the
+          draws: this costs about twice :meth:`score_samples` (measured
+          for ``VAE(4)`` on the 1797 digits, one CPU thread: 1.1 s against
+          0.55 s).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to explain.
+
+        Returns
+        -------
+        terms : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
+            One term per sample and feature, higher for more normal values,
+            in the dtype of ``X``. A DataFrame whose columns are the input
+            feature names (``feature_names_in_``, or ``x0``, ``x1``, ...)
+            when ``set_output(transform="pandas")`` is set. Terms that are
+            not finite are ``-inf``, never NaN: a row that
+            :meth:`score_samples` scores ``-inf`` has at least one.
+
+        See Also
+        --------
+        OutlierDetector.score_samples_per_feature : The same for a detector.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skae import AutoencoderTransformer
+        >>> rng = np.random.RandomState(0)
+        >>> t = rng.uniform(-1, 1, size=(200, 1))
+        >>> X = np.hstack([t, t**2, -t]) + 0.01 * rng.normal(size=(200, 3))
+        >>> model = AutoencoderTransformer(
+        ...     1, hidden_layer_sizes=(16,), max_epochs=50, random_state=0
+        ... ).fit(X)
+        >>> row = np.array([[0.5, -1.0, -0.5]])  # off the curve in feature 1
+        >>> terms = model.score_samples_per_feature(row)
+        >>> terms.shape
+        (1, 3)
+        >>> bool(np.isclose(terms.sum(), model.score_samples(row)[0]))
+        True
+        >>> int(np.argmin(terms))  # the feature that made the row an outlier
+        1
+        """
+        check_is_fitted(self)
+        X_valid = self._validate_X(X, reset=False)
+        terms = self._module_scores(X_valid, per_feature=True)
+        return wrap_in_output_container(terms, X, input_feature_names(self), self)
+
+    def _module_scores(self, X, *, per_feature):
+        """The module's scores of validated rows, per row or per feature.
+
+        The log-Jacobian of the scaling is added to log-densities (per
+        feature, each feature's own), and scores that are not finite
+        become ``-inf``.
+        """
         kwargs = self._score_kwargs()
+        method = "score_samples_per_feature" if per_feature else "score_samples"
         scores = self._map_batches(
-            X, lambda module, batch: module.score_samples(batch, **kwargs)
+            X, lambda module, batch: getattr(module, method)(batch, **kwargs)
         )
         if self.net_.module_.score_is_log_density:
             # log p(x) = log p_scaled((x - mean_) / scale_) - sum(log scale_)
-            scores -= np.sum(np.log(self.scale_))
+            log_scale = np.log(self.scale_)
+            scores -= log_scale if per_feature else np.sum(log_scale)
         scores[~np.isfinite(scores)] = -np.inf
         return scores
 

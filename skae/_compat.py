@@ -3,7 +3,10 @@
 skae validates its parameters with scikit-learn's own machinery, as every
 scikit-learn estimator does: the constraint classes of
 ``sklearn.utils._param_validation`` and the ``sklearn.base._fit_context``
-decorator. Both are private, so a release may move them. Every use goes
+decorator. Its per-feature scores follow ``set_output`` as ``transform``
+does, through ``sklearn.utils._set_output``, and are named like the input
+features (``sklearn.utils.validation._check_feature_names_in``). All are
+private, so a release may move them. Every use goes
 through this module: it imports them from where the tested releases keep them
 (the range in ``pyproject.toml``, which tox tests at both ends), and falls
 back to a small implementation of the same behaviour when one of them is not
@@ -21,7 +24,10 @@ __all__ = [
     "Interval",
     "StrOptions",
     "fit_context",
+    "input_feature_names",
+    "set_output_container",
     "validate_parameter_constraints",
+    "wrap_in_output_container",
 ]
 
 
@@ -190,3 +196,88 @@ class Integer(Interval):
         return not isinstance(value, (bool, np.bool_)) and super().is_satisfied_by(
             value
         )
+
+
+# ----------------------------------------------------------------------
+# Output containers: per-feature outputs (one column per input feature)
+# follow set_output(transform=...) and the global transform_output config,
+# as transform does. A second group, with its own fallback: the
+# parameter validation above does not depend on it.
+
+
+def _fallback_output_config(estimator):
+    from sklearn import get_config
+
+    config = getattr(estimator, "_sklearn_output_config", {})
+    return config.get("transform", get_config()["transform_output"])
+
+
+def _fallback_wrap(data, original_input, columns, estimator):
+    output = _fallback_output_config(estimator)
+    if output == "default":
+        return data
+    if output != "pandas":
+        raise ValueError(f"output config must be 'default' or 'pandas', got {output}")
+    import pandas as pd
+
+    index = original_input.index if isinstance(original_input, pd.DataFrame) else None
+    return pd.DataFrame(data, index=index, columns=list(columns))
+
+
+def _fallback_check_feature_names_in(estimator, input_features=None):
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        return np.asarray(names, dtype=object)
+    return np.asarray([f"x{i}" for i in range(estimator.n_features_in_)], dtype=object)
+
+
+try:
+    from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
+    from sklearn.utils.validation import _check_feature_names_in
+
+    def _wrap(data, original_input, columns, estimator):
+        output = _get_output_config("transform", estimator)["dense"]
+        if output == "default":
+            return data
+        adapter = ADAPTERS_MANAGER.adapters[output]
+        return adapter.create_container(data, original_input, columns, inplace=True)
+
+    OUTPUT_USES_FALLBACK = False
+except ImportError:  # pragma: no cover - exercised by tests/test_compat.py
+    _check_feature_names_in = _fallback_check_feature_names_in
+    _wrap = _fallback_wrap
+    OUTPUT_USES_FALLBACK = True
+
+
+def input_feature_names(estimator):
+    """The names of a fitted estimator's input features, as an object array.
+
+    ``feature_names_in_`` when it was fitted on named columns, else ``x0``,
+    ``x1``, ... (scikit-learn's default names).
+    """
+    return _check_feature_names_in(estimator, None)
+
+
+def wrap_in_output_container(data, original_input, columns, estimator):
+    """``data`` in the container that ``estimator.set_output(transform=...)`` sets.
+
+    A numpy array for ``"default"``, else a DataFrame with the given
+    ``columns`` and, for pandas input, the index of ``original_input``; the
+    global ``transform_output`` configuration applies where the estimator
+    sets none.
+    """
+    return _wrap(data, original_input, columns, estimator)
+
+
+def set_output_container(estimator, transform):
+    """What ``set_output(transform=...)`` does, for an estimator without transform.
+
+    scikit-learn's ``set_output`` is offered only to estimators with
+    ``transform``; this stores the choice where scikit-learn looks for it
+    (and where ``clone`` copies it from). None leaves it unchanged.
+    """
+    if transform is not None:
+        if not hasattr(estimator, "_sklearn_output_config"):
+            estimator._sklearn_output_config = {}
+        estimator._sklearn_output_config["transform"] = transform
+    return estimator

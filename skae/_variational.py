@@ -198,15 +198,23 @@ class VAEModule(AutoencoderModule):
 
     def log_likelihood(self, x, z):
         """log p(x|z) summed over features; ``z`` is ``(..., batch, n_components)``."""
+        return self.log_likelihood_per_feature(x, z).sum(-1)
+
+    def log_likelihood_per_feature(self, x, z):
+        """log p(x_j|z) of each feature: ``(..., batch, n_features)``.
+
+        The decoder makes the features independent given ``z``, so they sum
+        to log p(x|z).
+        """
         out = self._decoder_output(z)
         if self.likelihood == "bernoulli":
             # Numerically stable for any logits; a proper log-probability for
             # binary x (for x in (0, 1) it is minus the cross-entropy).
             return -F.binary_cross_entropy_with_logits(
                 out, x.expand_as(out), reduction="none"
-            ).sum(-1)
+            )
         variance = self.variance()
-        return -0.5 * ((x - out).pow(2) / variance + variance.log() + _LOG_2PI).sum(-1)
+        return -0.5 * ((x - out).pow(2) / variance + variance.log() + _LOG_2PI)
 
     def log_weight_terms(self, x, eps):
         """The two parts of the log importance weights for the noise ``eps``.
@@ -224,11 +232,20 @@ class VAEModule(AutoencoderModule):
         log_pz_qz : tensor of shape (k, batch)
             log p(z_i) - log q(z_i | x).
         """
+        z, log_pz_qz = self._latent_samples(x, eps)
+        return self.log_likelihood(x, z), log_pz_qz
+
+    def _latent_samples(self, x, eps):
+        """Draws ``z_i`` from q(z|x) for the noise ``eps``, and their log p/q.
+
+        Returns ``z`` of shape ``(k, batch, n_components)`` and
+        ``log p(z_i) - log q(z_i|x)`` of shape ``(k, batch)``.
+        """
         mu, logvar = self.posterior(x)
         if eps.dim() == 2:
             eps = eps[:, None, :]
         z = mu + (0.5 * logvar).exp() * eps
-        return self.log_likelihood(x, z), self._log_prior_ratio(z, eps, logvar)
+        return z, self._log_prior_ratio(z, eps, logvar)
 
     @staticmethod
     def _log_prior_ratio(z, eps, logvar):
@@ -322,13 +339,56 @@ class VAEModule(AutoencoderModule):
         q(z|x), computed over chunks of draws so that memory stays bounded
         whatever ``k``.
         """
-        eps = self.eval_noise(k, x.device)
-        chunk = max(1, SCORE_CHUNK_VALUES // (x.shape[0] * x.shape[1]))
         log_sums = [
             torch.logsumexp(self.log_weights(x, part).double(), dim=0)
-            for part in eps.split(chunk)
+            for part in self._eval_noise_chunks(x, k)
         ]
         return torch.logsumexp(torch.stack(log_sums), dim=0) - math.log(k)
+
+    def _eval_noise_chunks(self, x, k):
+        """:meth:`eval_noise` in chunks of draws that bound the decoder's memory."""
+        chunk = max(1, SCORE_CHUNK_VALUES // (x.shape[0] * x.shape[1]))
+        return self.eval_noise(k, x.device).split(chunk)
+
+    def score_samples_per_feature(self, x, k=100):
+        """Each feature's share of :meth:`score_samples`, in float64.
+
+        With the log-weights ``log w_i = log p(x|z_i) + log p(z_i) -
+        log q(z_i|x)`` of the ``k`` draws of :meth:`score_samples` and their
+        normalized weights ``w~ = softmax(log w)``, the estimate splits
+        exactly into
+
+            logsumexp(log w) - log k
+                = sum_j sum_i w~_i log p(x_j|z_i)
+                  + [sum_i w~_i (log p(z_i) - log q(z_i|x)) + H(w~) - log k],
+
+        where ``H`` is the entropy of the weights (``log w~_i = log w_i -
+        logsumexp(log w)``; the decoder makes the features independent given
+        ``z``). Feature ``j`` gets its weighted log-likelihood
+        ``sum_i w~_i log p(x_j|z_i)`` plus an equal share of the bracket,
+        the latent part. That part is one number for the whole row: dividing
+        it evenly over the features changes no feature's standing against
+        the others in the row, and the terms then sum exactly to the score.
+
+        The weights need every draw: the score (their log-normalizer) is
+        computed first, as by :meth:`score_samples`, and the weighted
+        log-likelihoods are then accumulated over the same chunks of draws,
+        so memory stays bounded whatever ``k``; the bracket is what remains
+        of the score. A draw of weight 0 (log-weight ``-inf``) adds nothing,
+        even where its log-likelihood is ``-inf``.
+        """
+        log_normalizer = self.score_samples(x, k) + math.log(k)
+        weighted = torch.zeros(x.shape, dtype=torch.float64, device=x.device)
+        for part in self._eval_noise_chunks(x, k):
+            z, log_pz_qz = self._latent_samples(x, part)
+            per_feature = self.log_likelihood_per_feature(x, z)
+            # The log-weights exactly as score_samples computes them.
+            log_w = (per_feature.sum(-1) + log_pz_qz).double()
+            weights = (log_w - log_normalizer).exp()[..., None]
+            terms = torch.where(weights > 0, weights * per_feature.double(), 0.0)
+            weighted += terms.sum(0)
+        latent = log_normalizer - math.log(k) - weighted.sum(-1)
+        return weighted + (latent / x.shape[1])[:, None]
 
 
 class KLWarmup(Callback):

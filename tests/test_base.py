@@ -1,5 +1,6 @@
 """The API that every autoencoder shares through ``_BaseAutoencoder``."""
 
+import copy
 import io
 import pickle
 import warnings
@@ -10,13 +11,14 @@ import pandas as pd
 import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skae import AutoencoderTransformer
+from skae import VAE, AutoencoderTransformer
 from tests._estimators import ESTIMATORS
 
 
@@ -83,6 +85,83 @@ def test_pandas_in_and_out(estimator, small_X):
     assert list(codes.columns) == list(model.get_feature_names_out())
     assert_array_equal(model.feature_names_in_, columns)
     assert_array_equal(codes.to_numpy(), model.transform(frame).to_numpy())
+
+
+# ----------------------------------------------------------------------------
+# Per-feature scores
+
+
+def _assert_rows_sum_to(terms, scores):
+    """Row sums equal the scores within the float rounding of the terms."""
+    magnitude = np.abs(terms).sum(axis=1)
+    assert_allclose(terms.sum(axis=1) / magnitude, scores / magnitude, atol=1e-5)
+
+
+@pytest.mark.parametrize("standardize", [True, "auto", False])
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
+def test_per_feature_terms_sum_to_the_scores(estimator, standardize, small_X):
+    # Scales far from 1, so that the log-Jacobian of the scaling matters.
+    X = small_X * [1.0, 10.0, 100.0, 0.1, 1.0]
+    model = clone(estimator).set_params(standardize=standardize, random_state=0)
+    model.fit(X)
+    for dtype in (np.float64, np.float32):
+        terms = model.score_samples_per_feature(X.astype(dtype))
+        assert terms.shape == X.shape and terms.dtype == dtype
+        assert np.all(np.isfinite(terms))
+        _assert_rows_sum_to(terms, model.score_samples(X.astype(dtype)))
+
+
+RECONSTRUCTION_ESTIMATORS = [e for e in ESTIMATORS if not isinstance(e, VAE)]
+
+
+@pytest.mark.parametrize("standardize", [True, "auto", False])
+@pytest.mark.parametrize("estimator", RECONSTRUCTION_ESTIMATORS, ids=_name)
+def test_per_feature_terms_are_the_squared_errors(estimator, standardize, small_X):
+    # A decoder that reconstructs every row as the same known vector (in the
+    # scaled space): the terms are the known squared errors over the width.
+    model = clone(estimator).set_params(standardize=standardize, random_state=0)
+    model.fit(small_X * 10)
+    reconstruction = np.array([1.0, -2.0, 0.5, 3.0, 0.0])
+    with torch.no_grad():
+        last = model.net_.module_.decoder[-1]
+        last.weight.zero_()
+        last.bias.copy_(torch.as_tensor(reconstruction))
+    X = small_X[:10] * 10
+    scaled = (X - model.mean_) / model.scale_
+    expected = -((scaled - reconstruction) ** 2) / X.shape[1]
+    assert_allclose(model.score_samples_per_feature(X), expected, rtol=1e-5)
+    assert_allclose(model.score_samples(X), expected.sum(axis=1), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "estimator", [ESTIMATORS[0], VAE(**ESTIMATORS[0].get_params())]
+)
+def test_per_feature_terms_as_a_dataframe_of_the_input_features(estimator, small_X):
+    columns = [f"col_{i}" for i in range(small_X.shape[1])]
+    frame = pd.DataFrame(small_X, columns=columns, index=np.arange(100, 160))
+    model = clone(estimator).set_params(random_state=0).fit(frame)
+    expected = model.score_samples_per_feature(frame)
+    assert isinstance(expected, np.ndarray)
+    model.set_output(transform="pandas")
+    terms = model.score_samples_per_feature(frame)
+    assert isinstance(terms, pd.DataFrame)
+    assert list(terms.columns) == columns
+    assert_array_equal(terms.index, frame.index)
+    assert_array_equal(terms.to_numpy(), expected)
+    # Without feature names: scikit-learn's default names.
+    unnamed = clone(model).fit(small_X)
+    assert list(unnamed.score_samples_per_feature(small_X).columns) == [
+        f"x{i}" for i in range(small_X.shape[1])
+    ]
+
+
+def test_per_feature_terms_follow_the_global_output_config(fitted, small_X):
+    model = copy.deepcopy(fitted)
+    with config_context(transform_output="pandas"):
+        assert isinstance(model.score_samples_per_feature(small_X), pd.DataFrame)
+    model.set_output(transform="default")
+    with config_context(transform_output="pandas"):
+        assert isinstance(model.score_samples_per_feature(small_X), np.ndarray)
 
 
 # ----------------------------------------------------------------------------
@@ -192,13 +271,22 @@ def test_transform_rejects_bad_input(fitted, small_X):
         fitted.transform(np.full_like(small_X, np.nan))
     with pytest.raises(ValueError, match="Expected 2D array"):
         fitted.score_samples(small_X[0])
+    with pytest.raises(ValueError, match="features"):
+        fitted.score_samples_per_feature(small_X[:, :-1])
     with pytest.raises(ValueError, match="n_components"):
         fitted.inverse_transform(np.zeros((2, fitted.n_components + 1)))
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)
 @pytest.mark.parametrize(
-    "method", ["transform", "inverse_transform", "score_samples", "score"]
+    "method",
+    [
+        "transform",
+        "inverse_transform",
+        "score_samples",
+        "score_samples_per_feature",
+        "score",
+    ],
 )
 def test_unfitted_use_raises(estimator, method):
     with pytest.raises(NotFittedError, match="not fitted yet"):
@@ -366,6 +454,9 @@ def test_fit_and_pickle_on_cuda(estimator, small_X):
     codes = model.transform(small_X)
     cpu_model = pickle.loads(pickle.dumps(model))
     assert_allclose(cpu_model.transform(small_X), codes, atol=1e-5)
+    terms = model.score_samples_per_feature(small_X)
+    _assert_rows_sum_to(terms, model.score_samples(small_X))
+    assert_allclose(cpu_model.score_samples_per_feature(small_X), terms, atol=1e-4)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_name)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.testing import assert_array_equal
 from sklearn.utils._param_validation import make_constraint
 
 import skae
@@ -118,6 +119,56 @@ def test_fallback_fit_context_validates_parameters(fallback):
         Estimator(n=True).fit()
     with pytest.raises(ValueError, match="'how' parameter.*Got 'c'"):
         Estimator(how="c").fit()
+
+
+@pytest.fixture(scope="module")
+def output_fallback():
+    """_compat executed as if scikit-learn had moved its set_output helpers."""
+    spec = importlib.util.spec_from_file_location(
+        "compat_output_fallback", skae._compat.__file__
+    )
+    module = importlib.util.module_from_spec(spec)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "sklearn.utils._set_output", None)
+        spec.loader.exec_module(module)
+    assert module.OUTPUT_USES_FALLBACK and not module.USES_FALLBACK
+    return module
+
+
+class _Fitted:
+    n_features_in_ = 3
+
+
+@pytest.mark.parametrize("names", [None, ["a", "b", "c"]])
+@pytest.mark.parametrize("config", [None, "default", "pandas"])
+@pytest.mark.parametrize("global_config", ["default", "pandas"])
+def test_fallback_output_containers_agree_with_sklearn(
+    output_fallback, names, config, global_config
+):
+    import pandas as pd
+    from sklearn import config_context
+
+    estimator = _Fitted()
+    if names is not None:
+        estimator.feature_names_in_ = np.array(names, dtype=object)
+    data = np.arange(6.0).reshape(2, 3)
+    original = pd.DataFrame(data, index=[7, 9])
+    results = []
+    for module in (output_fallback, skae._compat):
+        module.set_output_container(estimator, config)
+        columns = module.input_feature_names(estimator)
+        with config_context(transform_output=global_config):
+            results.append(
+                (
+                    columns,
+                    module.wrap_in_output_container(data, original, columns, estimator),
+                )
+            )
+    (ours, ours_output), (theirs, theirs_output) = results
+    assert_array_equal(ours, theirs)
+    assert type(ours_output) is type(theirs_output)
+    if isinstance(theirs_output, pd.DataFrame):
+        pd.testing.assert_frame_equal(ours_output, theirs_output)
 
 
 def test_skae_works_where_sklearn_moved_its_private_names():

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -51,6 +51,20 @@ def test_extreme_rows_score_least_normal_never_nan(fitted, small_X):
     normal, extreme = scores[: len(small_X)], scores[len(small_X) :]
     assert np.all(np.isfinite(normal))
     assert np.all(extreme < normal.min())
+
+
+def test_per_feature_terms_of_extreme_rows_are_minus_infinity_never_nan(
+    fitted, small_X
+):
+    X = np.vstack([small_X, _extreme_rows(small_X)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        terms = fitted.score_samples_per_feature(X)
+    scores = fitted.score_samples(X)
+    assert not np.any(np.isnan(terms)) and not np.any(terms == np.inf)
+    # A row that scores -inf has no finite sum, and a finite score a finite one.
+    assert_array_equal(np.isneginf(terms.sum(axis=1)), np.isneginf(scores))
+    assert np.all(np.isfinite(terms[: len(small_X)]))
 
 
 def test_transform_of_rows_beyond_float32_is_a_clear_error(fitted, small_X):

@@ -49,3 +49,20 @@ def test_reset_parameters_reinitializes_nested_modules():
             p.fill_(0.0)
     reset_parameters(module)
     assert all(p.abs().sum() > 0 for p in module.parameters() if p.dim() == 2)
+
+
+def test_per_feature_score_is_each_features_share_of_the_squared_error():
+    # A decoder that reconstructs every row as the same known vector: the
+    # per-feature terms are the known squared errors over the width.
+    module = AutoencoderModule(nn.Linear(4, 2), nn.Linear(2, 4))
+    reconstruction = torch.tensor([1.0, -2.0, 0.5, 3.0])
+    with torch.no_grad():
+        module.decoder.weight.zero_()
+        module.decoder.bias.copy_(reconstruction)
+    x = torch.tensor([[1.0, 0.0, 0.5, 0.0], [0.0, -2.0, 2.5, 3.0]])
+    expected = -torch.tensor([[0.0, 4.0, 0.0, 9.0], [1.0, 0.0, 4.0, 0.0]]) / 4
+    with torch.no_grad():
+        terms = module.score_samples_per_feature(x)
+        assert torch.equal(terms, expected)
+        assert torch.equal(module.score_samples(x), expected.sum(dim=1))
+        assert torch.allclose(module.score_samples(x), -module.squared_error(x))

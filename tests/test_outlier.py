@@ -1,8 +1,10 @@
 """Tests of OutlierDetector: interface, thresholds, composition and quality."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -12,7 +14,7 @@ from sklearn.model_selection import GridSearchCV, PredefinedSplit, train_test_sp
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skae import VAE, AutoencoderTransformer, OutlierDetector
+from skae import IWAE, VAE, AutoencoderTransformer, OutlierDetector, load
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=5, batch_size=32, device="cpu")
 
@@ -354,3 +356,185 @@ def test_digits_one_class_beats_pca_reconstruction(digits_split, Model):
     assert np.mean(ae_auc) > 0.95
     assert min(ae_auc) > 0.9
     assert np.mean(ae_auc) >= np.mean(pca_auc) + 0.004
+
+
+# ----------------------------------------------------------------------
+# Per-feature terms
+
+
+def _assert_rows_sum_to(terms, scores):
+    """Row sums equal the scores within the float rounding of the terms."""
+    magnitude = np.abs(terms).sum(axis=1)
+    assert_allclose(terms.sum(axis=1) / magnitude, scores / magnitude, atol=1e-5)
+
+
+# Five epochs are too few for the latent code of a VAE: it warns of collapse.
+@pytest.mark.filterwarnings("ignore:Only 0 of the 1 latent dimensions")
+@pytest.mark.parametrize("standardize", [True, "auto", False])
+@pytest.mark.parametrize(
+    "estimator, method",
+    [
+        (AutoencoderTransformer(1, **FAST), "score_samples"),
+        (AutoencoderTransformer(1, **FAST), "reconstruction"),
+        (VAE(1, **FAST), "score_samples"),
+        (IWAE(1, **FAST), "score_samples"),
+    ],
+    ids=["ae", "ae-reconstruction", "vae", "iwae"],
+)
+def test_per_feature_terms_sum_to_the_detector_scores(
+    curve, estimator, method, standardize
+):
+    X, X_out = curve
+    estimator = clone(estimator).set_params(standardize=standardize)
+    detector = OutlierDetector(estimator, method=method, random_state=0).fit(X)
+    X_all = np.vstack([X[:20], X_out])
+    terms = detector.score_samples_per_feature(X_all)
+    assert terms.shape == X_all.shape
+    _assert_rows_sum_to(terms, detector.score_samples(X_all))
+    if method == "score_samples":
+        expected = detector.estimator_.score_samples_per_feature(X_all)
+        assert_allclose(terms, expected)
+
+
+def test_reconstruction_terms_are_the_squared_errors_in_the_units_of_X(curve):
+    X, X_out = curve
+    detector = OutlierDetector(PCA(1), method="reconstruction").fit(X)
+    pca = detector.estimator_
+    reconstruction = pca.inverse_transform(pca.transform(X_out))
+    expected = -((X_out - reconstruction) ** 2) / X.shape[1]
+    assert_allclose(detector.score_samples_per_feature(X_out), expected)
+
+
+def test_a_planted_anomaly_has_the_lowest_term_in_its_feature(curve):
+    X, _ = curve
+    detector = OutlierDetector(
+        AutoencoderTransformer(1, **FAST, random_state=0), random_state=0
+    ).fit(X)
+    X_bad = X[:20].copy()
+    X_bad[:, 1] += 3.0  # off the curve t -> t**2 in its second feature
+    terms = detector.score_samples_per_feature(X_bad)
+    assert_array_equal(np.argmin(terms, axis=1), 1)
+
+
+def test_per_feature_terms_need_an_estimator_that_has_them(curve):
+    X, _ = curve
+    detector = OutlierDetector(PCA(1)).fit(X)
+    with pytest.raises(
+        ValueError,
+        match="PCA has no score_samples_per_feature.*method='reconstruction'",
+    ):
+        detector.score_samples_per_feature(X)
+    detector = OutlierDetector(_Scorer([0.0, 1.0])).fit(X)
+    with pytest.raises(ValueError, match="_Scorer has no score_samples_per_feature"):
+        detector.score_samples_per_feature(X)
+
+
+@pytest.mark.parametrize("method", ["score_samples_per_feature", "predict_proba"])
+def test_new_methods_need_a_fit_and_the_fitted_width(fitted_ae, curve, method):
+    X, _ = curve
+    with pytest.raises(NotFittedError):
+        getattr(OutlierDetector(PCA(1)), method)(X)
+    with pytest.raises(ValueError, match="X has 2 features, but OutlierDetector"):
+        getattr(fitted_ae, method)(X[:, :2])
+
+
+@pytest.mark.parametrize("method", ["score_samples", "reconstruction"])
+def test_per_feature_terms_as_a_dataframe_of_the_input_features(curve, method):
+    X, X_out = curve
+    columns = ["t", "t_squared", "minus_t"]
+    frame = pd.DataFrame(X, columns=columns)
+    new = pd.DataFrame(X_out, columns=columns, index=np.arange(500, 520))
+    detector = OutlierDetector(
+        AutoencoderTransformer(1, **FAST, random_state=0), method=method
+    ).fit(frame)
+    expected = detector.score_samples_per_feature(new)
+    assert isinstance(expected, np.ndarray)
+    assert_array_equal(detector.get_feature_names_out(), columns)
+    assert detector.set_output(transform="pandas") is detector
+    terms = detector.score_samples_per_feature(new)
+    assert isinstance(terms, pd.DataFrame)
+    assert list(terms.columns) == columns
+    assert_array_equal(terms.index, new.index)
+    assert_allclose(terms.to_numpy(), expected)
+    # Kept by clone, as scikit-learn keeps set_output's choice.
+    assert isinstance(
+        clone(detector).fit(frame).score_samples_per_feature(new), pd.DataFrame
+    )
+    # The other methods are unchanged.
+    assert isinstance(detector.score_samples(new), np.ndarray)
+
+
+def test_per_feature_output_follows_the_global_config_and_is_saved(
+    fitted_ae, curve, tmp_path
+):
+    X, _ = curve
+    with config_context(transform_output="pandas"):
+        terms = fitted_ae.score_samples_per_feature(X)
+    assert list(terms.columns) == ["x0", "x1", "x2"]
+    detector = clone(fitted_ae).set_output(transform="pandas").fit(X)
+    detector.save(tmp_path / "detector.skae")
+    loaded = load(tmp_path / "detector.skae")
+    assert isinstance(loaded.score_samples_per_feature(X), pd.DataFrame)
+
+
+def test_get_feature_names_out_needs_a_fit():
+    with pytest.raises(NotFittedError):
+        OutlierDetector(PCA(1)).get_feature_names_out()
+
+
+# ----------------------------------------------------------------------
+# predict_proba
+
+
+def test_predict_proba_is_the_empirical_tail_probability(fitted_ae, curve):
+    X, X_out = curve
+    X_all = np.vstack([X, X_out])
+    proba = fitted_ae.predict_proba(X_all)
+    scores = fitted_ae.score_samples(X_all)
+    calibration = fitted_ae.calibration_scores_
+    n = len(calibration)
+    at_or_below = (calibration[None, :] <= scores[:, None]).sum(axis=1)
+    assert proba.shape == (len(X_all), 2)
+    assert_allclose(proba[:, 0], (1 + at_or_below) / (n + 1))
+    assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.all(proba[:, 0] >= 1 / (n + 1)) and np.all(proba[:, 0] <= 1)
+    # Monotone: the lower the score, the higher the outlier column.
+    order = np.argsort(scores)
+    assert np.all(np.diff(proba[order, 1]) <= 0)
+    assert proba[order[0], 1] == n / (n + 1)
+
+
+@pytest.mark.parametrize("contamination", ["auto", 0.05, 0.2])
+@pytest.mark.parametrize("method", ["score_samples", "reconstruction"])
+def test_predict_proba_agrees_with_predict(curve, method, contamination):
+    X, X_out = curve
+    detector = OutlierDetector(
+        PCA(2),
+        method=method,
+        contamination=contamination,
+        calibration_fraction=0.2,
+        random_state=0,
+    ).fit(X)
+    X_all = np.vstack([X, X_out])
+    flagged = detector.predict(X_all) == -1
+    proba = detector.predict_proba(X_all)
+    assert flagged.any() and not flagged.all()
+    assert proba[flagged, 1].min() >= proba[~flagged, 1].max()
+    assert proba[flagged, 1].mean() > proba[~flagged, 1].mean()
+    if contamination != "auto":
+        # A float contamination is a bound on the inlier column.
+        n = len(detector.calibration_scores_)
+        assert np.all(proba[flagged, 0] <= contamination + 1 / (n + 1))
+        assert np.all(proba[~flagged, 0] > contamination)
+
+
+def test_predict_proba_of_infinite_scores_is_never_nan():
+    scores = [np.nan, np.inf, -np.inf, 0.0, 1.0, 2.0, 3.0, 4.0]
+    X = np.zeros((8, 2))
+    detector = OutlierDetector(_Scorer(scores), contamination=0.1).fit(X)
+    proba = detector.predict_proba(X)
+    assert not np.any(np.isnan(proba))
+    # NaN and both infinities score -inf: as low as the 3 calibration
+    # scores that are -inf, below all the others.
+    assert_allclose(proba[:3, 0], (1 + 3) / 9)
+    assert_allclose(proba[3:, 0], np.arange(5, 10) / 9)

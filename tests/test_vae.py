@@ -126,6 +126,46 @@ def test_score_samples_of_a_fixed_linear_gaussian_model_is_exact(
     assert error_many < error_one / 10
 
 
+@pytest.mark.parametrize("standardize", [False, True])
+def test_per_feature_terms_of_a_fixed_linear_gaussian_model_are_exact(standardize):
+    """With the exact posterior every importance weight is the same, and
+    feature j's term is E_q[log p(x_j|z)] - KL(q || p(z)) / n_features -
+    log(scale_[j]), in closed form."""
+    rng = np.random.RandomState(0)
+    n_features, n_components, sigma2 = 5, 2, 0.5
+    X = _low_rank_data(200, n_features, n_components)
+    est = VAE(
+        n_components,
+        hidden_layer_sizes=(),
+        standardize=standardize,
+        max_epochs=1,
+        k_eval=4000,
+        device="cpu",
+        random_state=0,
+    ).fit(X)
+    W, _ = np.linalg.qr(rng.normal(size=(n_features, n_components)))
+    W = W * np.array([2.0, 1.0])
+    mu = rng.normal(size=n_features) * 0.1
+    M = W.T @ W + sigma2 * np.eye(n_components)
+    post_W = np.linalg.solve(M, W.T)
+    post_var = sigma2 / np.diag(M)
+    _set_linear_gaussian(est, W, mu, sigma2, post_W, -post_W @ mu, np.log(post_var))
+
+    X_test = _low_rank_data(20, n_features, n_components, seed=1)
+    x = (X_test - est.mean_) / est.scale_
+    m = (x - mu) @ post_W.T  # posterior means
+    residual = x - m @ W.T - mu
+    expected_log_px_z = -0.5 * (
+        (residual**2 + (W**2) @ post_var) / sigma2 + np.log(2 * np.pi * sigma2)
+    )
+    kl = 0.5 * np.sum(m**2 + post_var - 1 - np.log(post_var), axis=1)
+    expected = expected_log_px_z - kl[:, None] / n_features - np.log(est.scale_)
+
+    terms = est.score_samples_per_feature(X_test)
+    assert_allclose(terms, expected, atol=0.03)
+    assert_allclose(terms.sum(axis=1), est.score_samples(X_test), rtol=1e-6)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("Estimator", [VAE, IWAE])
 def test_trained_on_low_rank_gaussian_data_matches_pca(Estimator):
@@ -159,6 +199,51 @@ def test_score_samples_converges_as_k_eval_grows(small_X):
     assert all(a > b for a, b in zip(spreads, spreads[1:]))
     assert spreads[-1] < spreads[0] / 10
     assert means[0] < means[1] < means[3]
+
+
+# ----------------------------------------------------------------------
+# Per-feature terms of trained models
+
+
+@pytest.mark.parametrize("standardize", [True, "auto", False])
+@pytest.mark.parametrize("Estimator", [VAE, IWAE])
+def test_per_feature_terms_sum_to_the_score(Estimator, standardize):
+    X = _low_rank_data(60, n_features=5)
+    X[:, 0] *= 100  # a scale far from 1: its log-Jacobian matters
+    est = Estimator(2, standardize=standardize, random_state=0, **SMALL).fit(X)
+    X_test = _low_rank_data(10, n_features=5, seed=1)
+    for dtype in (np.float64, np.float32):
+        terms = est.score_samples_per_feature(X_test.astype(dtype))
+        scores = est.score_samples(X_test.astype(dtype))
+        assert terms.shape == X_test.shape and terms.dtype == dtype
+        # Within float rounding of the terms (positive and negative here).
+        magnitude = np.abs(terms).sum(axis=1)
+        assert_allclose(terms.sum(axis=1) / magnitude, scores / magnitude, atol=1e-5)
+
+
+def test_per_feature_terms_of_binary_data():
+    rng = np.random.RandomState(0)
+    # The last feature is almost always 0.
+    X = (rng.uniform(size=(200, 6)) < [0.5] * 5 + [0.03]).astype(float)
+    est = VAE(2, likelihood="bernoulli", lr=1e-2, random_state=0, **SMALL).fit(X)
+    X_test = (rng.uniform(size=(30, 6)) < 0.5).astype(float)
+    X_test[:, 5] = 1
+    terms = est.score_samples_per_feature(X_test)
+    assert_allclose(terms.sum(axis=1), est.score_samples(X_test), rtol=1e-6)
+    assert np.all(terms <= 0)  # log-probabilities, and a share of KL <= 0
+    assert_array_equal(np.argmin(terms, axis=1), 5)
+
+
+@pytest.mark.parametrize("Estimator", [VAE, IWAE])
+def test_a_planted_anomaly_has_the_lowest_term_in_its_feature(Estimator):
+    X = _low_rank_data(200)
+    est = Estimator(
+        2, hidden_layer_sizes=(16,), max_epochs=20, lr=1e-2, random_state=0
+    ).fit(X)
+    X_test = _low_rank_data(30, seed=1)
+    X_test[:, 3] += 8 * X[:, 3].std()
+    terms = est.score_samples_per_feature(X_test)
+    assert_array_equal(np.argmin(terms, axis=1), 3)
 
 
 # ----------------------------------------------------------------------

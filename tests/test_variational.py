@@ -206,3 +206,77 @@ def test_iwae_encoder_gradient_is_the_doubly_reparameterized_one(x):
     expected_decoder = torch.autograd.grad(bound, list(module.decoder.parameters()))
     for got, expected in zip(encoder + decoder, expected_encoder + expected_decoder):
         assert torch.allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+
+# ----------------------------------------------------------------------
+# The per-feature split of the importance-sampled log p(x)
+
+
+def _binary_if(likelihood, x):
+    return (x > 0).float() if likelihood == "bernoulli" else x.float()
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])
+def test_per_feature_terms_split_the_score_exactly(likelihood, x):
+    """The split the docstring states, term by term, from torch.distributions."""
+    module = _module(likelihood)
+    x = _binary_if(likelihood, x)
+    k = 50
+    with torch.no_grad():
+        score = module.score_samples(x, k)
+        terms = module.score_samples_per_feature(x, k)
+        mu, logvar = module.posterior(x)
+        eps = module.eval_noise(k, x.device)[:, None, :]
+        z = mu + (0.5 * logvar).exp() * eps
+        out = module.decoder(z)
+        if likelihood == "gaussian":
+            px = D.Normal(out, module.variance().sqrt())
+        else:
+            px = D.Bernoulli(logits=out)
+        log_px_z = px.log_prob(x.expand_as(out)).double()  # (k, batch, features)
+        q = D.Normal(mu, (0.5 * logvar).exp())
+        prior = D.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+        log_pz_qz = (prior.log_prob(z) - q.log_prob(z)).sum(-1).double()
+    weights = torch.softmax(log_px_z.sum(-1) + log_pz_qz, dim=0)
+    entropy = -(weights * weights.log()).sum(0)
+    latent = (weights * log_pz_qz).sum(0) + entropy - math.log(k)
+    expected = (weights[..., None] * log_px_z).sum(0) + latent[:, None] / N_FEATURES
+    assert terms.dtype == torch.float64 and terms.shape == x.shape
+    assert_allclose(terms.sum(-1).numpy(), score.numpy(), rtol=1e-12)
+    assert_allclose(terms.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_per_feature_terms_in_chunks_of_draws_and_rows_alone_change_nothing(
+    x, monkeypatch
+):
+    module = _module()
+    with torch.no_grad():
+        whole = module.score_samples_per_feature(x.float(), 40)
+        one = module.score_samples_per_feature(x.float()[3:4], 40)
+        monkeypatch.setattr(skae._variational, "SCORE_CHUNK_VALUES", 7)
+        chunked = module.score_samples_per_feature(x.float(), 40)
+    assert_allclose(chunked.numpy(), whole.numpy(), rtol=1e-10)
+    assert_allclose(one.numpy(), whole[3:4].numpy(), rtol=1e-6)
+
+
+def test_draws_of_weight_zero_add_nothing_to_the_terms(x, monkeypatch):
+    """A draw whose log-likelihood is -inf in one feature has weight 0: it must
+    not turn that feature's term into NaN (0 * -inf) while the score ignores it."""
+    module = _module()
+    x = x.float()
+    with torch.no_grad():
+        before = module.score_samples_per_feature(x, 20)
+    per_feature = module.log_likelihood_per_feature
+
+    def first_draw_impossible(x, z):
+        values = per_feature(x, z).clone()
+        values[0, :, 2] = -torch.inf
+        return values
+
+    monkeypatch.setattr(module, "log_likelihood_per_feature", first_draw_impossible)
+    with torch.no_grad():
+        score = module.score_samples(x, 20)
+        terms = module.score_samples_per_feature(x, 20)
+    assert torch.isfinite(terms).all()
+    assert_allclose(terms.sum(-1).numpy(), score.numpy(), rtol=1e-12)
+    assert not torch.allclose(terms, before)  # the draw was dropped
