@@ -129,10 +129,18 @@ class VAEModule(AutoencoderModule):
         bound is then tight, and the model's log-likelihood at the start is
         that of factor analysis with its noise variances raised to the
         floor. Latent dimensions beyond the data's rank start as the prior.
-        Only for the Gaussian likelihood (Bernoulli data have no linear
-        counterpart: the networks keep their random start).
+        Bernoulli data have no linear-Gaussian counterpart: the networks keep
+        their random start, with the decoder's bias at the logits of each
+        feature's mean, the model of independent features.
         """
-        if not self.has_bypass() or self.likelihood != "gaussian" or len(X) < 2:
+        if not self.has_bypass() or len(X) < 2:
+            return
+        if self.likelihood == "bernoulli":
+            rate = np.clip(X.mean(axis=0), 1e-3, 1 - 1e-3)
+            with torch.no_grad():
+                self.decoder.linear.bias.copy_(
+                    torch.as_tensor(np.log(rate / (1 - rate)))
+                )
             return
         n_factors = min(self.n_components, *X.shape)
         with warnings.catch_warnings():

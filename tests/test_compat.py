@@ -176,7 +176,8 @@ def test_skae_works_where_sklearn_moved_its_private_names():
     code = textwrap.dedent(
         """
         import numpy as np
-        import sklearn.base, sklearn.model_selection, sklearn.pipeline, skorch
+        import sklearn.base, sklearn.decomposition, sklearn.model_selection
+        import sklearn.pipeline, skorch  # sklearn imports the name from its new place
         del sklearn.base._fit_context  # as if a release had moved it
         import skae, skae._compat
         assert skae._compat.USES_FALLBACK
