@@ -10,8 +10,9 @@ from sklearn.base import (
     OutlierMixin,
     clone,
 )
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import (
@@ -32,8 +33,12 @@ from ._vae import VAE
 # below the first quartile are outliers under contamination="auto".
 TUKEY_FENCE = 1.5
 
-# Share of the training rows held out to set the threshold of
-# contamination="auto" (calibration_fraction="auto").
+# calibration_fraction="auto": data sets of fewer rows are cross-fitted (every
+# row is scored by a model fitted without it); larger ones hold out this
+# share of their rows, at least 200 rows, enough to place the 5% quantile
+# within about 1.5 percentage points.
+CROSS_FIT_MAX_ROWS = 1000
+CROSS_FIT_FOLDS = 5
 AUTO_CALIBRATION_FRACTION = 0.2
 # Rows per chunk of the reconstruction score.
 RECONSTRUCTION_CHUNK_ROWS = 4096
@@ -68,15 +73,16 @@ class OutlierDetector(
 
     contamination : "auto" or float, default="auto"
         How the threshold ``offset_`` between inliers and outliers is set
-        from the calibration scores (the scores of the rows held out by
-        ``calibration_fraction``, or of the training rows when it is 0).
+        from the calibration scores (``calibration_scores_``: with
+        ``novelty=True``, scores of rows that the model scoring them did not
+        train on; with ``novelty=False``, the training scores).
 
-        - float in (0, 0.5]: the expected fraction of outliers in the data;
-          ``offset_`` is that percentile of the calibration scores. With the
-          default ``calibration_fraction="auto"`` those are the training
-          scores, so this fraction of the training data is flagged
-          (scikit-learn's meaning); with ``calibration_fraction > 0``, about
-          this fraction of new samples like the training data.
+        - float in (0, 0.5]: the expected fraction of outliers in data like
+          the training data; ``offset_`` is that quantile of the calibration
+          scores. With ``novelty=True`` (the default) about this fraction of
+          *new* rows like the training data is flagged; with
+          ``novelty=False``, this fraction of the *training* rows
+          (scikit-learn's meaning for ``IsolationForest``).
         - ``"auto"``: Tukey's boxplot fence. With ``Q1`` and ``Q3`` the
           quartiles of the calibration scores,
           ``offset_ = Q1 - 1.5 * (Q3 - Q1)``: a sample is an outlier when it
@@ -88,19 +94,24 @@ class OutlierDetector(
           when the fraction of outliers is known.
 
     calibration_fraction : "auto" or float in [0, 1), default="auto"
-        Fraction of the training rows held out (a seeded random split) to
-        set ``offset_``; the estimator is fitted on the other rows. A
+        How the calibration scores are obtained with ``novelty=True``. A
         flexible model scores its own training rows better than new rows,
         so a threshold taken from training scores flags far more new normal
-        rows than intended; scores of held-out rows behave like those of
-        new rows. ``0`` fits on every row and takes the threshold from the
-        training scores, as ``IsolationForest`` does (also the fallback
-        when the fraction holds less than one row, and for out-of-core
-        data). ``"auto"``: 0.2 with ``contamination="auto"``; 0 with a float
-        ``contamination``, which then keeps scikit-learn's meaning, the
-        fraction of the *training* data flagged (as for
-        ``IsolationForest``). Set ``calibration_fraction=0.2`` with a float
-        ``contamination`` to flag about that fraction of *new* data instead.
+        rows than intended; scores of rows a model did not train on behave
+        like those of new rows (``calibration_`` records the choice).
+
+        - ``"auto"``: below 1,000 rows, cross-fitting: 5 models, each fitted
+          without one fifth of the rows, score the fifth they left out, so
+          every row gets a calibration score and none is wasted;
+          ``estimator_`` is then fitted on all the rows (6 fits in all). From
+          1,000 rows, a seeded random 20% of the rows is held out to
+          calibrate, and ``estimator_`` is fitted on the others.
+        - float in (0, 1): that share of the rows is held out.
+        - ``0``: no calibration rows: ``estimator_`` is fitted on every row
+          and the threshold comes from the training scores, as for
+          ``IsolationForest`` (also the fallback for out-of-core data).
+
+        With ``novelty=False`` it must be ``"auto"`` or 0.
 
     method : {"score_samples", "reconstruction"}, default="score_samples"
         Which score the detector uses:
@@ -114,6 +125,14 @@ class OutlierDetector(
           ``X``. This makes ``PCA(n_components=k)`` the linear baseline of an
           autoencoder with ``k`` components (scale ``X`` first, e.g. in a
           ``Pipeline``, so that every feature counts equally).
+
+    novelty : bool, default=True
+        As for ``LocalOutlierFactor``. ``True``: novelty detection, the
+        detector is for new data: the threshold is calibrated on scores of
+        rows the model did not train on (see ``calibration_fraction``), and
+        ``fit_predict`` is not available. ``False``: outlier detection in
+        the training data itself: the threshold comes from the training
+        scores, and ``fit_predict(X)`` labels the rows of ``X``.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the wrapped estimator and the calibration split, so that fits
@@ -134,8 +153,12 @@ class OutlierDetector(
         score_samples(X) - offset_``.
 
     calibration_scores_ : ndarray of shape (n_calibration_samples,)
-        The scores ``offset_`` was taken from: those of the held-out rows,
-        or of the training rows when nothing was held out.
+        The scores ``offset_`` was taken from: every row's cross-fitted
+        score, the scores of the held-out rows, or the training scores (see
+        ``calibration_``).
+
+    calibration_ : {"cross_fit", "held_out", "training"}
+        Where ``calibration_scores_`` come from.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -186,18 +209,23 @@ class OutlierDetector(
     >>> from sklearn.decomposition import PCA
     >>> from skae import AutoencoderTransformer, OutlierDetector
     >>> rng = np.random.RandomState(0)
-    >>> t = rng.uniform(-1, 1, size=(300, 1))
-    >>> X = np.hstack([t, t**2, -t]) + 0.01 * rng.normal(size=(300, 3))
+    >>> t = rng.uniform(-1, 1, size=(600, 1))
+    >>> X = np.hstack([t, t**2, -t]) + 0.01 * rng.normal(size=(600, 3))
+    >>> X_train, X_new = X[:300], X[300:]  # new rows of the same curve
     >>> detector = OutlierDetector(
     ...     AutoencoderTransformer(1, hidden_layer_sizes=(16,), random_state=0),
     ...     contamination=0.05,
-    ... ).fit(X)
-    >>> float((detector.predict(X) == -1).mean())  # 5% of the training data
-    0.05
+    ... ).fit(X_train)
+    >>> detector.calibration_  # 300 rows: every row scored out of fold
+    'cross_fit'
+    >>> float((detector.predict(X_new) == -1).mean())  # about 5% of new rows
+    0.033...
     >>> detector.predict([[0.5, 0.25, -0.5], [0.5, -2.0, 0.5]])
     array([ 1, -1])
+    >>> detector.predict_proba([[0.5, -2.0, 0.5]]).round(3)  # [inlier, outlier]
+    array([[0.003, 0.997]])
     >>> pca = OutlierDetector(PCA(n_components=1), method="reconstruction")
-    >>> pca.fit(X).predict([[0.5, -2.0, 0.5]])
+    >>> pca.fit(X_train).predict([[0.5, -2.0, 0.5]])
     array([-1])
     """
 
@@ -216,6 +244,7 @@ class OutlierDetector(
             Interval(Real, 0, 1, closed="left"),
         ],
         "method": [StrOptions({"score_samples", "reconstruction"})],
+        "novelty": ["boolean"],
         "random_state": ["random_state"],
     }
 
@@ -226,12 +255,14 @@ class OutlierDetector(
         contamination="auto",
         calibration_fraction="auto",
         method="score_samples",
+        novelty=True,
         random_state=None,
     ):
         self.estimator = estimator
         self.contamination = contamination
         self.calibration_fraction = calibration_fraction
         self.method = method
+        self.novelty = novelty
         self.random_state = random_state
 
     def _make_estimator(self):
@@ -279,10 +310,19 @@ class OutlierDetector(
             The fitted detector.
         """
         X = self._validate(X, reset=True)
-        X_train, X_calibration = self._calibration_split(X)
-        self.estimator_ = self._make_estimator()
-        self.estimator_.fit(X_train)
-        scores = self._scores(X_calibration)
+        self.calibration_ = self._calibration_plan(X)
+        if self.calibration_ == "cross_fit":
+            scores = self._cross_fitted_scores(X)
+            self.estimator_ = self._make_estimator().fit(X)
+        elif self.calibration_ == "held_out":
+            X_train, X_calibration = train_test_split(
+                X, test_size=self._held_out_fraction(), random_state=self._split_rng()
+            )
+            self.estimator_ = self._make_estimator().fit(X_train)
+            scores = self._scores(X_calibration)
+        else:
+            self.estimator_ = self._make_estimator().fit(X)
+            scores = self._scores(X)
         self.calibration_scores_ = scores
         # -inf scores make percentiles -inf or NaN (-inf + inf): either way,
         # the threshold is then -inf, below every finite score.
@@ -301,21 +341,50 @@ class OutlierDetector(
         self.offset_ = -np.inf if np.isnan(offset) else float(offset)
         return self
 
-    def _calibration_split(self, X):
-        """Rows to fit the estimator on, and rows to set the threshold with."""
+    def _calibration_plan(self, X):
+        """How the calibration scores are obtained: see ``calibration_fraction``."""
         fraction = self.calibration_fraction
-        if fraction == "auto":
-            fraction = AUTO_CALIBRATION_FRACTION if self.contamination == "auto" else 0
+        if not self.novelty:
+            if fraction not in ("auto", 0):
+                raise ValueError(
+                    f"calibration_fraction={fraction!r} holds rows out to set the "
+                    "threshold for new data (novelty=True); with novelty=False the "
+                    "threshold comes from the training scores. Leave "
+                    "calibration_fraction='auto', or set novelty=True."
+                )
+            return "training"
         # Out-of-core data are read block by block, not split by rows.
-        if is_streamed(X) or len(X) * fraction < 1 or len(X) < 2:
-            return X, X
-        # Its own stream, so that the wrapped estimator's seed is unchanged.
+        if is_streamed(X) or fraction == 0 or len(X) < 2:
+            return "training"
+        if fraction == "auto":
+            return "cross_fit" if len(X) < CROSS_FIT_MAX_ROWS else "held_out"
+        return "held_out" if len(X) * fraction >= 1 else "training"
+
+    def _held_out_fraction(self):
+        fraction = self.calibration_fraction
+        return AUTO_CALIBRATION_FRACTION if fraction == "auto" else fraction
+
+    def _split_rng(self):
+        """The RNG of the calibration split or folds.
+
+        Its own stream, so that the wrapped estimator's seed is unchanged.
+        """
         seed = self.random_state
         if seed is None and self.estimator is not None:
             own = self.estimator.get_params(deep=False).get("random_state")
             seed = own if isinstance(own, Integral) else None
-        rng = check_random_state(seed)
-        return train_test_split(X, test_size=fraction, random_state=rng)
+        return check_random_state(seed)
+
+    def _cross_fitted_scores(self, X):
+        """Each row's score by the model of the folds that leave it out."""
+        folds = KFold(
+            min(CROSS_FIT_FOLDS, len(X)), shuffle=True, random_state=self._split_rng()
+        )
+        scores = np.empty(len(X))
+        for train, held_out in folds.split(X):
+            estimator = self._make_estimator().fit(X[train])
+            scores[held_out] = self._scores(X[held_out], estimator=estimator)
+        return scores
 
     def _validate(self, X, *, reset):
         """Validated ``X``; out-of-core data stay out of core.
@@ -328,19 +397,21 @@ class OutlierDetector(
             return X
         return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
 
-    def _scores(self, X, *, per_feature=False):
+    def _scores(self, X, *, per_feature=False, estimator=None):
         """Scores of validated rows ``X``, higher for more normal samples.
 
         Per sample, or with ``per_feature=True`` split into one term per
         feature that sum to the sample's score. Scores that are not finite
         are ``-inf``: a NaN compared with the threshold would make its row
-        an inlier.
+        an inlier. ``estimator``: the fitted model that scores (default
+        ``estimator_``).
         """
+        estimator = self.estimator_ if estimator is None else estimator
         if self.method == "score_samples":
             score = (
-                self.estimator_.score_samples_per_feature
+                estimator.score_samples_per_feature
                 if per_feature
-                else self.estimator_.score_samples
+                else estimator.score_samples
             )
             scores = np.asarray(score(X))
             scores = scores.astype(np.result_type(scores.dtype, np.float32))
@@ -348,13 +419,13 @@ class OutlierDetector(
             scores = np.concatenate(
                 [
                     terms if per_feature else terms.sum(axis=1)
-                    for terms in self._reconstruction_terms(X)
+                    for terms in self._reconstruction_terms(X, estimator)
                 ]
             )
         scores[~np.isfinite(scores)] = -np.inf
         return scores
 
-    def _reconstruction_terms(self, X):
+    def _reconstruction_terms(self, X, estimator):
         """Yield ``-(x_j - x_hat_j)**2 / n_features`` for chunks of rows.
 
         The terms of the reconstruction score of each feature, in float64:
@@ -363,9 +434,7 @@ class OutlierDetector(
         """
         for chunk in iter_row_chunks(X, RECONSTRUCTION_CHUNK_ROWS):
             chunk = np.asarray(chunk)
-            reconstruction = self.estimator_.inverse_transform(
-                self.estimator_.transform(chunk)
-            )
+            reconstruction = estimator.inverse_transform(estimator.transform(chunk))
             with np.errstate(over="ignore", invalid="ignore"):
                 terms = np.subtract(chunk, reconstruction, dtype=np.float64)
                 terms **= 2
@@ -424,6 +493,38 @@ class OutlierDetector(
             ``-1`` where ``decision_function(X) < 0``, else ``+1``.
         """
         return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def _fit_predict_available(self):
+        if self.novelty:
+            raise AttributeError(
+                "fit_predict is not available when novelty=True: the threshold "
+                "is set for new data, not for the training rows. Use "
+                "novelty=False to flag the outliers of the training data "
+                "themselves, or call fit(X) and then predict(X_new)."
+            )
+        return True
+
+    @available_if(_fit_predict_available)
+    def fit_predict(self, X, y=None):
+        """Fit on ``X`` and label its rows: inliers +1, outliers -1.
+
+        Only with ``novelty=False`` (outlier detection in ``X`` itself, the
+        threshold set on the training scores), as for
+        ``LocalOutlierFactor``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to fit and label.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            ``-1`` for outliers, ``+1`` for inliers.
+        """
+        return self.fit(X).predict(X)
 
     def predict_proba(self, X):
         """Empirical tail probability of each score among held-out normal scores.

@@ -51,4 +51,11 @@ META_ESTIMATORS = [
     # and the scores are float rounding noise around 1e-30.
     OutlierDetector(PCA(n_components=1), method="reconstruction"),
     OutlierDetector(AutoencoderTransformer(**FAST, random_state=0), contamination=0.1),
+    # Outlier detection in the training data: scikit-learn's checks of
+    # fit_predict and of the flagged share of the training rows apply.
+    OutlierDetector(
+        AutoencoderTransformer(**FAST, random_state=0),
+        contamination=0.1,
+        novelty=False,
+    ),
 ]
