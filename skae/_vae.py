@@ -12,7 +12,13 @@ from ._base import _BaseAutoencoder
 from ._compat import Integer, Interval, StrOptions
 from ._docstrings import fill_doc
 from ._scaling import fit_scaling
-from ._variational import ACTIVE_UNIT_THRESHOLD, LIKELIHOODS, KLWarmup, VAEModule
+from ._variational import (
+    ACTIVE_UNIT_THRESHOLD,
+    LIKELIHOODS,
+    NOISE_VARIANCES,
+    KLWarmup,
+    VAEModule,
+)
 
 
 @fill_doc
@@ -84,6 +90,17 @@ class VAE(_BaseAutoencoder):
         constant feature is unbounded, and nearly constant features (such as
         the border pixels of digits) get tiny variances that make any unseen
         value on them cost thousands of nats. Ignored for ``"bernoulli"``.
+
+    noise_variance : {"per_feature", "shared"}, default="per_feature"
+        The variance of the Gaussian decoder, in the scaled space:
+        ``"per_feature"`` learns one per feature, as the noise of
+        ``FactorAnalysis``; ``"shared"`` one for all features, as
+        probabilistic PCA (``PCA.score_samples``), each above its feature's
+        floor. Per-feature variances fit tables whose features are predicted
+        with very different precision; a shared one keeps the features the
+        model predicts best (the background pixels of images) from deciding
+        a row's log-likelihood, which ranks outliers among images better
+        (see :class:`OutlierDetector`). Ignored for ``"bernoulli"``.
 
     {training_parameters}
     Attributes
@@ -158,6 +175,7 @@ class VAE(_BaseAutoencoder):
         # A fraction of each feature's own squared scale: a floor above it
         # would exceed the data's own variance (and 1e39 overflows float32).
         "min_variance": [Interval(Real, 0, 1, closed="right")],
+        "noise_variance": [StrOptions(set(NOISE_VARIANCES))],
     }
 
     def __init__(
@@ -175,6 +193,7 @@ class VAE(_BaseAutoencoder):
         beta=1.0,
         kl_warmup_epochs=10,
         min_variance=1e-3,
+        noise_variance="per_feature",
         standardize="auto",
         optimizer="adam",
         lr=1e-3,
@@ -222,6 +241,7 @@ class VAE(_BaseAutoencoder):
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs
         self.min_variance = min_variance
+        self.noise_variance = noise_variance
 
     # The bound the module is trained on; IWAE changes it.
     _bound = "elbo"
@@ -235,6 +255,7 @@ class VAE(_BaseAutoencoder):
             k=int(self.k),
             beta=self.beta,
             variance_floor=self._variance_floor(X),
+            noise_variance=self.noise_variance,
             # Drawn from the seeded RNG of fit: reproducible under random_state.
             eval_seed=int(torch.randint(2**31 - 1, ()).item()),
         )
@@ -289,7 +310,7 @@ class VAE(_BaseAutoencoder):
                 "(posterior collapse). Use fewer n_components, a longer "
                 "kl_warmup_epochs or a smaller beta.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=6,  # the caller of fit (as the ConvergenceWarning)
             )
 
     # ------------------------------------------------------------------
@@ -377,7 +398,10 @@ class IWAE(VAE):
 
     min_variance : float in (0, 1], default=1e-3
         Floor of the Gaussian decoder's variance, per feature, as a fraction
-        of that feature's own squared scale; see :class:`VAE`.
+        of the square of that feature's scale; see :class:`VAE`.
+
+    noise_variance : {"per_feature", "shared"}, default="per_feature"
+        One decoder variance per feature, or one for all; see :class:`VAE`.
 
     {training_parameters}
     Attributes
@@ -447,6 +471,7 @@ class IWAE(VAE):
         beta=1.0,
         kl_warmup_epochs=10,
         min_variance=1e-3,
+        noise_variance="per_feature",
         standardize="auto",
         optimizer="adam",
         lr=1e-3,
@@ -477,6 +502,7 @@ class IWAE(VAE):
             beta=beta,
             kl_warmup_epochs=kl_warmup_epochs,
             min_variance=min_variance,
+            noise_variance=noise_variance,
             standardize=standardize,
             optimizer=optimizer,
             lr=lr,

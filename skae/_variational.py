@@ -24,9 +24,10 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
 
-from ._modules import AutoencoderModule
+from ._modules import AutoencoderModule, principal_axes
 
 LIKELIHOODS = ("gaussian", "bernoulli")
+NOISE_VARIANCES = ("per_feature", "shared")
 BOUNDS = ("elbo", "iwae")
 
 # Bounds of the encoder's log-variance: exp(-12) ~ 6e-6 and exp(8) ~ 3e3.
@@ -50,6 +51,35 @@ ACTIVE_UNIT_THRESHOLD = 1e-2
 # Importance samples times rows times features per pass of score_samples:
 # bounds the memory of the decoder's activations whatever k_eval.
 SCORE_CHUNK_VALUES = 2**24
+
+
+def factor_analysis(X, n_factors, random_state):
+    """``(mean, loadings, noise variances)`` of factor analysis of ``X``.
+
+    ``loadings`` has shape ``(n_factors, n_features)``; ``x = loadings.T z
+    + mean + noise``.
+    """
+    with warnings.catch_warnings():
+        # A starting point: training goes on from wherever it stopped.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fa = FactorAnalysis(n_factors, random_state=random_state).fit(X)
+    return fa.mean_, fa.components_, fa.noise_variance_
+
+
+def probabilistic_pca(X, n_factors, random_state):
+    """``(mean, loadings, noise variances)`` of probabilistic PCA of ``X``.
+
+    The closed form of Tipping and Bishop (1999): the noise variance is
+    the mean variance along the discarded principal axes, and the loadings
+    are the leading axes scaled by the square root of their variance in
+    excess of it.
+    """
+    mean, axes, variances = principal_axes(X, n_factors, random_state)
+    total = X.var(axis=0, ddof=1).sum()
+    n_discarded = X.shape[1] - len(axes)
+    noise = max(total - variances.sum(), 0.0) / n_discarded if n_discarded else 0.0
+    loadings = np.sqrt(np.maximum(variances - noise, 0.0))[:, None] * axes
+    return mean, loadings, np.full(X.shape[1], noise)
 
 
 class VAEModule(AutoencoderModule):
@@ -76,6 +106,10 @@ class VAEModule(AutoencoderModule):
         is the bound itself).
     variance_floor : tensor of shape (n_features,), default=None
         Floor of the per-feature variance of the Gaussian decoder.
+    noise_variance : {"per_feature", "shared"}, default="per_feature"
+        Whether the Gaussian decoder learns one variance per feature (as
+        factor analysis) or one for all (as probabilistic PCA), each above
+        its feature's floor.
     eval_seed : int, default=0
         Seed of the fixed noise used to estimate log p(x) at inference.
     """
@@ -93,6 +127,7 @@ class VAEModule(AutoencoderModule):
         k,
         beta,
         variance_floor=None,
+        noise_variance="per_feature",
         eval_seed=0,
     ):
         super().__init__(encoder, decoder)
@@ -105,11 +140,13 @@ class VAEModule(AutoencoderModule):
         # estimator's warm-up; 1 outside training.
         self.kl_weight = 1.0
         self.eval_seed = eval_seed
+        self.noise_variance = noise_variance
         if likelihood == "gaussian":
             self.register_buffer(
                 "variance_floor", torch.as_tensor(variance_floor, dtype=torch.float32)
             )
-            self.raw_variance = nn.Parameter(torch.empty_like(self.variance_floor))
+            shape = (1,) if noise_variance == "shared" else self.variance_floor.shape
+            self.raw_variance = nn.Parameter(torch.empty(shape))
             self.reset_parameters()
 
     def reset_parameters(self):
@@ -118,20 +155,22 @@ class VAEModule(AutoencoderModule):
             self.set_variance(torch.maximum(self.variance_floor + 1e-2, torch.ones(1)))
 
     def start_from_linear_model(self, X, random_state):
-        """Start as factor analysis of the scaled training data ``X``.
+        """Start as the linear-Gaussian model of the scaled training data ``X``.
 
         Factor analysis, ``x = W z + mean + noise`` with per-feature noise
-        variances, is the VAE whose decoder is linear, and its posterior is
-        Gaussian: with the default networks (a linear bypass beside each
-        MLP, whose output starts at zero) the VAE can start exactly there.
-        The factors are rotated so that the posterior covariance
-        ``(I + W^T Psi^-1 W)^-1`` is diagonal, as the encoder's is; the
-        bound is then tight, and the model's log-likelihood at the start is
-        that of factor analysis with its noise variances raised to the
-        floor. Latent dimensions beyond the data's rank start as the prior.
-        Bernoulli data have no linear-Gaussian counterpart: the networks keep
-        their random start, with the decoder's bias at the logits of each
-        feature's mean, the model of independent features.
+        variances (``noise_variance="per_feature"``), or probabilistic PCA,
+        with one noise variance (``"shared"``), is the VAE whose decoder is
+        linear, and its posterior is Gaussian: with the default networks (a
+        linear bypass beside each MLP, whose output starts at zero) the VAE
+        can start exactly there. The factors are rotated so that the
+        posterior covariance ``(I + W Psi^-1 W^T)^-1`` is diagonal, as the
+        encoder's is; the bound is then tight, and the model's
+        log-likelihood at the start is that of the linear model with its
+        noise variances raised to the floor. Latent dimensions beyond the
+        data's rank start as the prior. Bernoulli data have no
+        linear-Gaussian counterpart: the networks keep their random start,
+        with the decoder's bias at the logits of each feature's mean, the
+        model of independent features.
         """
         if not self.has_bypass() or len(X) < 2:
             return
@@ -143,13 +182,11 @@ class VAEModule(AutoencoderModule):
                 )
             return
         n_factors = min(self.n_components, *X.shape)
-        with warnings.catch_warnings():
-            # A starting point: training goes on from wherever it stopped.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            fa = FactorAnalysis(n_factors, random_state=random_state).fit(X)
-        floor = self.variance_floor.double().numpy()
-        noise = np.maximum(fa.noise_variance_, floor)
-        loadings = fa.components_  # (n_factors, n_features)
+        if self.noise_variance == "shared":
+            mean, loadings, noise = probabilistic_pca(X, n_factors, random_state)
+        else:
+            mean, loadings, noise = factor_analysis(X, n_factors, random_state)
+        noise = np.maximum(noise, self.variance_floor.double().numpy())
         eigenvalues, rotation = np.linalg.eigh((loadings / noise) @ loadings.T)
         loadings = rotation.T @ loadings
         posterior_variance = 1.0 / (1.0 + np.maximum(eigenvalues, 0.0))
@@ -159,20 +196,26 @@ class VAEModule(AutoencoderModule):
         weight = np.zeros((2 * k, X.shape[1]))
         bias = np.zeros(2 * k)
         weight[:n_factors] = projection
-        bias[:n_factors] = -projection @ fa.mean_
+        bias[:n_factors] = -projection @ mean
         bias[k : k + n_factors] = np.log(posterior_variance)
         decoder_weight = np.zeros((X.shape[1], k))
         decoder_weight[:, :n_factors] = loadings.T
         self.encoder.set_linear(weight, bias)
-        self.decoder.set_linear(decoder_weight, fa.mean_)
+        self.decoder.set_linear(decoder_weight, mean)
         self.set_variance(noise)
 
     def set_variance(self, variance):
-        """Set the decoder's per-feature variance (kept above the floor)."""
+        """Set the decoder's variance (kept above the floor).
+
+        With ``noise_variance="shared"``, the mean excess of ``variance``
+        over the floor is shared by every feature.
+        """
         floor = self.variance_floor.double()
         excess = (torch.as_tensor(variance, dtype=torch.float64) - floor).clamp(
             min=1e-6
         )
+        if self.noise_variance == "shared":
+            excess = excess.mean().reshape(1)
         raw = excess + torch.log(-torch.expm1(-excess))  # softplus^-1
         with torch.no_grad():
             self.raw_variance.copy_(raw / VARIANCE_GAIN)
@@ -194,7 +237,7 @@ class VAEModule(AutoencoderModule):
         return mu, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
 
     def variance(self):
-        """Per-feature variance of the Gaussian decoder (floored)."""
+        """Per-feature variance of the Gaussian decoder (floored), ``(n_features,)``."""
         return self.variance_floor + F.softplus(VARIANCE_GAIN * self.raw_variance)
 
     def _decoder_output(self, z):

@@ -541,3 +541,25 @@ def test_vae_beats_factor_analysis_on_digits_without_constant_pixels(digits_spli
     fa = FactorAnalysis(8).fit(X_train)
     # Measured: -119.0 against -138.8 nats.
     assert vae.score(X_test) > fa.score(X_test) + 10
+
+
+def test_shared_noise_variance_starts_as_probabilistic_pca():
+    # One decoder variance for all features: the start is PCA's own density
+    # model (PCA.score_samples), the bound tight as for factor analysis.
+    X = StandardScaler().fit_transform(load_wine().data)
+    start = VAE(
+        4,
+        noise_variance="shared",
+        lr=1e-12,
+        max_epochs=1,
+        standardize=False,
+        min_variance=1e-6,
+        early_stopping=False,
+        random_state=0,
+    ).fit(X)
+    assert start.net_.module_.raw_variance.shape == (1,)
+    pca = PCA(4).fit(X)
+    assert_allclose(start.score_samples(X), pca.score_samples(X), rtol=1e-4)
+    trained = VAE(4, noise_variance="shared", random_state=0).fit(X)
+    variance = trained.net_.module_.variance().detach().numpy()
+    assert_allclose(variance, variance[0])  # one value (equal floors here)
