@@ -462,7 +462,9 @@ def _load(name, seed, config):
 def warm_up():
     """One untimed tiny fit: torch's lazy start-up is not charged to a model."""
     X = np.random.RandomState(0).normal(size=(20, 3))
-    skae.AutoencoderTransformer(max_epochs=1, device="cpu").fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one epoch: a ConvergenceWarning
+        skae.AutoencoderTransformer(max_epochs=1, device="cpu").fit(X)
 
 
 def run_seed(name, seed, config, log=print, models=None):

@@ -584,6 +584,17 @@ class _BaseAutoencoder(
                 )
             with self._torch_threads(module, min(len(X_train), batch_size)):
                 losses = self._train(train, seed, epochs=epochs)
+                if (
+                    not warm
+                    and not isinstance(X, RowStream)
+                    and self._kept_linear_start()
+                ):
+                    # The selected model is the linear one: fitted on every
+                    # row, the validation rows included, as a model chosen
+                    # by validation is refitted on all the data.
+                    module.start_from_linear_model(
+                        self._scale_training_data(X).double().numpy(), seed
+                    )
                 self._check_trained(probe)
             # The validation data are not part of the model: kept, they would
             # grow every pickle (as device tensors on a GPU).
@@ -624,6 +635,12 @@ class _BaseAutoencoder(
                 "increase max_epochs for a converged model."
             )
         warnings.warn(message, ConvergenceWarning, stacklevel=6)
+
+    def _kept_linear_start(self):
+        """Whether training kept the linear start (``init="pca"``) of an
+        in-memory fit."""
+        schedule = dict(self.net_.callbacks_).get("schedule")
+        return self.init == "pca" and getattr(schedule, "kept_start_", False)
 
     def _training_probe(self, train):
         """Scaled training rows, one inference chunk, for the post-fit check."""

@@ -37,9 +37,10 @@ NETWORK_PARAMETERS = """\
           training data, with the MLPs' output layers at zero: ``PCA`` for
           the autoencoders, factor analysis for ``VAE`` and ``IWAE``. With a
           validation split (``early_stopping``) that starting point counts
-          as epoch 0, so training keeps the linear model when no epoch
-          beats it on the held-out rows: the model is then as good as
-          ``PCA`` (or factor analysis), never worse.
+          as epoch 0, and training keeps the linear model unless an epoch
+          beats it on the held-out rows by more than one standard error;
+          a kept linear model is refitted on all the rows, so it is then
+          ``PCA`` (or factor analysis) of ``X``.
         - ``"random"``: torch's random initialization of every layer.
 
         Ignored for custom ``encoder`` and ``decoder`` modules.
