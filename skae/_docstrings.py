@@ -5,6 +5,8 @@ Each estimator's docstring holds the markers ``{network_parameters}``,
 replaces them, so one description serves all estimators and cannot drift.
 """
 
+import inspect
+
 NETWORK_PARAMETERS = """\
     hidden_layer_sizes : tuple of int, default=(256, 128)
         Widths of the hidden layers of the default MLP encoder, from the input
@@ -28,7 +30,7 @@ NETWORK_PARAMETERS = """\
         ``(batch, n_features)``; copied like ``encoder``. The default is an
         MLP mirroring ``hidden_layer_sizes``.
 
-    init : {"pca", "random"}, default="pca"
+    init : {"pca", "random"}, default=INIT_DEFAULT
         Where training starts. The default networks are MLPs with a linear
         bypass (``linear(x) + mlp(x)``), which hold the linear model as the
         case of a zero MLP output.
@@ -222,10 +224,13 @@ def fill_doc(cls):
 
     Each inserted block ends with one blank line: numpydoc only recognizes a
     section header (``Attributes``, ``See Also``) that follows a blank line,
-    and would otherwise read it as one more parameter.
+    and would otherwise read it as one more parameter. Defaults that differ
+    between models (``init``) are read from the class's ``__init__``, so the
+    text cannot drift from the code.
     """
     doc = cls.__doc__
     for marker, text in _MARKERS.items():
         doc = doc.replace(f"    {marker}\n", text.rstrip("\n") + "\n\n")
-    cls.__doc__ = doc
+    init = inspect.signature(cls.__init__).parameters["init"].default
+    cls.__doc__ = doc.replace("INIT_DEFAULT", f'"{init}"')
     return cls

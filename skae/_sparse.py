@@ -137,6 +137,13 @@ class SparseAutoencoder(_BaseAutoencoder):
     so very small batches estimate them poorly; keep ``batch_size`` well
     above ``1 / sparsity_target``.
 
+    Unlike the other autoencoders, training starts at random by default
+    (``init="random"``): the codes pass through a sigmoid (``"kl"``) or a
+    ReLU (``"l1"``), so PCA's codes are no start the model can represent.
+    Measured on the Swiss roll (``benchmarks/quality.py``, 3 seeds), the
+    PCA start stayed at PCA's error in 2 seeds of 3 (0.73 of it on average)
+    where the random start reached 0.22.
+
     References
     ----------
     .. [1] A. Ng, "Sparse autoencoder", CS294A lecture notes, Stanford
@@ -177,7 +184,7 @@ class SparseAutoencoder(_BaseAutoencoder):
         activation="relu",
         encoder=None,
         decoder=None,
-        init="pca",
+        init="random",
         standardize="auto",
         optimizer="adam",
         lr=1e-3,
