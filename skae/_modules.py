@@ -197,7 +197,7 @@ class AutoencoderModule(nn.Module):
         if not self.has_bypass() or len(X) < 2:
             return
         mean, axes, _ = principal_axes(X, self.decoder.linear.in_features, random_state)
-        weight = self.encoder.linear.weight.detach().double().numpy().copy()
+        weight = self.encoder.linear.weight.detach().cpu().double().numpy()
         weight[: len(axes)] = axes
         bias = -weight @ mean
         decoder_weight = np.zeros((X.shape[1], self.decoder.linear.in_features))

@@ -186,7 +186,7 @@ class VAEModule(AutoencoderModule):
             mean, loadings, noise = probabilistic_pca(X, n_factors, random_state)
         else:
             mean, loadings, noise = factor_analysis(X, n_factors, random_state)
-        noise = np.maximum(noise, self.variance_floor.double().numpy())
+        noise = np.maximum(noise, self.variance_floor.cpu().double().numpy())
         eigenvalues, rotation = np.linalg.eigh((loadings / noise) @ loadings.T)
         loadings = rotation.T @ loadings
         posterior_variance = 1.0 / (1.0 + np.maximum(eigenvalues, 0.0))
@@ -210,10 +210,10 @@ class VAEModule(AutoencoderModule):
         With ``noise_variance="shared"``, the mean excess of ``variance``
         over the floor is shared by every feature.
         """
-        floor = self.variance_floor.double()
-        excess = (torch.as_tensor(variance, dtype=torch.float64) - floor).clamp(
-            min=1e-6
-        )
+        # In float64 on the CPU (any device's parameters accept the copy).
+        floor = self.variance_floor.cpu().double()
+        variance = torch.as_tensor(variance, dtype=torch.float64).cpu()
+        excess = (variance - floor).clamp(min=1e-6)
         if self.noise_variance == "shared":
             excess = excess.mean().reshape(1)
         raw = excess + torch.log(-torch.expm1(-excess))  # softplus^-1
