@@ -111,9 +111,10 @@ TRAINING_PARAMETERS = """\
         stops training before the network fits the noise of the training
         rows, which is what decides the error on new rows. If False, monitor
         the training loss (as ``MLPRegressor`` does). ``"auto"``: True when
-        the validation split has at least 10 rows (100 training rows at the
-        default fraction), else False. Inside ``GridSearchCV`` the split is
-        taken from each training fold.
+        the validation split has at least 2 rows (20 training rows at the
+        default fraction), the fewest on which the starting weights can be
+        compared with the trained ones (see ``init``), else False. Inside
+        ``GridSearchCV`` the split is taken from each training fold.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out for ``early_stopping``.

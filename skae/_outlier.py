@@ -119,7 +119,8 @@ class OutlierDetector(
         - float in (0, 1): that share of the rows is held out.
         - ``0``: no calibration rows: ``estimator_`` is fitted on every row
           and the threshold comes from the training scores, as for
-          ``IsolationForest`` (also the fallback for out-of-core data).
+          ``IsolationForest`` (also the fallback for out-of-core data, and
+          for fewer than 10 rows, two per fold).
 
         With ``novelty=False`` it must be ``"auto"`` or 0.
 
@@ -369,8 +370,9 @@ class OutlierDetector(
                     "calibration_fraction='auto', or set novelty=True."
                 )
             return "training"
-        # Out-of-core data are read block by block, not split by rows.
-        if is_streamed(X) or fraction == 0 or len(X) < 2:
+        # Out-of-core data are read block by block, not split by rows; below
+        # two rows per fold, no model could be fitted without some of them.
+        if is_streamed(X) or fraction == 0 or len(X) < 2 * CROSS_FIT_FOLDS:
             return "training"
         if fraction == "auto":
             return "cross_fit" if len(X) < CROSS_FIT_MAX_ROWS else "held_out"
@@ -393,9 +395,7 @@ class OutlierDetector(
 
     def _cross_fitted_scores(self, X):
         """Each row's score by the model of the folds that leave it out."""
-        folds = KFold(
-            min(CROSS_FIT_FOLDS, len(X)), shuffle=True, random_state=self._split_rng()
-        )
+        folds = KFold(CROSS_FIT_FOLDS, shuffle=True, random_state=self._split_rng())
         scores = np.empty(len(X))
         for train, held_out in folds.split(X):
             estimator = self._make_estimator().fit(X[train])

@@ -236,7 +236,7 @@ def test_warm_start_recreates_the_schedule():
     )
     model.fit(X)  # early_stopping="auto" holds out 20 rows
     assert "valid_loss" in model.net_.history[-1]
-    model.fit(X[:50])  # too few rows to hold any out
+    model.fit(X[:15])  # too few rows to hold any out
     assert model.n_iter_ == 6
     assert "valid_loss" not in model.net_.history[-1]
     schedule = dict(model.net_.callbacks_)["schedule"]
@@ -249,6 +249,7 @@ def test_warm_start_after_the_schedule_stopped(small_X):
     model = clone(ESTIMATORS[0]).set_params(
         max_epochs=500, n_iter_no_change=2, tol=0.5, random_state=0
     )
+    model.set_params(early_stopping=False)  # the training loss is watched
     model.fit(small_X)
     n_first = model.n_iter_
     assert n_first < 500 and "n_iter_no_change=2" in model.stop_reason_

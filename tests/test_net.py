@@ -107,14 +107,15 @@ def test_callbacks_implementing_batch_hooks_are_notified(small_X):
 def test_closure_optimizer_uses_skorch_step(small_X):
     # LBFGS evaluates the loss several times per step through a closure.
     # Mini-batch LBFGS without a line search is fragile: at lr=0.1 it
-    # diverges from the PCA start on this set (a clear ValueError), so this
-    # test of the closure path starts at random and without a validation
-    # split, as it was written for.
+    # diverges on this set (a clear ValueError), and from the PCA start, a
+    # stationary point of the bypass, its first curvature pairs are noise; so
+    # this test of the closure path starts at random, without a validation
+    # split, at a small learning rate.
     model = AutoencoderTransformer(
         hidden_layer_sizes=(4,),
         max_epochs=2,
         optimizer=torch.optim.LBFGS,
-        lr=0.1,
+        lr=0.01,
         init="random",
         early_stopping=False,
         random_state=0,

@@ -31,7 +31,7 @@ def test_silent_at_zero(small_X, capsys):
 def test_bar_then_one_summary_line(small_X, capsys, monkeypatch):
     # tqdm redraws at most every 0.1 s; these epochs are faster.
     monkeypatch.setattr(skae._progress, "tqdm", partial(tqdm, mininterval=0))
-    model = _model(verbose=1).fit(small_X)
+    model = _model(verbose=1, early_stopping=False).fit(small_X)
     out, err = capsys.readouterr()
     assert out.count("\n") == 1
     match = SUMMARY.match(out.strip())
@@ -80,13 +80,15 @@ def test_summary_says_why_training_stopped(small_X, capsys, early_stopping):
         "max(1, |best loss|) for n_iter_no_change=2 epochs"
     )
     if early_stopping:
-        expected += " (the weights of the best epoch, 1, are kept)"
+        expected += (
+            " (the starting weights are kept: no epoch beat them on the "
+            "validation rows by more than one standard error)"
+        )
     assert model.stop_reason_ == expected
     assert capsys.readouterr().out.strip().endswith(f"stopped: {expected}.")
     # Not kept from one fit to the next.
-    assert model.set_params(n_iter_no_change=200).fit(small_X).stop_reason_ == (
-        "max_epochs=100 reached"
-    )
+    model.set_params(n_iter_no_change=200, max_epochs=3)
+    assert model.fit(small_X).stop_reason_ == "max_epochs=3 reached"
 
 
 @pytest.mark.parametrize("verbose", [1, 2])

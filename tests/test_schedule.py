@@ -99,7 +99,11 @@ def test_fit_that_stops_on_a_plateau_does_not_warn(small_X):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         model = AutoencoderTransformer(
-            hidden_layer_sizes=(4,), max_epochs=500, tol=10.0, n_iter_no_change=2
+            hidden_layer_sizes=(4,),
+            max_epochs=500,
+            tol=10.0,
+            n_iter_no_change=2,
+            early_stopping=False,
         ).fit(small_X)
     assert model.n_iter_ == 3
     assert model.stop_reason_.startswith("the train loss did not improve")
@@ -118,9 +122,9 @@ def test_auto_batch_size(n_samples, expected):
 
 
 @pytest.mark.parametrize(
-    "n_samples, validation", [(60, False), (99, False), (100, True), (400, True)]
+    "n_samples, validation", [(10, False), (19, False), (20, True), (400, True)]
 )
-def test_early_stopping_auto_needs_ten_validation_rows(n_samples, validation):
+def test_early_stopping_auto_needs_two_validation_rows(n_samples, validation):
     X = np.random.RandomState(0).normal(size=(n_samples, 3))
     model = AutoencoderTransformer(hidden_layer_sizes=(4,), max_epochs=2).fit(X)
     assert ("valid_loss" in model.net_.history[-1]) is validation

@@ -108,7 +108,10 @@ def test_automatic_policy_uses_more_threads_for_more_work(
     monkeypatch.setattr(skae._threads, "available_cores", lambda: 8)
     monkeypatch.setattr(skae._threads, "idle_cores", lambda: 8)
     model = _RecordingAutoencoder(
-        hidden_layer_sizes=(4,), max_epochs=1, batch_size=len(small_X)
+        hidden_layer_sizes=(4,),
+        max_epochs=1,
+        batch_size=len(small_X),
+        early_stopping=False,
     )
     model.fit(small_X)
     # One batch of all rows.
@@ -158,7 +161,9 @@ def test_automatic_policy_follows_the_load(small_X, two_threads, monkeypatch):
     # Work for 2 threads; the other processes take the cores after 3 batches.
     monkeypatch.setattr(skae._threads, "available_cores", lambda: 2)
     monkeypatch.setattr(skae._threads, "RECHECK_SECONDS", 0.0)
-    model = _RecordingAutoencoder(hidden_layer_sizes=(4,), max_epochs=6, batch_size=20)
+    model = _RecordingAutoencoder(
+        hidden_layer_sizes=(4,), max_epochs=6, batch_size=20, early_stopping=False
+    )
     monkeypatch.setattr(skae._threads, "WORK_PER_THREAD", 1)
     idle = iter([2, 2, 2, 2] + [0] * 100)  # one reading when the block starts
     monkeypatch.setattr(skae._threads, "idle_cores", lambda: next(idle))
