@@ -33,13 +33,13 @@ from ._vae import VAE
 # below the first quartile are outliers under contamination="auto".
 TUKEY_FENCE = 1.5
 
-# calibration_fraction="auto": data sets of fewer rows are cross-fitted (every
-# row is scored by a model fitted without it); larger ones hold out this
-# share of their rows, at least 200 rows, enough to place the 5% quantile
-# within about 1.5 percentage points.
-CROSS_FIT_MAX_ROWS = 1000
-CROSS_FIT_FOLDS = 5
+# calibration_fraction="auto" holds out this share of the rows, when they are
+# enough to place the threshold: at least 1 / contamination - 1 of them (19
+# for 5%; as many for the fence of contamination="auto"), so that the
+# p(n + 1)-th smallest calibration score exists. Fewer rows are cross-fitted.
 AUTO_CALIBRATION_FRACTION = 0.2
+AUTO_CONTAMINATION_SHARE = 0.05
+CROSS_FIT_FOLDS = 5
 # Rows per chunk of the reconstruction score.
 RECONSTRUCTION_CHUNK_ROWS = 4096
 
@@ -110,12 +110,15 @@ class OutlierDetector(
         rows than intended; scores of rows a model did not train on behave
         like those of new rows (``calibration_`` records the choice).
 
-        - ``"auto"``: below 1,000 rows, cross-fitting: 5 models, each fitted
-          without one fifth of the rows, score the fifth they left out, so
-          every row gets a calibration score and none is wasted;
-          ``estimator_`` is then fitted on all the rows (6 fits in all). From
-          1,000 rows, a seeded random 20% of the rows is held out to
-          calibrate, and ``estimator_`` is fitted on the others.
+        - ``"auto"``: a seeded random 20% of the rows is held out to
+          calibrate, and ``estimator_`` is fitted on the others: the model
+          that scores new rows is the one that set the threshold, so the
+          flagged share of new rows is exact in expectation. When 20% of the
+          rows are too few to place the threshold (fewer than ``1 /
+          contamination - 1`` of them, 19 for 5% and for ``"auto"``: below
+          100 rows), every row is cross-fitted instead: 5 models, each
+          fitted without one fifth of the rows, score the fifth they left
+          out, and ``estimator_`` is fitted on all the rows (6 fits in all).
         - float in (0, 1): that share of the rows is held out.
         - ``0``: no calibration rows: ``estimator_`` is fitted on every row
           and the threshold comes from the training scores, as for
@@ -229,14 +232,14 @@ class OutlierDetector(
     ...     AutoencoderTransformer(1, hidden_layer_sizes=(16,), random_state=0),
     ...     contamination=0.05,
     ... ).fit(X_train)
-    >>> detector.calibration_  # 300 rows: every row scored out of fold
-    'cross_fit'
+    >>> detector.calibration_  # 20% of the rows held out to set the threshold
+    'held_out'
     >>> float((detector.predict(X_new) == -1).mean())  # about 5% of new rows
-    0.033...
+    0.03
     >>> detector.predict([[0.5, 0.25, -0.5], [0.5, -2.0, 0.5]])
     array([ 1, -1])
     >>> detector.predict_proba([[0.5, -2.0, 0.5]]).round(3)  # [inlier, outlier]
-    array([[0.003, 0.997]])
+    array([[0.016, 0.984]])
     >>> pca = OutlierDetector(PCA(n_components=1), method="reconstruction")
     >>> pca.fit(X_train).predict([[0.5, -2.0, 0.5]])
     array([-1])
@@ -375,7 +378,13 @@ class OutlierDetector(
         if is_streamed(X) or fraction == 0 or len(X) < 2 * CROSS_FIT_FOLDS:
             return "training"
         if fraction == "auto":
-            return "cross_fit" if len(X) < CROSS_FIT_MAX_ROWS else "held_out"
+            share = (
+                AUTO_CONTAMINATION_SHARE
+                if self.contamination == "auto"
+                else self.contamination
+            )
+            enough = AUTO_CALIBRATION_FRACTION * len(X) >= 1 / share - 1
+            return "held_out" if enough else "cross_fit"
         return "held_out" if len(X) * fraction >= 1 else "training"
 
     def _held_out_fraction(self):

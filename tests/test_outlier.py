@@ -107,11 +107,17 @@ def test_without_calibration_the_training_scores_set_the_threshold(
     assert flagged == pytest.approx(contamination, abs=1 / len(X))
 
 
-def test_auto_calibration_cross_fits_small_data_and_holds_out_from_large(curve):
+def test_auto_calibration_holds_out_rows_or_cross_fits_small_data(curve):
     X, _ = curve
-    # Below 1,000 rows: every row gets a score from the model of the other
-    # folds, and the estimator is fitted on all of them.
-    detector = OutlierDetector(PCA(2), contamination=0.1, random_state=0).fit(X)
+    # 20% of 200 rows are enough to place the 5% quantile (19 of them).
+    detector = OutlierDetector(PCA(2), contamination=0.05, random_state=0).fit(X)
+    assert detector.calibration_ == "held_out"
+    assert len(detector.calibration_scores_) == 40
+    assert detector.estimator_.n_samples_ == 160
+    # 20% of 60 rows are not: every row gets a score from the model of the
+    # other folds, and the estimator is fitted on all of them.
+    X = X[:60]
+    detector = OutlierDetector(PCA(2), contamination=0.05, random_state=0).fit(X)
     assert detector.calibration_ == "cross_fit"
     assert len(detector.calibration_scores_) == len(X)
     assert detector.estimator_.n_samples_ == len(X)
@@ -120,13 +126,12 @@ def test_auto_calibration_cross_fits_small_data_and_holds_out_from_large(curve):
         expected = PCA(2).fit(X[train]).score_samples(X[held_out])
         assert_allclose(detector.calibration_scores_[held_out], expected)
     flagged = (detector.calibration_scores_ < detector.offset_).mean()
-    assert flagged == pytest.approx(0.1, abs=1 / len(X))
-    # From 1,000 rows: 20% held out.
-    X_large = np.tile(X, (5, 1)) + np.random.RandomState(0).normal(0, 1e-3, (1000, 3))
-    detector = OutlierDetector(PCA(2), random_state=0).fit(X_large)
-    assert detector.calibration_ == "held_out"
-    assert len(detector.calibration_scores_) == 200
-    assert detector.estimator_.n_samples_ == 800
+    assert flagged == pytest.approx(0.05, abs=1 / len(X))
+    # A smaller contamination needs more calibration rows: 1 / 0.01 - 1.
+    detector = OutlierDetector(PCA(2), contamination=0.01).fit(curve[0])
+    assert detector.calibration_ == "cross_fit"
+    # Below two rows per fold, the training scores.
+    assert OutlierDetector(PCA(1)).fit(X[:9]).calibration_ == "training"
 
 
 def test_novelty_false_takes_the_threshold_from_the_training_rows(curve):
