@@ -45,7 +45,13 @@ from ._progress import fit_summary
 from ._scaling import fit_scaling, standardize
 from ._schedule import PlateauSchedule
 from ._streaming import RowStream, StreamedDataset, is_streamed
-from ._threads import RecheckThreads, forward_work, recheck, torch_threads
+from ._threads import (
+    RecheckThreads,
+    blas_threads,
+    forward_work,
+    recheck,
+    torch_threads,
+)
 from ._utils import draw_seed, make_generator, resolve_device, seeded_global_rng
 
 OPTIMIZERS = {
@@ -577,8 +583,6 @@ class _BaseAutoencoder(
                 )
                 with seeded_global_rng(seed, self.device_):
                     module = self._build_module(probe)
-                if self.init == "pca":
-                    module.start_from_linear_model(probe.double().numpy(), seed)
                 module = module.to(self.device_)
                 self._check_module(module, probe[:2].to(self.device_))
                 self.net_ = self._make_net(
@@ -588,7 +592,10 @@ class _BaseAutoencoder(
                     shuffle_generator=make_generator(seed, "cpu"),
                     batch_size=batch_size,
                 )
-            with self._torch_threads(module, min(len(X_train), batch_size)):
+            with self._torch_threads(module, min(len(X_train), batch_size)) as block:
+                if not warm and self.init == "pca":
+                    with blas_threads(block.threads):
+                        module.start_from_linear_model(probe.double().numpy(), seed)
                 losses = self._train(train, seed, epochs=epochs)
                 if (
                     not warm
@@ -598,9 +605,10 @@ class _BaseAutoencoder(
                     # The selected model is the linear one: fitted on every
                     # row, the validation rows included, as a model chosen
                     # by validation is refitted on all the data.
-                    module.start_from_linear_model(
-                        self._scale_training_data(X).double().numpy(), seed
-                    )
+                    with blas_threads(block.threads):
+                        module.start_from_linear_model(
+                            self._scale_training_data(X).double().numpy(), seed
+                        )
                 self._check_trained(probe)
             # The validation data are not part of the model: kept, they would
             # grow every pickle (as device tensors on a GPU).

@@ -32,6 +32,7 @@ from contextlib import contextmanager
 import joblib
 import torch
 from skorch.callbacks import Callback
+from threadpoolctl import threadpool_limits
 
 # Multiply-adds of one forward pass of a batch (rows x weights) that are
 # worth one more thread on a quiet machine (measured: docs/benchmarks.rst).
@@ -196,6 +197,13 @@ def torch_threads(n_jobs, work):
                 # own, so that this thread keeps its setting.
                 _set_in_new_thread(_outside)
                 _default = _outside
+
+
+def blas_threads(threads):
+    """Limit numpy's BLAS to ``threads`` threads (the linear start's PCA or
+    factor analysis runs on it), as torch's are for the block: its threads
+    spin on busy cores as torch's do."""
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
 def recheck():
