@@ -24,7 +24,7 @@ SKAE_COLOR, OTHER_COLOR = "tab:blue", "tab:grey"
 
 
 def read_simple_tables(path):
-    """``{section title: list of row dicts}`` from RST simple tables.
+    """``{section title: list of row dicts}`` of each section's first table.
 
     Column boundaries come from the ``====`` border lines, so cells may hold
     spaces ("0.986 ± 0.004").
@@ -45,7 +45,7 @@ def read_simple_tables(path):
                 cells = [line_cell(lines[i], spans, k) for k in range(len(spans))]
                 rows.append(dict(zip(header, cells)))
                 i += 1
-            tables[title] = rows
+            tables.setdefault(title, rows)
         i += 1
     return tables
 
@@ -62,19 +62,24 @@ def mean_and_std(cell):
     return (float(match[1]), float(match[2])) if match else (np.nan, np.nan)
 
 
+# The ranking columns of benchmarks/outliers.py: (column, marker, offset, label).
+OUTLIER_SETTINGS = [
+    ("ROC AUC clean", "o", 0.2, "clean training data"),
+    ("ROC AUC 5%", "s", 0.0, "5% contaminated"),
+    ("ROC AUC 10%", "^", -0.2, "10% contaminated"),
+]
+
+
 def plot_outliers():
     """ROC AUC of every detector on every data set, clean and contaminated."""
     tables = read_simple_tables(OUTLIER_RESULTS)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    fig, axes = plt.subplots(2, 3, figsize=(15, 9.5))
     for ax, (title, rows) in zip(axes.ravel(), tables.items()):
         rows = sorted(
-            rows, key=lambda r: np.nan_to_num(mean_and_std(r["ROC AUC (clean)"])[0])
+            rows, key=lambda r: np.nan_to_num(mean_and_std(r["ROC AUC clean"])[0])
         )
         positions = np.arange(len(rows))
-        for column, marker, offset in [
-            ("ROC AUC (clean)", "o", 0.15),
-            ("ROC AUC (contaminated)", "s", -0.15),
-        ]:
+        for column, marker, offset, _ in OUTLIER_SETTINGS:
             means, stds = zip(*(mean_and_std(r[column]) for r in rows))
             colors = [
                 SKAE_COLOR if r["detector"].startswith("skae") else OTHER_COLOR
@@ -87,15 +92,15 @@ def plot_outliers():
                     xerr=std,
                     fmt=marker,
                     color=color,
-                    ms=5,
+                    ms=4,
                     mfc=color if marker == "o" else "white",
                     capsize=2,
                 )
         labels = [
-            r["detector"] + (" (failed)" if r["ROC AUC (clean)"] == "failed" else "")
+            r["detector"] + (" (failed)" if r["ROC AUC clean"] == "failed" else "")
             for r in rows
         ]
-        ax.set_yticks(positions, labels=labels, fontsize=8)
+        ax.set_yticks(positions, labels=labels, fontsize=7)
         for label, row in zip(ax.get_yticklabels(), rows):
             if row["detector"].startswith("skae"):
                 label.set_color(SKAE_COLOR)
@@ -103,18 +108,18 @@ def plot_outliers():
         ax.set_xlabel("ROC AUC (mean ± std over seeds)")
         ax.grid(axis="x", alpha=0.3)
     handles = [
-        plt.Line2D([], [], color="k", marker="o", ls="", label="clean training data"),
         plt.Line2D(
             [],
             [],
             color="k",
-            marker="s",
-            mfc="white",
+            marker=marker,
             ls="",
-            label="5% contaminated training data",
-        ),
+            label=label,
+            mfc="k" if marker == "o" else "white",
+        )
+        for _, marker, _, label in OUTLIER_SETTINGS
     ]
-    fig.legend(handles=handles, loc="lower center", ncol=2)
+    fig.legend(handles=handles, loc="lower center", ncol=3)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
 
 
