@@ -12,6 +12,7 @@ METRICS = [
     "roc_auc",
     "average_precision",
     "fit_time",
+    "cpu_time",  # of fit, scores and labels: in the worker processes too
     "flagged_train",
     "flagged_normal",
     "flagged_anomalies",
