@@ -18,9 +18,12 @@ DEFAULT_NOISE_LEVELS = {"gaussian": 0.5, "masking": 0.25, "salt_and_pepper": 0.2
 class DenoisingAutoencoderModule(AutoencoderModule):
     """An autoencoder trained to reconstruct each batch from a corrupted copy.
 
-    In ``train()`` mode the loss is the error of the reconstruction of
-    ``corruption(x)`` against ``x``; in ``eval()`` mode (validation) it is
-    that of ``x`` itself. ``encode``, ``decode`` and ``score_samples`` never
+    The loss is the error of the reconstruction of ``corruption(x)``
+    against ``x``: in ``train()`` mode with fresh noise at each call, in
+    ``eval()`` mode (validation) with the same noise at each call (see
+    :meth:`~skae._modules.AutoencoderModule.noise_generator`), so that the
+    validation loss measures the objective of training, and its changes are
+    those of the weights. ``encode``, ``decode`` and ``score_samples`` never
     corrupt.
 
     Parameters
@@ -38,7 +41,7 @@ class DenoisingAutoencoderModule(AutoencoderModule):
         self.corruption = corruption
 
     def forward(self, x):
-        noisy = self.corruption(x, self.generator) if self.training else x
+        noisy = self.corruption(x, self.noise_generator(x))
         return (self.decode(self.encode(noisy)) - x).pow(2).mean(dim=1)
 
 
@@ -110,8 +113,12 @@ class DenoisingAutoencoder(_BaseAutoencoder):
 
     ``score_samples`` returns minus the mean squared reconstruction error of
     each (uncorrupted) sample on the standardized features, as for
-    :class:`AutoencoderTransformer`. With ``early_stopping=True`` the
-    validation loss is measured on clean inputs.
+    :class:`AutoencoderTransformer`. The validation loss (with
+    ``early_stopping``) is that of training, the error of reconstructing the
+    validation rows from corrupted copies, with the same corruption at
+    every epoch: the model is selected for denoising, the task it is
+    trained for. (On clean rows, the linear start, PCA, would be hard to
+    beat: it is the best linear reconstruction of clean data.)
 
     References
     ----------

@@ -157,6 +157,13 @@ class AutoencoderModule(nn.Module):
       it to a seeded :class:`torch.Generator` for the time of a fit, so that
       fits are reproducible and independent of torch's global RNG (and of
       other threads); None draws from the global RNG.
+    - :meth:`noise_generator`: the generator a forward pass draws from: the
+      training one in ``train()`` mode, and in ``eval()`` mode one seeded
+      afresh from :attr:`eval_seed` at each call, so that a validation loss
+      that needs noise (a sampled bound, a corrupted input) uses the same
+      noise at every epoch and for the weights training started from: its
+      changes are those of the weights, and the losses of two sets of
+      weights can be compared row by row.
 
     All inputs are float32 batches of shape ``(batch, n_features)`` in the
     scaled space of the estimator.
@@ -176,6 +183,7 @@ class AutoencoderModule(nn.Module):
         self.encoder = encoder
         self.decoder = decoder
         self.generator = None
+        self.eval_seed = 0
 
     def start_from_linear_model(self, X, random_state):
         """Start as the best linear model of the scaled training data ``X``.
@@ -245,14 +253,30 @@ class AutoencoderModule(nn.Module):
         """
         return self.squared_error_per_feature(x) / -x.shape[1]
 
+    def noise_generator(self, like):
+        """The generator of this pass's noise, on the device of ``like``.
+
+        :attr:`generator` in training; in evaluation a generator seeded with
+        :attr:`eval_seed`, the same noise at every call.
+        """
+        if self.training:
+            return self.generator
+        return torch.Generator(device=like.device).manual_seed(self.eval_seed)
+
     def standard_normal(self, shape, like):
         """Standard normal noise of ``shape``, on the device and dtype of ``like``."""
         return torch.randn(
-            shape, generator=self.generator, device=like.device, dtype=like.dtype
+            shape,
+            generator=self.noise_generator(like),
+            device=like.device,
+            dtype=like.dtype,
         )
 
     def uniform(self, shape, like):
         """Uniform [0, 1) noise of ``shape``, on the device and dtype of ``like``."""
         return torch.rand(
-            shape, generator=self.generator, device=like.device, dtype=like.dtype
+            shape,
+            generator=self.noise_generator(like),
+            device=like.device,
+            dtype=like.dtype,
         )

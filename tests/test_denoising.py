@@ -37,8 +37,14 @@ def test_inference_is_deterministic_and_clean(fitted):
         S = dae._scale(X)
         assert_allclose(codes, module.encode(S).numpy(), rtol=1e-6)
         clean = module.decode(module.encode(S))
-        # In eval mode (validation) the loss is that of the clean input.
-        assert torch.equal(module(S), (clean - S).pow(2).mean(dim=1))
+        # In eval mode (validation) the loss is that of training, denoising,
+        # with the same corruption at every call.
+        validation_loss = module(S)
+        assert torch.equal(module(S), validation_loss)
+        assert not torch.equal(validation_loss, (clean - S).pow(2).mean(dim=1))
+        noisy = module.corruption(S, module.noise_generator(S))
+        expected_loss = (module.decode(module.encode(noisy)) - S).pow(2).mean(dim=1)
+        assert torch.equal(validation_loss, expected_loss)
     expected = -(clean - S).pow(2).mean(dim=1).numpy()
     assert_allclose(dae.score_samples(X), expected, rtol=1e-5)
 
