@@ -54,7 +54,10 @@ params = dict(
 # %%
 # Three learning rates
 # --------------------
-# The same network trained for 150 epochs with Adam at three learning rates.
+# The same network trained for at most 150 epochs with Adam at three learning
+# rates. By default (``early_stopping="auto"``, on from 20 training rows) each
+# model holds out 10% of its training rows, stops when their loss no longer
+# improves, and keeps the weights of its best epoch.
 learning_rates = [1e-4, 1e-3, 1e-2]
 models = {
     lr: AutoencoderTransformer(lr=lr, max_epochs=150, **params).fit(X_train)
@@ -85,17 +88,17 @@ for lr in learning_rates:
 # %%
 # With ``lr=1e-4`` the loss is still falling after 150 epochs (by more than
 # 1% over the last 10), and it ends far above the others: the rate is too
-# small for this budget. ``lr=1e-2`` reaches the lowest training
-# loss here, but its held-out error is further above its training loss than
-# at the smallest rate: part of what it gained fits the training digits only.
-# When the curve is still falling at ``max_epochs``, raise ``lr`` or
-# ``max_epochs``.
-assert final_loss[1e-2] < final_loss[1e-3] < final_loss[1e-4]
+# small for this budget. With ``lr=1e-2`` the validation loss stopped
+# improving early, at a training loss above that of ``lr=1e-3``: steps that
+# large are too noisy to settle in a minimum. The default, ``lr=1e-3``, has
+# the lowest held-out error of the three. When the curve is still falling at
+# ``max_epochs``, raise ``lr`` or ``max_epochs``; when training stops early
+# at a high loss, lower ``lr``.
 slow_curve = models[1e-4].loss_curve_
 assert slow_curve[-11] > 1.01 * slow_curve[-1]  # still falling
-assert final_loss[1e-4] > 1.5 * final_loss[1e-3]
-gap = {lr: held_out[lr] - final_loss[lr] for lr in learning_rates}
-assert gap[1e-2] > gap[1e-4]
+assert final_loss[1e-4] > 1.4 * final_loss[1e-3]
+assert models[1e-2].n_iter_ < 150 and final_loss[1e-2] > final_loss[1e-3]
+assert held_out[1e-3] < min(held_out[1e-2], held_out[1e-4])
 
 # %%
 # When training stops
@@ -140,8 +143,9 @@ print(f"held-out MSE of the kept weights {-stopper.score(X_test):.2f}")
 # %%
 # The validation loss levels off above the training loss, and training
 # stopped at most ``n_iter_no_change`` epochs after the best validation epoch, well
-# before ``max_epochs``. ``early_stopping`` is off by default: inside
-# ``GridSearchCV`` it would split each training fold once more.
+# before ``max_epochs``. ``early_stopping=False`` monitors the training loss
+# instead and trains on every row (as ``MLPRegressor`` does); inside
+# ``GridSearchCV`` the validation split is taken from each training fold.
 assert stopper.n_iter_ < 400
 assert stopper.n_iter_ - best_epoch <= stopper.n_iter_no_change
 assert valid_loss.min() > train_loss[best_epoch - 1]
