@@ -134,23 +134,18 @@ plt.show()
 # %%
 # What the curves show:
 #
-# * With 4 and 8 components the autoencoder reconstructs the held-out digits
-#   with a clearly lower error than PCA (the ratios are printed below).
-# * Its advantage then shrinks as the latent size grows. With 32 components
-#   PCA keeps almost all the variance of the 64 pixels, and its error is lower
-#   than the autoencoder's, which would need longer training to match it.
-# * A lower reconstruction error is not a better classifier: the accuracies
-#   of the two pipelines stay within a few points of each other at every
-#   size, and with 16 components or more both come close to the classifier
-#   on the raw pixels.
+# * At every size the autoencoder reconstructs the held-out digits with a
+#   lower error than PCA (the ratios are printed below). It starts as PCA
+#   (``init="pca"``: its network has a linear bypass set to PCA's solution)
+#   and keeps what training improves on it.
+# * With few components its codes also make a better classifier: with 2 to
+#   8 components, logistic regression on the autoencoder's codes is more
+#   accurate than on PCA's. With 16 components or more both come close to
+#   the classifier on the raw pixels.
 error_ratio = np.array(errors["autoencoder"]) / np.array(errors["PCA"])
 print("autoencoder / PCA error:", " ".join(f"{r:.2f}" for r in error_ratio))
-assert np.all(error_ratio[1:3] < 0.8)  # 4 and 8 components
-assert error_ratio[-1] > error_ratio[2]  # the gap shrinks with the size
-assert errors["PCA"][-1] < errors["autoencoder"][-1]  # 32 components
-accuracy_gap = np.abs(np.array(accuracy["autoencoder"]) - np.array(accuracy["PCA"]))
-print(f"largest accuracy gap: {accuracy_gap.max():.3f}")
-assert accuracy_gap.max() < 0.06
+assert np.all(error_ratio < 0.8)
+assert np.all(np.array(accuracy["autoencoder"][:3]) > np.array(accuracy["PCA"][:3]))
 for name in accuracy:
     assert min(accuracy[name][3:]) > raw_accuracy - 0.03
 
@@ -226,8 +221,9 @@ for name, reducer in make_reducers(8).items():
 
 # %%
 # Which reducer to use? Where a linear map is enough, as for classifying these
-# digits, PCA is as accurate, deterministic, and fits in a small fraction of
-# the time (the ratio for 8 components is printed below). The autoencoder
+# digits with the 16 components the grid search picks, PCA is as accurate,
+# deterministic, and fits in a small fraction of the time (the ratio for 8
+# components is printed below). The autoencoder
 # earns its cost where you need a small code that reconstructs well, or a
 # nonlinear model to score new samples (see
 # :ref:`sphx_glr_auto_examples_plot_outlier_detection.py`).
