@@ -118,7 +118,7 @@ assert np.array_equal(
 # like new nines, where the training nines, which the model reconstructs
 # better than new images, would give a fence that flags too many new nines.
 # The training nines are flagged least. With so few calibration images the
-# fence is noisy: on average over all ten digits it flags about 6% of new
+# fence is noisy: on average over all ten digits it flags 4.8% of new
 # images of the normal digit (``tests/test_outlier.py``). The ranking (next
 # section) does not depend on the threshold.
 assert flagged["held-out other digits"] > 0.9
