@@ -594,8 +594,7 @@ class _BaseAutoencoder(
                 )
             with self._torch_threads(module, min(len(X_train), batch_size)) as block:
                 if not warm and self.init == "pca":
-                    with blas_threads(block.threads):
-                        module.start_from_linear_model(probe.double().numpy(), seed)
+                    self._start_from_linear_model(module, probe, seed, block)
                 losses = self._train(train, seed, epochs=epochs)
                 if (
                     not warm
@@ -605,10 +604,9 @@ class _BaseAutoencoder(
                     # The selected model is the linear one: fitted on every
                     # row, the validation rows included, as a model chosen
                     # by validation is refitted on all the data.
-                    with blas_threads(block.threads):
-                        module.start_from_linear_model(
-                            self._scale_training_data(X).double().numpy(), seed
-                        )
+                    self._start_from_linear_model(
+                        module, self._scale_training_data(X), seed, block
+                    )
                 self._check_trained(probe)
             # The validation data are not part of the model: kept, they would
             # grow every pickle (as device tensors on a GPU).
@@ -672,6 +670,14 @@ class _BaseAutoencoder(
             valid = rng.permutation(X.n_blocks)[:n_valid]
             return X.subset(np.setdiff1d(np.arange(X.n_blocks), valid)), X.subset(valid)
         return train_test_split(X, test_size=self.validation_fraction, random_state=rng)
+
+    @staticmethod
+    def _start_from_linear_model(module, X_scaled, seed, block):
+        """``module.start_from_linear_model`` on the scaled rows ``X_scaled``
+        (a tensor), with numpy's BLAS held to the thread count of the fit's
+        ``block``: its threads spin on busy cores as torch's do."""
+        with blas_threads(block.threads):
+            module.start_from_linear_model(X_scaled.double().numpy(), seed)
 
     def _train(self, dataset, seed, epochs=None):
         """Run skorch's training loop with the module's noise seeded.
