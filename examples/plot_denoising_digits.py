@@ -27,9 +27,9 @@ from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderTransformer, DenoisingAutoencoder
 
-# Every model here trains for a fixed number of epochs, written out, to keep
-# the example fast; skae would warn (ConvergenceWarning) that the loss was
-# still improving when max_epochs ended the fit.
+# Every model here trains for at most a number of epochs written out
+# (max_epochs), to keep the example fast; skae would warn (ConvergenceWarning)
+# when max_epochs ends a fit whose loss was still improving.
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_digits(return_X_y=True)

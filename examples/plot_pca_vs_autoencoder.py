@@ -38,9 +38,9 @@ from sklearn.pipeline import Pipeline
 
 from skae import AutoencoderTransformer
 
-# Every model here trains for a fixed number of epochs, written out, to keep
-# the example fast; skae would warn (ConvergenceWarning) that the loss was
-# still improving when max_epochs ended the fit.
+# Every model here trains for at most a number of epochs written out
+# (max_epochs), to keep the example fast; skae would warn (ConvergenceWarning)
+# when max_epochs ends a fit whose loss was still improving.
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_digits(return_X_y=True)
@@ -61,7 +61,7 @@ print(f"{n_faint} pixels vary, but with a standard deviation below 0.5 grey leve
 assert n_faint > 0
 
 # %%
-# A one-hidden-layer network trained for a fixed 100 epochs keeps the example
+# A one-hidden-layer network trained for at most 100 epochs keeps the example
 # fast on a CPU; every setting that matters is written out.
 ae_params = dict(
     hidden_layer_sizes=(128,),
