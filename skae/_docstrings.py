@@ -40,9 +40,10 @@ NETWORK_PARAMETERS = """\
           the autoencoders, factor analysis for ``VAE`` and ``IWAE``. With a
           validation split (``early_stopping``) that starting point counts
           as epoch 0, and training keeps the linear model unless an epoch
-          beats it on the held-out rows by more than one standard error;
-          a kept linear model is refitted on all the rows, so it is then
-          ``PCA`` (or factor analysis) of ``X``.
+          clearly beats it on the held-out rows: by more than one standard
+          error on average, and on most rows. A kept linear model is
+          refitted on all the rows, so it is then ``PCA`` (or factor
+          analysis) of ``X``.
         - ``"random"``: torch's random initialization of every layer.
 
         Ignored for custom ``encoder`` and ``decoder`` modules.

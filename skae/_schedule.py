@@ -16,12 +16,13 @@ log-likelihood in nats), and never the wrong way round for negative losses.
 With ``restore_best=True`` the module's weights of the best epoch are put
 back at the end, as skorch's ``EarlyStopping(load_best=True)`` does. The
 weights training starts from count as an epoch too (epoch 0 of a fresh
-fit), and are preferred unless the best epoch beats them by more than one
-standard error of the paired difference of the validation rows' losses
-(the "one-standard-error rule" of model selection, Hastie, Tibshirani and
-Friedman, *The Elements of Statistical Learning*, 7.10): a model that starts
-as the linear model (``init="pca"``) keeps it unless the validation rows
-show that training improved on it.
+fit), and are preferred unless the best epoch clearly beats them on the
+validation rows (:func:`clearly_beats`): lower on average by more than one
+standard error of the paired difference of the rows' losses (the
+"one-standard-error rule" of model selection, Hastie, Tibshirani and
+Friedman, *The Elements of Statistical Learning*, 7.10), and lower on most
+rows. A model that starts as the linear model (``init="pca"``) keeps it
+unless the validation rows show that training improved on it.
 """
 
 import copy
@@ -55,13 +56,29 @@ def validation_row_losses(net, dataset):
     )
 
 
-def beats_by_one_standard_error(losses, reference_losses):
-    """Whether ``losses`` are lower than ``reference_losses`` (paired, per row)
-    by more than one standard error of the mean difference."""
+def clearly_beats(losses, reference_losses):
+    """Whether ``losses`` are clearly lower than ``reference_losses`` (paired,
+    one per row).
+
+    Lower on average by more than one standard error of the mean paired
+    difference, and lower on most rows (a positive median difference).
+
+    The second condition guards the first against skewed differences. The
+    best epoch is the one whose mean validation loss is lowest, so it is
+    the epoch most favoured by chance; when its gain comes from a minority
+    of rows, the standard error, estimated from those same few large
+    differences, understates how much of the gain is chance. Measured on
+    natural-image patches (600 validation rows), an autoencoder beat its
+    PCA start by 1.2 standard errors while being worse on 73-75% of the
+    rows, and reconstructed held-out patches 0.6% worse than PCA; every fit
+    of the quality benchmark whose gain carried over to the test rows was
+    better on at least 53% of its validation rows (``docs/quality.rst``).
+    """
     gain = np.asarray(reference_losses) - np.asarray(losses)
     if len(gain) < 2:
         return bool(gain.mean() > 0)
-    return bool(gain.mean() > gain.std(ddof=1) / np.sqrt(len(gain)))
+    standard_error = gain.std(ddof=1) / np.sqrt(len(gain))
+    return bool(gain.mean() > standard_error and np.median(gain) > 0)
 
 
 class PlateauSchedule(Callback):
@@ -141,7 +158,8 @@ class PlateauSchedule(Callback):
             best = self.best_epoch_
             text += (
                 " (the starting weights are kept: no epoch beat them on the "
-                "validation rows by more than one standard error)"
+                "validation rows by more than one standard error and on most "
+                "rows)"
                 if self.start_ is not None and best == self.start_[0]
                 else f" (the weights of the best epoch, {best}, are kept)"
             )
@@ -163,7 +181,7 @@ class PlateauSchedule(Callback):
         start_epoch, start_state, start_losses = self.start_
         _, dataset_valid = net.get_split_datasets(X, y)
         losses = validation_row_losses(net, dataset_valid)
-        if beats_by_one_standard_error(losses, start_losses):
+        if clearly_beats(losses, start_losses):
             return
         net.module_.load_state_dict(start_state)
         self.best_epoch_ = start_epoch

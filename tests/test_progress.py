@@ -82,7 +82,7 @@ def test_summary_says_why_training_stopped(small_X, capsys, early_stopping):
     if early_stopping:
         expected += (
             " (the starting weights are kept: no epoch beat them on the "
-            "validation rows by more than one standard error)"
+            "validation rows by more than one standard error and on most rows)"
         )
     assert model.stop_reason_ == expected
     assert capsys.readouterr().out.strip().endswith(f"stopped: {expected}.")

@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skae import AutoencoderTransformer
 from skae._base import auto_batch_size
 from skae._net import StopTraining
-from skae._schedule import LR_FACTOR, PlateauSchedule
+from skae._schedule import LR_FACTOR, PlateauSchedule, clearly_beats
 
 
 class _History(list):
@@ -93,6 +93,32 @@ def test_restore_best_puts_back_the_best_weights():
             net.module_.weight.add_(1.0)
     schedule.on_train_end(net)
     assert torch.equal(net.module_.weight, best)
+
+
+def test_clearly_beats_needs_a_gain_of_one_standard_error():
+    rng = np.random.RandomState(0)
+    reference = rng.uniform(1, 2, size=400)
+    gain = rng.normal(size=400)
+    # A mean gain of 0.5 standard errors, then of 3, every row noisy.
+    standard_error = gain.std(ddof=1) / np.sqrt(400)
+    centered = gain - gain.mean()
+    assert not clearly_beats(reference - (centered + 0.5 * standard_error), reference)
+    assert clearly_beats(reference - (centered + 3 * standard_error), reference)
+    # Higher losses never beat.
+    assert not clearly_beats(reference + 1.0, reference)
+
+
+def test_clearly_beats_needs_lower_losses_on_most_rows():
+    # A large mean gain (many standard errors) carried by a quarter of the
+    # rows, with the other rows slightly worse: the median difference is
+    # negative, and the skewed gain is not taken as clear.
+    reference = np.ones(400)
+    gain = np.r_[np.full(100, 1.0), np.full(300, -0.01)]
+    assert gain.mean() > 5 * gain.std(ddof=1) / np.sqrt(400)
+    assert not clearly_beats(reference - gain, reference)
+    # The same gain on most rows is clear.
+    gain = np.r_[np.full(300, 1.0), np.full(100, -0.01)]
+    assert clearly_beats(reference - gain, reference)
 
 
 def test_fit_that_stops_on_a_plateau_does_not_warn(small_X):
