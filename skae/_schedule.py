@@ -70,9 +70,9 @@ def clearly_beats(losses, reference_losses):
     differences, understates how much of the gain is chance. Measured on
     natural-image patches (600 validation rows), an autoencoder beat its
     PCA start by 1.2 standard errors while being worse on 73-75% of the
-    rows, and reconstructed held-out patches 0.6% worse than PCA; every fit
-    of the quality benchmark whose gain carried over to the test rows was
-    better on at least 53% of its validation rows (``docs/quality.rst``).
+    rows, and reconstructed held-out patches 0.6% worse than PCA. Every
+    other fit of the quality benchmark that left its start was better on at
+    least 53% of its validation rows (``docs/quality.rst``).
     """
     gain = np.asarray(reference_losses) - np.asarray(losses)
     if len(gain) < 2:
