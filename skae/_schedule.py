@@ -72,7 +72,8 @@ def clearly_beats(losses, reference_losses):
     PCA start by 1.2 standard errors while being worse on 73-75% of the
     rows, and reconstructed held-out patches 0.6% worse than PCA. Every
     other fit of the quality benchmark that left its start was better on at
-    least 53% of its validation rows (``docs/quality.rst``).
+    least 53% of its validation rows (``benchmarks/start_rule_study.py``,
+    ``docs/quality.rst``).
     """
     gain = np.asarray(reference_losses) - np.asarray(losses)
     if len(gain) < 2:

@@ -1,0 +1,236 @@
+"""When should a model leave its linear start? A study of the keep-the-start rule.
+
+Run from the repository root::
+
+    python benchmarks/start_rule_study.py --rule one-se --mnist-npz mnist.npz
+    python benchmarks/start_rule_study.py --quick       # a smoke run of seconds
+
+With a validation split, training keeps its starting weights (the linear
+start of ``init="pca"``) unless the best epoch clearly beats them on the
+validation rows (``skae._schedule.clearly_beats``). This study fits the
+skae models of the quality matrix (``benchmarks/quality.py``: the same data
+sets, sizes, seeds and default settings) and records, for every fit whose
+best epoch is compared with its start, the paired per-row gain of the best
+epoch over the start on the validation rows:
+
+- ``standard_errors``: its mean over one standard error of that mean;
+- ``rows_better``: the fraction of rows on which the best epoch is better;
+- ``relative_gain``: its mean over the start's mean loss (meaningful for
+  the squared errors of the autoencoders, not for the nats of the VAE);
+
+and what the fitted model does on the held-out rows (``fvu_ratio``, the
+reconstruction error over PCA's, and the log-likelihood). ``--rule`` picks
+the comparison that decides the fits:
+
+- ``current``: skae's rule (one standard error, and better on most rows);
+- ``one-se``: one standard error alone (skae's rule before 0.1.0's
+  "on most rows");
+- ``two-se``: two standard errors.
+
+Running ``one-se`` shows, for the fits that leave their start under it,
+whether the gain carried over to the test rows; the tables of
+``docs/quality.rst`` ("Why on most of the rows") come from such a run.
+Prints one Markdown table (every compared fit) and writes all numbers to
+``--json``.
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+
+try:
+    from benchmarks import quality
+except ImportError:  # run as a script: python benchmarks/start_rule_study.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import quality
+
+import skae._schedule
+
+SKAE_MODELS = [name for name in quality.available_models() if quality.MODELS[name].skae]
+
+
+def beats_by_standard_errors(count):
+    """The rule "the mean paired gain exceeds ``count`` standard errors"."""
+
+    def rule(losses, reference_losses):
+        gain = np.asarray(reference_losses) - np.asarray(losses)
+        return bool(gain.mean() > count * gain.std(ddof=1) / np.sqrt(len(gain)))
+
+    return rule
+
+
+RULES = {
+    "current": skae._schedule.clearly_beats,
+    "one-se": beats_by_standard_errors(1),
+    "two-se": beats_by_standard_errors(2),
+}
+
+
+def gain_summary(losses, reference_losses):
+    """The statistics of one comparison of the best epoch with the start."""
+    reference = np.asarray(reference_losses, dtype=float)
+    gain = reference - np.asarray(losses, dtype=float)
+    standard_error = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
+    return {
+        "validation_rows": len(gain),
+        "standard_errors": float(gain.mean() / standard_error)
+        if standard_error > 0
+        else float("inf"),
+        "rows_better": float(np.mean(gain > 0)),
+        "relative_gain": float(gain.mean() / reference.mean())
+        if reference.mean() > 0
+        else float("nan"),
+    }
+
+
+def fit_one_seed(name, seed, models, rule, config):
+    """Fit ``models`` on data set ``name`` with ``seed`` under ``rule``.
+
+    Returns one dict per model: its quality record, and the comparison of
+    its best epoch with its start (``None`` when none was made: the best
+    epoch was the start, or the model has no validation split).
+    """
+    comparisons = []
+
+    def recording_rule(losses, reference_losses):
+        comparisons.append(gain_summary(losses, reference_losses))
+        return RULES[rule](losses, reference_losses)
+
+    # The schedule looks the rule up in its module at each comparison; put
+    # back afterwards, as a run with one job fits in this process.
+    skae._schedule.clearly_beats = recording_rule
+    try:
+        return _fit_models(name, seed, models, config, comparisons, rule)
+    finally:
+        skae._schedule.clearly_beats = RULES["current"]
+
+
+def _fit_models(name, seed, models, config, comparisons, rule):
+    dataset = quality.DATASETS[name]
+    X_train, X_test, _ = quality._load(name, seed, config)
+    rows, pca_fvu = [], None
+    for model_name in [*models, "PCA"]:
+        comparisons.clear()
+        model = quality.MODELS[model_name]
+        params = config.skae_params if model.skae else {}
+        record = quality.Record(
+            name, model_name, seed, dataset.n_components, len(X_train), len(X_test)
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # counted in record.warnings
+            quality.evaluate(
+                model.build(dataset.n_components, seed, **params),
+                model.log_likelihood,
+                X_train,
+                X_test,
+                dataset.standardized_errors,
+                record,
+            )
+        if model_name == "PCA":
+            pca_fvu = record.fvu
+        else:
+            rows.append(
+                {
+                    **asdict(record),
+                    "rule": rule,
+                    "comparison": comparisons[-1] if comparisons else None,
+                }
+            )
+    for row in rows:
+        row["fvu_ratio"] = row["fvu"] / pca_fvu
+    return rows
+
+
+def markdown_table(rows):
+    """Every fit whose best epoch was compared with its start."""
+    lines = [
+        "| data set | model | seed | standard errors | rows better | "
+        "relative gain | FVU / PCA | log-lik |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        comparison = row["comparison"]
+        if comparison is None:
+            continue
+        loglik = row["log_likelihood"]
+        lines.append(
+            f"| {row['dataset']} | {row['model']} | {row['seed']} | "
+            f"{comparison['standard_errors']:.2f} | "
+            f"{100 * comparison['rows_better']:.0f}% | "
+            f"{comparison['relative_gain']:.3f} | {row['fvu_ratio']:.3f} | "
+            + ("" if loglik is None else f"{loglik:.1f}")
+            + " |"
+        )
+    kept = sum(row["comparison"] is None for row in rows)
+    lines.append(
+        f"\n{kept} of {len(rows)} fits kept the start without a comparison "
+        "(no epoch improved on it by tol)."
+    )
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rule", choices=list(RULES), default="current")
+    parser.add_argument("--datasets", nargs="+", default=list(quality.DATASETS))
+    parser.add_argument("--models", nargs="+", default=SKAE_MODELS)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--mnist-seeds", type=int, default=1)
+    parser.add_argument("--mnist-npz", help="offline MNIST (keys x_train, x_test)")
+    parser.add_argument("--jobs", type=int, default=2, help="processes")
+    parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=Path("benchmarks/results/start_rule_study.json"),
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.quick:
+        config = quality.Config.quick(mnist_npz=args.mnist_npz)
+    else:
+        config = quality.Config(mnist_npz=args.mnist_npz, download=False)
+    seeds = {"mnist": 1 if args.quick else args.mnist_seeds}
+    jobs = [
+        (name, seed)
+        for name in args.datasets
+        for seed in range(seeds.get(name, 1 if args.quick else args.seeds))
+    ]
+    start = time.perf_counter()
+    results = Parallel(n_jobs=args.jobs)(
+        delayed(fit_one_seed)(name, seed, args.models, args.rule, config)
+        for name, seed in jobs
+        if name != "mnist" or args.mnist_npz
+    )
+    rows = [row for rows in results for row in rows]
+    seconds = time.perf_counter() - start
+    print(markdown_table(rows))
+    print(f"\nTotal {seconds:.0f} s")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {
+                "command": "python benchmarks/start_rule_study.py "
+                + " ".join(sys.argv[1:] if argv is None else argv),
+                "total_seconds": seconds,
+                "rows": rows,
+            },
+            indent=1,
+        )
+    )
+    print(f"results written to {args.json}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
