@@ -38,7 +38,6 @@ import argparse
 import json
 import sys
 import time
-import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -60,8 +59,7 @@ def beats_by_standard_errors(count):
     """The rule "the mean paired gain exceeds ``count`` standard errors"."""
 
     def rule(losses, reference_losses):
-        gain = np.asarray(reference_losses) - np.asarray(losses)
-        return bool(gain.mean() > count * gain.std(ddof=1) / np.sqrt(len(gain)))
+        return gain_summary(losses, reference_losses)["standard_errors"] > count
 
     return rule
 
@@ -78,11 +76,11 @@ def gain_summary(losses, reference_losses):
     reference = np.asarray(reference_losses, dtype=float)
     gain = reference - np.asarray(losses, dtype=float)
     standard_error = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):  # no spread: +-inf
+        standard_errors = np.float64(gain.mean()) / standard_error
     return {
         "validation_rows": len(gain),
-        "standard_errors": float(gain.mean() / standard_error)
-        if standard_error > 0
-        else float("inf"),
+        "standard_errors": float(standard_errors),
         "rows_better": float(np.mean(gain > 0)),
         "relative_gain": float(gain.mean() / reference.mean())
         if reference.mean() > 0
@@ -113,39 +111,20 @@ def fit_one_seed(name, seed, models, rule, config):
 
 
 def _fit_models(name, seed, models, config, comparisons, rule):
-    dataset = quality.DATASETS[name]
-    X_train, X_test, _ = quality._load(name, seed, config)
-    rows, pca_fvu = [], None
-    for model_name in [*models, "PCA"]:
+    # One model at a time, so that each comparison is known to be its own.
+    records, found = [], {}
+    for model_name in [*models, quality.REFERENCE_MODEL]:
         comparisons.clear()
-        model = quality.MODELS[model_name]
-        params = config.skae_params if model.skae else {}
-        record = quality.Record(
-            name, model_name, seed, dataset.n_components, len(X_train), len(X_test)
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # counted in record.warnings
-            quality.evaluate(
-                model.build(dataset.n_components, seed, **params),
-                model.log_likelihood,
-                X_train,
-                X_test,
-                dataset.standardized_errors,
-                record,
-            )
-        if model_name == "PCA":
-            pca_fvu = record.fvu
-        else:
-            rows.append(
-                {
-                    **asdict(record),
-                    "rule": rule,
-                    "comparison": comparisons[-1] if comparisons else None,
-                }
-            )
-    for row in rows:
-        row["fvu_ratio"] = row["fvu"] / pca_fvu
-    return rows
+        records += quality.run_seed(
+            name, seed, config, log=lambda message: None, models=[model_name]
+        )[0]
+        found[model_name] = comparisons[-1] if comparisons else None
+    quality._set_fvu_ratios(records)
+    return [
+        {**asdict(record), "rule": rule, "comparison": found[record.model]}
+        for record in records
+        if record.model != quality.REFERENCE_MODEL
+    ]
 
 
 def markdown_table(rows):
