@@ -1,0 +1,37 @@
+"""Write the outputs and model files that ``tests/test_golden.py`` checks.
+
+Run once, from the repository root, with the code whose behaviour is the
+reference: ``python tests/golden/make_golden.py``. It writes
+``tests/golden/outputs.npz`` and one ``<case>.skae`` model file per case.
+"""
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from tests._golden_cases import cases, datasets, outputs, saveable  # noqa: E402
+
+
+def main():
+    data = datasets()
+    arrays = {}
+    for name, (data_name, model) in cases().items():
+        X_train, X_eval = data[data_name]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X_train)
+        for method, values in outputs(model, X_eval).items():
+            arrays[f"{name}/{method}"] = values
+        if saveable(model):
+            model.save(HERE / f"{name}.skae")
+        print(name, "ok")
+    np.savez_compressed(HERE / "outputs.npz", **arrays)
+
+
+if __name__ == "__main__":
+    main()
