@@ -137,7 +137,7 @@ def contenders(config):
 def threads_used(estimator, rows):
     """torch threads the fitted model trains with, or None where unknown."""
     try:
-        from skae._threads import forward_work, resolve_n_jobs
+        from skae._base.threads import forward_work, resolve_n_jobs
     except ImportError:  # a skae without n_jobs: torch's setting
         return torch.get_num_threads()
     if not hasattr(estimator, "n_jobs"):

@@ -7,7 +7,7 @@ Run from the repository root::
 
 With a validation split, training keeps its starting weights (the linear
 start of ``init="pca"``) unless the best epoch clearly beats them on the
-validation rows (``skae._schedule.clearly_beats``). This study fits the
+validation rows (``_schedule_module.clearly_beats``). This study fits the
 skae models of the quality matrix (``benchmarks/quality.py``: the same data
 sets, sizes, seeds and default settings) and records, for every fit whose
 best epoch is compared with its start, the paired per-row gain of the best
@@ -50,7 +50,7 @@ except ImportError:  # run as a script: python benchmarks/start_rule_study.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from benchmarks import quality
 
-import skae._schedule
+import skae._base.schedule as _schedule_module
 
 SKAE_MODELS = [name for name in quality.available_models() if quality.MODELS[name].skae]
 
@@ -65,7 +65,7 @@ def beats_by_standard_errors(count):
 
 
 RULES = {
-    "current": skae._schedule.clearly_beats,
+    "current": _schedule_module.clearly_beats,
     "one-se": beats_by_standard_errors(1),
     "two-se": beats_by_standard_errors(2),
 }
@@ -103,11 +103,11 @@ def fit_one_seed(name, seed, models, rule, config):
 
     # The schedule looks the rule up in its module at each comparison; put
     # back afterwards, as a run with one job fits in this process.
-    skae._schedule.clearly_beats = recording_rule
+    _schedule_module.clearly_beats = recording_rule
     try:
         return _fit_models(name, seed, models, config, comparisons, rule)
     finally:
-        skae._schedule.clearly_beats = RULES["current"]
+        _schedule_module.clearly_beats = RULES["current"]
 
 
 def _fit_models(name, seed, models, config, comparisons, rule):

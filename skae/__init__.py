@@ -1,12 +1,12 @@
 """skae: scikit-learn compatible autoencoders built on PyTorch through skorch."""
 
-from ._autoencoder import AutoencoderTransformer
-from ._contractive import ContractiveAutoencoder
-from ._denoising import DenoisingAutoencoder
+from ._models.autoencoder import AutoencoderTransformer
+from ._models.contractive import ContractiveAutoencoder
+from ._models.denoising import DenoisingAutoencoder
 from ._outlier import OutlierDetector
 from ._persistence import load
-from ._sparse import SparseAutoencoder
-from ._vae import IWAE, VAE
+from ._models.sparse import SparseAutoencoder
+from ._models.vae import IWAE, VAE
 from ._version import __version__
 
 __all__ = [

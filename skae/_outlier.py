@@ -24,10 +24,10 @@ from ._compat import (
     set_output_container,
     wrap_in_output_container,
 )
-from ._data import iter_row_chunks
+from ._base.data import iter_row_chunks
 from ._persistence import Saveable
-from ._streaming import is_streamed
-from ._vae import VAE
+from ._base.stream import is_streamed
+from ._models.vae import VAE
 
 # Tukey's fence: training scores further than this many interquartile ranges
 # below the first quartile are outliers under contamination="auto".

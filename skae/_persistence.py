@@ -34,7 +34,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from ._utils import make_generator, resolve_device, seeded_global_rng
+from ._base.utils import make_generator, resolve_device, seeded_global_rng
 from ._version import __version__
 
 # Bump when a file written by this version cannot be read by an older skae

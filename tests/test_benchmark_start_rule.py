@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-import skae._schedule
+import skae._base.schedule
 from benchmarks import quality, start_rule_study
 
 
@@ -26,7 +26,7 @@ def test_gain_summary():
 
 
 def test_rules():
-    assert start_rule_study.RULES["current"] is skae._schedule.clearly_beats
+    assert start_rule_study.RULES["current"] is skae._base.schedule.clearly_beats
     reference = np.ones(400)
     # Lower on a quarter of the rows only, by many standard errors.
     losses = reference - np.r_[np.full(100, 1.0), np.full(300, -0.01)]
@@ -61,7 +61,7 @@ def test_quick_run(tmp_path, monkeypatch):
         ]
     )
     # The rule is put back after the run (one job: fitted in this process).
-    assert skae._schedule.clearly_beats is start_rule_study.RULES["current"]
+    assert skae._base.schedule.clearly_beats is start_rule_study.RULES["current"]
     assert [(row["dataset"], row["model"]) for row in rows] == [
         ("digits", "AutoencoderTransformer"),
         ("digits", "VAE"),

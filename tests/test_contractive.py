@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from torch import nn
 
 from skae import AutoencoderTransformer, ContractiveAutoencoder
-from skae._contractive import ContractiveAutoencoderModule
+from skae._models.contractive import ContractiveAutoencoderModule
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=3, device="cpu", random_state=0)
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 
-from skae._corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
+from skae._models.corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 
 N_SAMPLES, N_FEATURES = 4000, 5
 

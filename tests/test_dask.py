@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.model_selection import GridSearchCV
 
 from skae import AutoencoderTransformer
-from skae._streaming import RowStream
+from skae._base.stream import RowStream
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")

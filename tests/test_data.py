@@ -3,7 +3,7 @@
 import torch
 from numpy.testing import assert_array_equal
 
-from skae._data import BatchIterator, ReconstructionDataset
+from skae._base.data import BatchIterator, ReconstructionDataset
 
 
 def test_dataset_rows_are_input_and_target():

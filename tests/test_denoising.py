@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer, DenoisingAutoencoder
-from skae._corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
+from skae._models.corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=3, device="cpu", random_state=0)
 NOISES = ["gaussian", "masking", "salt_and_pepper"]

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from skae._modules import AutoencoderModule, make_mlp, reset_parameters
+from skae._base.module import AutoencoderModule, make_mlp, reset_parameters
 
 
 def test_make_mlp_layout():

@@ -7,12 +7,12 @@ from numpy.testing import assert_allclose
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 
-import skae._base
+import skae._base.estimator
 from skae import AutoencoderTransformer
-from skae._data import BatchIterator, ReconstructionDataset
-from skae._modules import AutoencoderModule, make_mlp
-from skae._net import AutoencoderNet, ModuleLoss
-from skae._progress import EpochProgressBar, EpochTable
+from skae._base.data import BatchIterator, ReconstructionDataset
+from skae._base.module import AutoencoderModule, make_mlp
+from skae._base.net import AutoencoderNet, ModuleLoss
+from skae._base.progress import EpochProgressBar, EpochTable
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
@@ -28,7 +28,7 @@ def test_same_losses_as_plain_skorch(monkeypatch, small_X, early_stopping):
         random_state=0,
     )
     lean = AutoencoderTransformer(**params).fit(small_X)
-    monkeypatch.setattr(skae._base, "AutoencoderNet", NeuralNet)
+    monkeypatch.setattr(skae._base.estimator, "AutoencoderNet", NeuralNet)
     plain = AutoencoderTransformer(**params).fit(small_X)
     assert type(plain.net_) is NeuralNet and type(lean.net_) is AutoencoderNet
     assert_allclose(lean.loss_curve_, plain.loss_curve_, rtol=1e-6)

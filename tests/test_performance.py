@@ -9,7 +9,7 @@ import torch
 from numpy.testing import assert_allclose
 from sklearn.model_selection import GridSearchCV
 
-import skae._base
+import skae._base.estimator
 from skae import AutoencoderTransformer
 
 
@@ -42,7 +42,7 @@ def test_inference_in_chunks_equals_one_pass(fitted, monkeypatch, method):
         X = X[:, :3]
     one_pass = getattr(fitted, method)(X)
 
-    monkeypatch.setattr(skae._base, "INFERENCE_CHUNK_ROWS", chunk)
+    monkeypatch.setattr(skae._base.estimator, "INFERENCE_CHUNK_ROWS", chunk)
     sizes = _chunk_sizes(fitted, monkeypatch)
     chunked = getattr(fitted, method)(X)
     # Every chunk has the same shape, the last one padded: 11 chunks, which
@@ -64,10 +64,10 @@ def test_a_single_row_runs_in_a_chunk_of_the_usual_shape(fitted, monkeypatch, me
 
 
 def test_wide_data_get_fewer_rows_per_chunk(monkeypatch):
-    monkeypatch.setattr(skae._base, "INFERENCE_CHUNK_VALUES", 1000)
+    monkeypatch.setattr(skae._base.estimator, "INFERENCE_CHUNK_VALUES", 1000)
     assert skae._base.inference_chunk_rows(10) == 100
     assert skae._base.inference_chunk_rows(10**6) == 1
-    monkeypatch.setattr(skae._base, "INFERENCE_CHUNK_VALUES", 10**9)
+    monkeypatch.setattr(skae._base.estimator, "INFERENCE_CHUNK_VALUES", 10**9)
     assert skae._base.inference_chunk_rows(1) == skae._base.INFERENCE_CHUNK_ROWS
 
 
@@ -93,7 +93,7 @@ def test_inference_memory_does_not_grow_with_rows(fitted):
         peak = _peak_bytes(lambda m=method: m(X))
         assert peak < output_bytes + 3 * chunk_bytes, (method, peak)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(skae._base, "INFERENCE_CHUNK_ROWS", n_rows)
+            patch.setattr(skae._base.estimator, "INFERENCE_CHUNK_ROWS", n_rows)
             one_pass = _peak_bytes(lambda m=method: m(X))
         assert one_pass > X.nbytes  # the check above could fail
 

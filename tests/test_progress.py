@@ -8,7 +8,7 @@ from functools import partial
 import pytest
 from tqdm.auto import tqdm
 
-import skae._progress
+import skae._base.progress
 from skae import VAE, AutoencoderTransformer
 
 SUMMARY = re.compile(
@@ -30,7 +30,7 @@ def test_silent_at_zero(small_X, capsys):
 
 def test_bar_then_one_summary_line(small_X, capsys, monkeypatch):
     # tqdm redraws at most every 0.1 s; these epochs are faster.
-    monkeypatch.setattr(skae._progress, "tqdm", partial(tqdm, mininterval=0))
+    monkeypatch.setattr(skae._base.progress, "tqdm", partial(tqdm, mininterval=0))
     model = _model(verbose=1, early_stopping=False).fit(small_X)
     out, err = capsys.readouterr()
     assert out.count("\n") == 1
@@ -125,7 +125,7 @@ def _interrupt(self, net, **kwargs):
 
 @pytest.mark.parametrize("failure", ["diverged", "ctrl-c"])
 def test_bar_closed_when_training_fails(small_X, monkeypatch, failure):
-    monkeypatch.setattr(skae._progress, "tqdm", _RecordingBar)
+    monkeypatch.setattr(skae._base.progress, "tqdm", _RecordingBar)
     _RecordingBar.bars.clear()
     if failure == "diverged":
         model, X, error = (
@@ -134,7 +134,7 @@ def test_bar_closed_when_training_fails(small_X, monkeypatch, failure):
             ValueError,
         )
     else:
-        monkeypatch.setattr(skae._progress.EpochProgressBar, "on_epoch_end", _interrupt)
+        monkeypatch.setattr(skae._base.progress.EpochProgressBar, "on_epoch_end", _interrupt)
         model, X, error = _model(verbose=1), small_X, KeyboardInterrupt
     with pytest.raises(error):
         model.fit(X)

@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer
-from skae._scaling import (
+from skae._base.scaling import (
     CHUNK_ROWS,
     activity_adjusted_scale,
     constant_features,

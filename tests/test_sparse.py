@@ -8,8 +8,8 @@ from sklearn.decomposition import PCA
 from torch import nn
 
 from skae import AutoencoderTransformer, SparseAutoencoder
-from skae._modules import BypassMLP
-from skae._sparse import SparseAutoencoderModule
+from skae._base.module import BypassMLP
+from skae._models.sparse import SparseAutoencoderModule
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=3, device="cpu", random_state=0)
 

@@ -8,10 +8,10 @@ import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 
-import skae._streaming
+import skae._base.stream
 from skae import VAE, AutoencoderTransformer, OutlierDetector
-from skae._data import BatchIterator
-from skae._streaming import RowStream, StreamedDataset, is_streamed
+from skae._base.data import BatchIterator
+from skae._base.stream import RowStream, StreamedDataset, is_streamed
 from tests._estimators import ESTIMATORS
 
 
@@ -44,8 +44,8 @@ class RowSliceable:
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of 40 values (8 rows of 5 features) and buffers of 4 blocks."""
-    monkeypatch.setattr(skae._streaming, "STREAM_BLOCK_VALUES", 40)
-    monkeypatch.setattr(skae._streaming, "STREAM_BUFFER_VALUES", 160)
+    monkeypatch.setattr(skae._base.stream, "STREAM_BLOCK_VALUES", 40)
+    monkeypatch.setattr(skae._base.stream, "STREAM_BUFFER_VALUES", 160)
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +92,13 @@ def test_stream_checks_every_block(small_blocks, X):
 
 
 def test_sample_is_bounded_and_without_repeats(monkeypatch, X):
-    monkeypatch.setattr(skae._streaming, "SAMPLE_ROWS", 30)
+    monkeypatch.setattr(skae._base.stream, "SAMPLE_ROWS", 30)
     stream = RowStream(RowSliceable(X), check=lambda rows: None)
     sample = stream.sample(np.random.RandomState(0))
     assert sample.shape == (30, 5)
     assert len({row.tobytes() for row in sample}) == 30
     assert all(any((row == X).all(axis=1)) for row in sample)
-    monkeypatch.setattr(skae._streaming, "SAMPLE_ROWS", 1000)
+    monkeypatch.setattr(skae._base.stream, "SAMPLE_ROWS", 1000)
     assert_array_equal(stream.sample(np.random.RandomState(0)), X)
 
 
@@ -182,7 +182,7 @@ def test_stream_larger_than_a_buffer(small_blocks, tmp_path):
 
 
 def test_scaling_from_a_sample(monkeypatch, small_blocks, tmp_path):
-    monkeypatch.setattr(skae._streaming, "SAMPLE_ROWS", 100)
+    monkeypatch.setattr(skae._base.stream, "SAMPLE_ROWS", 100)
     X = np.random.RandomState(0).normal(loc=5.0, size=(400, 5))
     model = AutoencoderTransformer(max_epochs=1, device="cpu", random_state=0)
     model.fit(_memmap(tmp_path, X))

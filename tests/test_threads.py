@@ -12,9 +12,9 @@ import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 
-import skae._threads
+import skae._base.threads
 from skae import VAE, AutoencoderTransformer
-from skae._threads import WORK_PER_THREAD, recheck, resolve_n_jobs, torch_threads
+from skae._base.threads import WORK_PER_THREAD, recheck, resolve_n_jobs, torch_threads
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_torch_setting_belongs_to_the_calling_thread(two_threads):
 def test_policy():
     assert resolve_n_jobs(None, 1, cap=8) == 1
     assert resolve_n_jobs(None, 2 * WORK_PER_THREAD - 1, cap=8) == 1
-    cores = skae._threads.available_cores()
+    cores = skae._base.threads.available_cores()
     assert resolve_n_jobs(None, 2 * WORK_PER_THREAD, cap=8) == min(2, cores)
     # Never above torch's setting or the cores.
     assert resolve_n_jobs(None, 10**6 * WORK_PER_THREAD, cap=1) == 1
@@ -105,8 +105,8 @@ def test_threads_during_fit_and_inference_then_restored(
 def test_automatic_policy_uses_more_threads_for_more_work(
     small_X, two_threads, monkeypatch
 ):
-    monkeypatch.setattr(skae._threads, "available_cores", lambda: 8)
-    monkeypatch.setattr(skae._threads, "idle_cores", lambda: 8)
+    monkeypatch.setattr(skae._base.threads, "available_cores", lambda: 8)
+    monkeypatch.setattr(skae._base.threads, "idle_cores", lambda: 8)
     model = _RecordingAutoencoder(
         hidden_layer_sizes=(4,),
         max_epochs=1,
@@ -115,11 +115,11 @@ def test_automatic_policy_uses_more_threads_for_more_work(
     )
     model.fit(small_X)
     # One batch of all rows.
-    work = skae._threads.forward_work(model.net_.module_, len(small_X))
+    work = skae._base.threads.forward_work(model.net_.module_, len(small_X))
     # Just enough work for 2 threads, then for 3 (more than torch's 2).
-    monkeypatch.setattr(skae._threads, "WORK_PER_THREAD", work // 2)
+    monkeypatch.setattr(skae._base.threads, "WORK_PER_THREAD", work // 2)
     assert set(model.fit(small_X).seen_[1:]) == {2}
-    monkeypatch.setattr(skae._threads, "WORK_PER_THREAD", work // 3)
+    monkeypatch.setattr(skae._base.threads, "WORK_PER_THREAD", work // 3)
     assert set(model.fit(small_X).seen_[1:]) == {2}
     # The user's own setting caps it.
     torch.set_num_threads(1)
@@ -137,12 +137,12 @@ def _busy_processes(n):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_idle_cores_sees_busy_processes():
     cores = os.cpu_count()
-    assert skae._threads.idle_cores() <= cores
+    assert skae._base.threads.idle_cores() <= cores
     processes = _busy_processes(cores)
     try:
         time.sleep(0.5)
         # Each busy process is ready to run all the time, wherever it runs.
-        assert skae._threads.idle_cores() <= 0
+        assert skae._base.threads.idle_cores() <= 0
     finally:
         for process in processes:
             process.kill()
@@ -154,37 +154,37 @@ def test_idle_cores_unknown_elsewhere(monkeypatch):
         raise FileNotFoundError
 
     monkeypatch.setattr("builtins.open", no_proc)
-    assert skae._threads.idle_cores() is None
+    assert skae._base.threads.idle_cores() is None
 
 
 def test_automatic_policy_follows_the_load(small_X, two_threads, monkeypatch):
     # Work for 2 threads; the other processes take the cores after 3 batches.
-    monkeypatch.setattr(skae._threads, "available_cores", lambda: 2)
-    monkeypatch.setattr(skae._threads, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(skae._base.threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(skae._base.threads, "RECHECK_SECONDS", 0.0)
     model = _RecordingAutoencoder(
         hidden_layer_sizes=(4,), max_epochs=6, batch_size=20, early_stopping=False
     )
-    monkeypatch.setattr(skae._threads, "WORK_PER_THREAD", 1)
+    monkeypatch.setattr(skae._base.threads, "WORK_PER_THREAD", 1)
     idle = iter([2, 2, 2, 2] + [0] * 100)  # one reading when the block starts
-    monkeypatch.setattr(skae._threads, "idle_cores", lambda: next(idle))
+    monkeypatch.setattr(skae._base.threads, "idle_cores", lambda: next(idle))
     model.fit(small_X)
     # 18 training batches, then the two passes of the post-fit check.
     assert model.seen_[1:] == [2] * 3 + [1] * 15 + [1] * 2
     assert torch.get_num_threads() == 2
     # Unknown load (not Linux): the work and torch's setting decide.
-    monkeypatch.setattr(skae._threads, "idle_cores", lambda: None)
+    monkeypatch.setattr(skae._base.threads, "idle_cores", lambda: None)
     assert set(model.fit(small_X).seen_[1:]) == {2}
     # An explicit n_jobs does not read the load at all.
-    monkeypatch.setattr(skae._threads, "idle_cores", lambda: 1 / 0)
+    monkeypatch.setattr(skae._base.threads, "idle_cores", lambda: 1 / 0)
     assert set(model.set_params(n_jobs=2).fit(small_X).seen_[1:]) == {2}
 
 
 def test_concurrent_blocks_share_the_idle_cores(two_threads, monkeypatch):
     # Two fits in threads of one process, on a machine with 2 idle cores:
     # each one's threads are load for the other, so they end with 1 each.
-    monkeypatch.setattr(skae._threads, "available_cores", lambda: 2)
-    monkeypatch.setattr(skae._threads, "idle_cores", lambda: 2)
-    monkeypatch.setattr(skae._threads, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(skae._base.threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(skae._base.threads, "idle_cores", lambda: 2)
+    monkeypatch.setattr(skae._base.threads, "RECHECK_SECONDS", 0.0)
     first_in, second_in, first_checked = (threading.Event() for _ in range(3))
     done = []
 
@@ -214,7 +214,7 @@ def test_concurrent_blocks_share_the_idle_cores(two_threads, monkeypatch):
         "second beside first": 1,
         "first beside second": 1,
     }
-    assert skae._threads._in_use == 0 and skae._threads._active == 0
+    assert skae._base.threads._in_use == 0 and skae._base.threads._active == 0
 
 
 def test_thread_count_does_not_change_results(small_X):

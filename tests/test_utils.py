@@ -5,7 +5,7 @@ import threading
 import pytest
 import torch
 
-from skae._utils import resolve_device, seeded_global_rng
+from skae._base.utils import resolve_device, seeded_global_rng
 
 
 def test_auto_device_follows_cuda_availability(monkeypatch):

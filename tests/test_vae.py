@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from skae import IWAE, VAE
-from skae._variational import VARIANCE_GAIN
+from skae._models.variational import VARIANCE_GAIN
 
 SMALL = dict(hidden_layer_sizes=(16,), max_epochs=5, batch_size=32, device="cpu")
 

@@ -8,9 +8,9 @@ import torch
 from numpy.testing import assert_allclose
 from torch import distributions as D
 
-import skae._variational
-from skae._modules import make_mlp
-from skae._variational import LOGVAR_MIN, VAEModule
+import skae._models.variational
+from skae._base.module import make_mlp
+from skae._models.variational import LOGVAR_MIN, VAEModule
 
 N_FEATURES, N_COMPONENTS = 6, 3
 
@@ -155,7 +155,7 @@ def test_scoring_in_chunks_of_samples_changes_nothing(x, monkeypatch):
     module = _module()
     with torch.no_grad():
         whole = module.score_samples(x.float(), 40)
-        monkeypatch.setattr(skae._variational, "SCORE_CHUNK_VALUES", 7)
+        monkeypatch.setattr(skae._models.variational, "SCORE_CHUNK_VALUES", 7)
         chunked = module.score_samples(x.float(), 40)
     assert_allclose(chunked.numpy(), whole.numpy(), rtol=1e-10)
 
@@ -253,7 +253,7 @@ def test_per_feature_terms_in_chunks_of_draws_and_rows_alone_change_nothing(
     with torch.no_grad():
         whole = module.score_samples_per_feature(x.float(), 40)
         one = module.score_samples_per_feature(x.float()[3:4], 40)
-        monkeypatch.setattr(skae._variational, "SCORE_CHUNK_VALUES", 7)
+        monkeypatch.setattr(skae._models.variational, "SCORE_CHUNK_VALUES", 7)
         chunked = module.score_samples_per_feature(x.float(), 40)
     assert_allclose(chunked.numpy(), whole.numpy(), rtol=1e-10)
     assert_allclose(one.numpy(), whole[3:4].numpy(), rtol=1e-6)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-from ._net import StopTraining
+from .net import StopTraining
 
 # The learning rate is multiplied by this on each plateau.
 LR_FACTOR = 0.5

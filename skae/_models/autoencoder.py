@@ -1,8 +1,8 @@
 """The plain undercomplete autoencoder."""
 
-from ._base import _BaseAutoencoder
-from ._docstrings import fill_doc
-from ._modules import AutoencoderModule
+from .._base import _BaseAutoencoder
+from .._docstrings import fill_doc
+from .._base.module import AutoencoderModule
 
 
 @fill_doc

@@ -8,11 +8,11 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _BaseAutoencoder
-from ._compat import Integer, Interval, StrOptions
-from ._docstrings import fill_doc
-from ._scaling import fit_scaling
-from ._variational import (
+from .._base import _BaseAutoencoder
+from .._compat import Integer, Interval, StrOptions
+from .._docstrings import fill_doc
+from .._base.scaling import fit_scaling
+from .variational import (
     ACTIVE_UNIT_THRESHOLD,
     LIKELIHOODS,
     NOISE_VARIANCES,

@@ -24,7 +24,7 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
 
-from ._modules import AutoencoderModule, principal_axes
+from .._base.module import AutoencoderModule, principal_axes
 
 LIKELIHOODS = ("gaussian", "bernoulli")
 NOISE_VARIANCES = ("per_feature", "shared")

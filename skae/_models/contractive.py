@@ -4,10 +4,10 @@ from numbers import Real
 
 import torch
 
-from ._base import _BaseAutoencoder
-from ._compat import Interval
-from ._docstrings import fill_doc
-from ._modules import AutoencoderModule
+from .._base import _BaseAutoencoder
+from .._compat import Interval
+from .._docstrings import fill_doc
+from .._base.module import AutoencoderModule
 
 
 class ContractiveAutoencoderModule(AutoencoderModule):

@@ -4,10 +4,10 @@ from numbers import Real
 
 from torch import nn
 
-from ._base import _BaseAutoencoder
-from ._compat import Interval, StrOptions
-from ._docstrings import fill_doc
-from ._modules import AutoencoderModule
+from .._base import _BaseAutoencoder
+from .._compat import Interval, StrOptions
+from .._docstrings import fill_doc
+from .._base.module import AutoencoderModule
 
 # Keeps log(rho_hat) and log(1 - rho_hat) finite when a unit saturates, so
 # that a zero penalty weight contributes exactly zero (not 0 * inf = nan).

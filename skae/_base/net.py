@@ -28,7 +28,7 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 
-from ._progress import EpochProgressBar, EpochTable, close_progress_bars
+from .progress import EpochProgressBar, EpochTable, close_progress_bars
 
 # Callback hooks skorch calls once per batch; callbacks that keep the base
 # class's no-op for them are not called there.

@@ -2,11 +2,11 @@
 
 from numbers import Real
 
-from ._base import _BaseAutoencoder
-from ._compat import Interval, StrOptions
-from ._corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
-from ._docstrings import fill_doc
-from ._modules import AutoencoderModule
+from .._base import _BaseAutoencoder
+from .._compat import Interval, StrOptions
+from .corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
+from .._docstrings import fill_doc
+from .._base.module import AutoencoderModule
 
 NOISES = ("gaussian", "masking", "salt_and_pepper")
 

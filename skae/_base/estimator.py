@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 
-from ._compat import (
+from .._compat import (
     Integer,
     Interval,
     StrOptions,
@@ -36,23 +36,23 @@ from ._compat import (
     input_feature_names,
     wrap_in_output_container,
 )
-from ._data import BatchIterator, ReconstructionDataset
-from ._incremental import continued_seed, rollback_on_error
-from ._modules import ACTIVATIONS, BypassMLP, reset_parameters
-from ._net import AutoencoderNet, ModuleLoss, TrainingInterrupted
-from ._persistence import SaveableAutoencoder
-from ._progress import fit_summary
-from ._scaling import fit_scaling, standardize
-from ._schedule import PlateauSchedule
-from ._streaming import RowStream, StreamedDataset, is_streamed
-from ._threads import (
+from .data import BatchIterator, ReconstructionDataset
+from .incremental import continued_seed, rollback_on_error
+from .module import ACTIVATIONS, BypassMLP, reset_parameters
+from .net import AutoencoderNet, ModuleLoss, TrainingInterrupted
+from .._persistence import SaveableAutoencoder
+from .progress import fit_summary
+from .scaling import fit_scaling, standardize
+from .schedule import PlateauSchedule
+from .stream import RowStream, StreamedDataset, is_streamed
+from .threads import (
     RecheckThreads,
     blas_threads,
     forward_work,
     recheck,
     torch_threads,
 )
-from ._utils import draw_seed, make_generator, resolve_device, seeded_global_rng
+from .utils import draw_seed, make_generator, resolve_device, seeded_global_rng
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
