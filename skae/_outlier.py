@@ -15,6 +15,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._base.data import iter_row_chunks
+from ._base.stream import is_streamed
 from ._compat import (
     HasMethods,
     Interval,
@@ -24,10 +26,8 @@ from ._compat import (
     set_output_container,
     wrap_in_output_container,
 )
-from ._base.data import iter_row_chunks
-from ._persistence import Saveable
-from ._base.stream import is_streamed
 from ._models.vae import VAE
+from ._persistence import Saveable
 
 # Tukey's fence: training scores further than this many interquartile ranges
 # below the first quartile are outliers under contamination="auto".

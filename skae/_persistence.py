@@ -26,15 +26,12 @@ import io
 import json
 import os
 import tempfile
-import warnings
 import zipfile
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
-from skorch.history import History
 
-from ._base.utils import make_generator, resolve_device, seeded_global_rng
 from ._version import __version__
 
 # Bump when a file written by this version cannot be read by an older skae
@@ -108,7 +105,7 @@ class Saveable:
                 node = value._saved_node(f"{prefix}{name}.", tensors)
                 fitted[name] = {"__fitted__": node}
             else:
-                fitted[name] = _encode(value, f"{type(self).__name__}.{name}")
+                fitted[name] = encode_value(value, f"{type(self).__name__}.{name}")
         node = {
             "class": _class_name(type(self)),
             "params": _encode_params(self),
@@ -180,7 +177,7 @@ def _from_node(node, prefix, tensors, modules, device):
                 value["__fitted__"], prefix + name + ".", tensors, modules, device
             )
         else:
-            value = _decode(value, modules, name)
+            value = decode_value(value, modules, name)
         setattr(estimator, name, value)
     estimator._load_tensors(node, prefix, tensors, device)
     return estimator
@@ -197,105 +194,12 @@ def _estimator_class(name):
 
 
 # ----------------------------------------------------------------------------
-# Autoencoders: the module and the optimizer
-
-
-class SaveableAutoencoder(Saveable):
-    """Saves the net of an autoencoder as the state dicts of its parts.
-
-    The module is rebuilt by ``_build_module`` from the saved parameters and
-    scaling; its plain attributes (numbers, strings, such as the VAE's
-    evaluation seed) are stored in the JSON, its tensors in the state dict.
-    The optimizer state is kept too, so that training can continue.
-    """
-
-    _saved_separately = ("net_", "device_")
-
-    def _save_tensors(self, node, prefix, tensors):
-        module = self.net_.module_
-        node["device"] = str(self.device_)
-        # The batch size the fit chose (batch_size="auto"), for continued fits.
-        node["batch_size"] = int(self.net_.batch_size)
-        # The epochs of the history (without their batches): callbacks of a
-        # continued fit count them (the VAE's KL warm-up).
-        node["history"] = _encode(
-            [
-                {key: value for key, value in epoch.items() if key != "batches"}
-                for epoch in self.net_.history
-            ],
-            f"{type(self).__name__}.net_.history",
-        )
-        node["module_attributes"] = {
-            name: {
-                key: value
-                for key, value in vars(submodule).items()
-                if not key.startswith("_")
-                and key != "training"
-                and isinstance(value, (bool, int, float, str))
-            }
-            for name, submodule in module.named_modules()
-        }
-        tensors[prefix + "module"] = _to_cpu(module.state_dict())
-        tensors[prefix + "optimizer"] = _to_cpu(self.net_.optimizer_.state_dict())
-
-    def _load_tensors(self, node, prefix, tensors, device):
-        self.device_ = _loaded_device(node["device"], device)
-        # The module's data-dependent tensors (buffers) come from the state
-        # dict, so any data of the right width builds it.
-        with seeded_global_rng(0, torch.device("cpu")):
-            module = self._build_module(torch.zeros((2, self.n_features_in_)))
-        for name, attributes in node["module_attributes"].items():
-            submodule = module.get_submodule(name)
-            for key, value in attributes.items():
-                setattr(submodule, key, value)
-        module.load_state_dict(tensors[prefix + "module"])
-        module = module.to(self.device_)
-        self.net_ = self._make_net(
-            module,
-            None,
-            self._callbacks("train_loss"),
-            make_generator(0, "cpu"),
-            batch_size=node["batch_size"],
-        ).initialize()
-        self.net_.optimizer_.load_state_dict(tensors[prefix + "optimizer"])
-        self.net_.history_ = History(
-            {**epoch, "batches": []}
-            for epoch in _decode(node.get("history", []), {}, "history")
-        )
-
-
-def _loaded_device(saved, requested):
-    if requested is not None:
-        return resolve_device(requested)
-    try:
-        return resolve_device(saved)
-    except ValueError:
-        warnings.warn(
-            f"The model was saved on {saved}, which this machine does not have; "
-            "it is loaded on the CPU.",
-            UserWarning,
-            stacklevel=4,
-        )
-        return torch.device("cpu")
-
-
-def _to_cpu(state):
-    if isinstance(state, torch.Tensor):
-        return state.detach().cpu()
-    if isinstance(state, dict):
-        return {key: _to_cpu(value) for key, value in state.items()}
-    if isinstance(state, (list, tuple)):
-        return type(state)(_to_cpu(value) for value in state)
-    return state
-
-
-# ----------------------------------------------------------------------------
 # Values as JSON
 
 
 def _encode_params(estimator):
     return {
-        name: _encode(value, f"{type(estimator).__name__}({name}=...)", name)
+        name: encode_value(value, f"{type(estimator).__name__}({name}=...)", name)
         for name, value in estimator.get_params(deep=False).items()
     }
 
@@ -316,10 +220,10 @@ def _decode_params(params, modules):
             + ", ".join(f"{name}=..." for name in missing)
             + ")."
         )
-    return {name: _decode(value, modules, name) for name, value in params.items()}
+    return {name: decode_value(value, modules, name) for name, value in params.items()}
 
 
-def _encode(value, where, name=""):
+def encode_value(value, where, name=""):
     """``value`` as JSON, with tags for the types JSON lacks."""
     if value is None or isinstance(value, (bool, str)):
         return value
@@ -328,11 +232,13 @@ def _encode(value, where, name=""):
     if isinstance(value, (float, np.floating)):
         return float(value)
     if isinstance(value, tuple):
-        return {"__tuple__": [_encode(item, where) for item in value]}
+        return {"__tuple__": [encode_value(item, where) for item in value]}
     if isinstance(value, list):
-        return [_encode(item, where) for item in value]
+        return [encode_value(item, where) for item in value]
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {"__dict__": {key: _encode(item, where) for key, item in value.items()}}
+        return {
+            "__dict__": {key: encode_value(item, where) for key, item in value.items()}
+        }
     if isinstance(value, np.ndarray) and (
         value.dtype.kind in "biuf"
         or (value.dtype == object and all(isinstance(v, str) for v in value.flat))
@@ -369,17 +275,18 @@ def _encode(value, where, name=""):
     )
 
 
-def _decode(value, modules, name):
+def decode_value(value, modules, name):
     if isinstance(value, list):
-        return [_decode(item, modules, name) for item in value]
+        return [decode_value(item, modules, name) for item in value]
     if not isinstance(value, dict):
         return value
     if "__dict__" in value:
         return {
-            key: _decode(item, modules, name) for key, item in value["__dict__"].items()
+            key: decode_value(item, modules, name)
+            for key, item in value["__dict__"].items()
         }
     if "__tuple__" in value:
-        return tuple(_decode(item, modules, name) for item in value["__tuple__"])
+        return tuple(decode_value(item, modules, name) for item in value["__tuple__"])
     if "__ndarray__" in value:
         dtype = object if value["dtype"] == "object" else np.dtype(value["dtype"])
         return np.asarray(value["__ndarray__"], dtype=dtype)

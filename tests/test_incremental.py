@@ -18,7 +18,7 @@ from skae import (
     DenoisingAutoencoder,
     SparseAutoencoder,
 )
-from skae._base.incremental import continued_seed
+from skae._base.utils import continued_seed
 from tests._estimators import ESTIMATORS
 
 MODELS = [

@@ -134,7 +134,9 @@ def test_bar_closed_when_training_fails(small_X, monkeypatch, failure):
             ValueError,
         )
     else:
-        monkeypatch.setattr(skae._base.progress.EpochProgressBar, "on_epoch_end", _interrupt)
+        monkeypatch.setattr(
+            skae._base.progress.EpochProgressBar, "on_epoch_end", _interrupt
+        )
         model, X, error = _model(verbose=1), small_X, KeyboardInterrupt
     with pytest.raises(error):
         model.fit(X)

@@ -7,6 +7,9 @@ so a new model is a subclass that changes the loss (and, if it must, the
 score), plus an estimator that declares its parameters.
 """
 
+import copy
+from numbers import Integral
+
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
@@ -96,6 +99,53 @@ class BypassMLP(nn.Module):
             if self.mlp is not None:
                 self.mlp[-1].weight.zero_()
                 self.mlp[-1].bias.zero_()
+
+
+def hidden_layer_sizes_tuple(sizes):
+    """``hidden_layer_sizes`` as a tuple of ints, or a ValueError."""
+    given = sizes
+    sizes = (sizes,) if isinstance(sizes, Integral) else tuple(np.ravel(sizes))
+    if not all(
+        isinstance(size, Integral) and not isinstance(size, (bool, np.bool_))
+        for size in sizes
+    ) or any(size < 1 for size in sizes):
+        raise ValueError(
+            "hidden_layer_sizes must be a positive int or a sequence of "
+            f"positive ints, got {given!r}."
+        )
+    return tuple(int(size) for size in sizes)
+
+
+def encoder_and_decoder(
+    n_features,
+    n_components,
+    *,
+    hidden_layer_sizes,
+    activation,
+    encoder=None,
+    decoder=None,
+    n_encoder_outputs=None,
+):
+    """``(encoder, decoder)``: fresh copies of custom modules, or default MLPs.
+
+    A custom module is deep-copied and re-initialized, so the parameter
+    itself is never trained in place; the default networks are
+    :class:`BypassMLP`, the decoder mirroring the encoder's hidden layers.
+    ``n_encoder_outputs``: the default encoder's width, ``n_components`` if
+    None.
+    """
+    hidden = hidden_layer_sizes_tuple(hidden_layer_sizes)
+    if encoder is None:
+        encoder = BypassMLP(
+            n_features, hidden, n_encoder_outputs or n_components, activation
+        )
+    else:
+        encoder = reset_parameters(copy.deepcopy(encoder))
+    if decoder is None:
+        decoder = BypassMLP(n_components, hidden[::-1], n_features, activation)
+    else:
+        decoder = reset_parameters(copy.deepcopy(decoder))
+    return encoder, decoder
 
 
 def principal_axes(X, n_components, random_state):

@@ -28,7 +28,15 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 
+from .data import BatchIterator, ReconstructionDataset
 from .progress import EpochProgressBar, EpochTable, close_progress_bars
+from .utils import copy_tensors
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+}
 
 # Callback hooks skorch calls once per batch; callbacks that keep the base
 # class's no-op for them are not called there.
@@ -109,6 +117,55 @@ class ModuleLoss(torch.nn.Module):
         return torch.topk(row_losses, n_kept, largest=False, sorted=False).values.mean()
 
 
+def make_net(
+    module,
+    *,
+    optimizer,
+    lr,
+    weight_decay,
+    trim_fraction,
+    max_epochs,
+    batch_size,
+    device,
+    callbacks,
+    train_split=None,
+    shuffle_generator=None,
+    verbose=0,
+):
+    """The skorch net that trains ``module``: the one place skae builds one.
+
+    A fresh fit, and a model loaded from a file or unpickled, all get their
+    net here, so they are built alike. ``optimizer`` is a key of
+    :data:`OPTIMIZERS` or an optimizer class or factory.
+    """
+    # Passed only when set, so that optimizers without the argument (e.g.
+    # torch.optim.LBFGS) can be used.
+    extra = {"optimizer__weight_decay": float(weight_decay)} if weight_decay else {}
+    return AutoencoderNet(
+        module=module,
+        criterion=ModuleLoss,
+        criterion__trim_fraction=float(trim_fraction),
+        optimizer=OPTIMIZERS.get(optimizer, optimizer),
+        # Python numbers: a numpy float32 lr would keep the optimizer's step
+        # arithmetic in float32 (NEP 50) and change the result.
+        lr=float(lr),
+        max_epochs=int(max_epochs),
+        batch_size=int(batch_size),
+        iterator_train=BatchIterator,
+        iterator_train__shuffle=True,
+        iterator_train__generator=shuffle_generator,
+        iterator_train__device=device,
+        iterator_valid=BatchIterator,
+        iterator_valid__device=device,
+        dataset=ReconstructionDataset,
+        train_split=train_split,
+        callbacks=callbacks,
+        device=device,
+        verbose=verbose,
+        **extra,
+    )
+
+
 class AutoencoderNet(NeuralNet):
     """``NeuralNet`` with the per-batch overhead of skorch's defaults removed.
 
@@ -152,6 +209,47 @@ class AutoencoderNet(NeuralNet):
             for hook in _BATCH_HOOKS
         }
         return self
+
+    # The skorch parameters a continued fit sets; restore() puts them back.
+    _CONTINUED_FIT_PARAMS = (
+        "train_split",
+        "callbacks",
+        "max_epochs",
+        "batch_size",
+        "verbose",
+        "iterator_train__generator",
+    )
+
+    def snapshot(self):
+        """The state a failed continued fit must return to.
+
+        The weights, the optimizer state, the number of epochs of the
+        history, the settings a continued fit changes and the initialized
+        callbacks; the history itself is not copied, so the cost does not
+        grow with the number of epochs.
+        """
+        return {
+            "module": copy_tensors(self.module_.state_dict()),
+            "optimizer": copy_tensors(self.optimizer_.state_dict()),
+            "n_epochs": len(self.history),
+            "params": {
+                name: getattr(self, name) for name in self._CONTINUED_FIT_PARAMS
+            },
+            "callbacks_": self.callbacks_,
+            "batch_listeners": self._batch_listeners,
+        }
+
+    def restore(self, snapshot):
+        """Return to a :meth:`snapshot`."""
+        self.module_.load_state_dict(snapshot["module"])
+        self.optimizer_.load_state_dict(snapshot["optimizer"])
+        del self.history[snapshot["n_epochs"] :]
+        params = dict(snapshot["params"])
+        # Set directly: skorch's set_params would re-initialize the net.
+        self.iterator_train__generator = params.pop("iterator_train__generator")
+        self.set_params(**params)
+        self.callbacks_ = snapshot["callbacks_"]
+        self._batch_listeners = snapshot["batch_listeners"]
 
     def initialize_optimizer(self, *args, **kwargs):
         try:

@@ -122,7 +122,9 @@ class RowStream:
         training or validation split); all blocks if None.
     """
 
-    def __init__(self, source, check, blocks=None):
+    in_memory = False
+
+    def __init__(self, source, check, blocks=None, sample=None):
         n_samples, n_features = source.shape
         if not isinstance(n_samples, Integral) or not isinstance(n_features, Integral):
             raise ValueError(
@@ -141,6 +143,8 @@ class RowStream:
         self._ends = np.cumsum(self._block_sizes())
         self.shape = (int(self._ends[-1]) if len(self._ends) else 0, int(n_features))
         self._cached = (-1, None)
+        # The rows drawn by sample(), kept by the splits of this stream.
+        self._sample = sample
 
     def _block_sizes(self, blocks=None):
         blocks = self.blocks if blocks is None else blocks
@@ -155,7 +159,35 @@ class RowStream:
 
     def subset(self, positions):
         """The stream of the blocks at ``positions`` of this one."""
-        return RowStream(self.source, self.check, self.blocks[np.sort(positions)])
+        return RowStream(
+            self.source, self.check, self.blocks[np.sort(positions)], self._sample
+        )
+
+    def split(self, fraction, random_state):
+        """Training and validation streams: whole blocks, ``fraction`` of them
+        (at least one, and one left to train on) held out."""
+        n_valid = max(1, round(fraction * self.n_blocks))
+        n_valid = min(n_valid, self.n_blocks - 1)
+        valid = random_state.permutation(self.n_blocks)[:n_valid]
+        train = np.setdiff1d(np.arange(self.n_blocks), valid)
+        return self.subset(train), self.subset(valid)
+
+    def dataset(self, scale, device):
+        """The training dataset: blocks scaled by ``scale`` as they are read."""
+        return StreamedDataset(self, scale, device)
+
+    def head(self, n_rows):
+        """The first ``n_rows`` rows."""
+        return self.read(0, min(n_rows, len(self)))
+
+    def take(self, indices):
+        """The rows at ``indices``, read one at a time."""
+        return np.concatenate([self.read(row, row + 1) for row in indices])
+
+    def scaled_sample(self, dataset, scale):
+        """The scaled rows the module is built from: :meth:`sample`'s, of the
+        stream this one was split from."""
+        return scale(self._sample)
 
     def read_block(self, position):
         """Block number ``position`` of this stream, checked, as a numpy array."""
@@ -198,7 +230,8 @@ class RowStream:
         """
         n_rows = min(SAMPLE_ROWS, max(1, SAMPLE_VALUES // self.shape[1]))
         if len(self) <= n_rows:
-            return self.read(0, len(self))
+            self._sample = self.read(0, len(self))
+            return self._sample
         rows = np.sort(
             sample_without_replacement(len(self), n_rows, random_state=random_state)
         )
@@ -209,7 +242,8 @@ class RowStream:
             self.read_block(position)[rows[positions == position] - offsets[position]]
             for position in np.unique(positions)
         ]
-        return np.concatenate(parts)
+        self._sample = np.concatenate(parts)
+        return self._sample
 
 
 class StreamedDataset(Dataset):

@@ -1,6 +1,9 @@
 """Small helpers: device resolution and reproducible, thread-safe randomness."""
 
+import inspect
+import os
 import threading
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -84,3 +87,50 @@ def seeded_global_rng(seed, device):
             with torch.cuda.device(device):
                 torch.cuda.manual_seed(seed)
         yield
+
+
+def copy_tensors(state, device=None):
+    """A copy of nested dicts, lists and tuples whose tensors are copied.
+
+    Much faster than ``copy.deepcopy`` for a state dict: one copy per
+    tensor, no Python-level copy of the storage. ``device``: where the
+    copies go (e.g. ``"cpu"`` to save them); None keeps each where it is.
+    """
+    if isinstance(state, torch.Tensor):
+        return state.detach().to(device, copy=True)
+    if isinstance(state, dict):
+        return {key: copy_tensors(value, device) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(copy_tensors(value, device) for value in state)
+    return state
+
+
+def continued_seed(seed, n_iter):
+    """The seed of a fit that continues after ``n_iter`` epochs.
+
+    Mixes both through :class:`numpy.random.SeedSequence`, so the calls of a
+    ``partial_fit`` sequence under one integer ``random_state`` get
+    different, reproducible shuffles and noise.
+    """
+    state = np.random.SeedSequence([int(seed), int(n_iter)]).generate_state(1)
+    return int(state[0] % np.iinfo(np.int32).max)
+
+
+# The folder of the skae package: warnings point at the first caller outside.
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def warn(message, category=UserWarning):
+    """``warnings.warn``, attributed to the user's line that called skae.
+
+    The stack level is counted, not fixed: the first frame outside skae and
+    scikit-learn (whose ``_fit_context`` wraps ``fit``) is the caller's.
+    """
+    level, frame = 1, inspect.currentframe()
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE)
+        or frame.f_globals.get("__name__", "").startswith("sklearn.")
+    ):
+        frame, level = frame.f_back, level + 1
+    del frame  # no reference cycle through the frame
+    warnings.warn(message, category, stacklevel=level)

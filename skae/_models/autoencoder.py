@@ -1,8 +1,8 @@
 """The plain undercomplete autoencoder."""
 
 from .._base import _BaseAutoencoder
-from .._docstrings import fill_doc
 from .._base.module import AutoencoderModule
+from .._docstrings import fill_doc
 
 
 @fill_doc

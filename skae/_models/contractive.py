@@ -5,9 +5,9 @@ from numbers import Real
 import torch
 
 from .._base import _BaseAutoencoder
+from .._base.module import AutoencoderModule
 from .._compat import Interval
 from .._docstrings import fill_doc
-from .._base.module import AutoencoderModule
 
 
 class ContractiveAutoencoderModule(AutoencoderModule):

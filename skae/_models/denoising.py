@@ -3,10 +3,10 @@
 from numbers import Real
 
 from .._base import _BaseAutoencoder
-from .._compat import Interval, StrOptions
-from .corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
-from .._docstrings import fill_doc
 from .._base.module import AutoencoderModule
+from .._compat import Interval, StrOptions
+from .._docstrings import fill_doc
+from .corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 
 NOISES = ("gaussian", "masking", "salt_and_pepper")
 

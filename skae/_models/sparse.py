@@ -5,9 +5,9 @@ from numbers import Real
 from torch import nn
 
 from .._base import _BaseAutoencoder
+from .._base.module import AutoencoderModule
 from .._compat import Interval, StrOptions
 from .._docstrings import fill_doc
-from .._base.module import AutoencoderModule
 
 # Keeps log(rho_hat) and log(1 - rho_hat) finite when a unit saturates, so
 # that a zero penalty weight contributes exactly zero (not 0 * inf = nan).

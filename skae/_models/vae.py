@@ -1,6 +1,5 @@
 """Variational autoencoders: VAE and IWAE, whose score is a log-likelihood."""
 
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -9,9 +8,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import _BaseAutoencoder
+from .._base.scaling import fit_scaling
+from .._base.utils import warn
 from .._compat import Integer, Interval, StrOptions
 from .._docstrings import fill_doc
-from .._base.scaling import fit_scaling
 from .variational import (
     ACTIVE_UNIT_THRESHOLD,
     LIKELIHOODS,
@@ -296,21 +296,19 @@ class VAE(_BaseAutoencoder):
     def _finish_fit(self, X):
         # X is validated already: transform() would validate it again, and
         # warn that a DataFrame's feature names are missing.
-        codes = self._map_batches(X, lambda module, batch: module.encode(batch))
+        codes = self._inference().encode(X)
         self.latent_activity_ = codes.var(axis=0).astype(np.float64)
         self.n_active_components_ = int(
             np.sum(self.latent_activity_ > ACTIVE_UNIT_THRESHOLD)
         )
         if self.n_active_components_ < self.n_components / 2:
-            warnings.warn(
+            warn(
                 f"Only {self.n_active_components_} of the {self.n_components} "
                 f"latent dimensions of {type(self).__name__} are active (the "
                 "variance of their posterior mean over the training data is "
                 f"above {ACTIVE_UNIT_THRESHOLD}); the others are unused "
                 "(posterior collapse). Use fewer n_components, a longer "
                 "kl_warmup_epochs or a smaller beta.",
-                UserWarning,
-                stacklevel=6,  # the caller of fit (as the ConvergenceWarning)
             )
 
     # ------------------------------------------------------------------
@@ -344,7 +342,7 @@ class VAE(_BaseAutoencoder):
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
         rng = check_random_state(random_state)
         Z = rng.standard_normal((n_samples, self.n_components))
-        X = self._map_batches(Z, lambda module, z: module.decode(z), scaled=False)
+        X = self._inference().map(Z, lambda module, z: module.decode(z), scaled=False)
         if noise:
             if self.likelihood == "bernoulli":
                 X = (rng.uniform(size=X.shape) < X).astype(X.dtype)
