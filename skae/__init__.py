@@ -3,8 +3,9 @@
 from ._models.autoencoder import AutoencoderTransformer
 from ._models.contractive import ContractiveAutoencoder
 from ._models.denoising import DenoisingAutoencoder
+from ._models.iwae import IWAE
 from ._models.sparse import SparseAutoencoder
-from ._models.vae import IWAE, VAE
+from ._models.vae import VAE
 from ._outlier import OutlierDetector
 from ._persistence import load
 from ._version import __version__

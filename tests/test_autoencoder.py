@@ -14,6 +14,11 @@ from torch import nn
 from skae import AutoencoderTransformer
 
 
+def _scaled(model, X):
+    """Rows of ``X`` in the model's scaled space, as the network sees them."""
+    return torch.as_tensor((X - model.mean_) / model.scale_, dtype=torch.float32)
+
+
 def _reconstruction_mse(model, X):
     return np.mean((model.inverse_transform(model.transform(X)) - X) ** 2)
 
@@ -135,9 +140,9 @@ def test_init_pca_starts_as_pca(digits_split, standardize):
         early_stopping=False,
         random_state=0,
     ).fit(X_train)
-    pca = PCA(8).fit(ae._scale(X_train).numpy())
-    expected = pca.inverse_transform(pca.transform(ae._scale(X_test).numpy()))
-    reconstruction = ae._scale(ae.inverse_transform(ae.transform(X_test))).numpy()
+    pca = PCA(8).fit(_scaled(ae, X_train).numpy())
+    expected = pca.inverse_transform(pca.transform(_scaled(ae, X_test).numpy()))
+    reconstruction = _scaled(ae, ae.inverse_transform(ae.transform(X_test))).numpy()
     assert_allclose(reconstruction, expected, atol=1e-3)
 
 
@@ -162,8 +167,8 @@ def test_keeps_the_linear_start_when_training_does_not_beat_it():
     ae = AutoencoderTransformer(3, random_state=0).fit(X)
     assert "the starting weights are kept" in ae.stop_reason_
     # The kept start is then refitted on every row: it is PCA of all of X.
-    scaled = ae._scale(X).numpy()
+    scaled = _scaled(ae, X).numpy()
     pca = PCA(3).fit(scaled)
     expected = pca.inverse_transform(pca.transform(scaled))
-    reconstruction = ae._scale(ae.inverse_transform(ae.transform(X))).numpy()
+    reconstruction = _scaled(ae, ae.inverse_transform(ae.transform(X))).numpy()
     assert_allclose(reconstruction, expected, atol=1e-4)

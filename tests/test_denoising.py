@@ -13,6 +13,11 @@ FAST = dict(hidden_layer_sizes=(16,), max_epochs=3, device="cpu", random_state=0
 NOISES = ["gaussian", "masking", "salt_and_pepper"]
 
 
+def _scaled(model, X):
+    """Rows of ``X`` in the model's scaled space, as the network sees them."""
+    return torch.as_tensor((X - model.mean_) / model.scale_, dtype=torch.float32)
+
+
 @pytest.fixture(scope="module", params=NOISES)
 def fitted(request):
     X = np.random.RandomState(0).normal(size=(60, 5)) * [1, 2, 3, 4, 5] + 10
@@ -34,7 +39,7 @@ def test_inference_is_deterministic_and_clean(fitted):
     assert_array_equal(dae.score_samples(X), dae.score_samples(X))
     module = dae.net_.module_.eval()
     with torch.no_grad():
-        S = dae._scale(X)
+        S = _scaled(dae, X)
         assert_allclose(codes, module.encode(S).numpy(), rtol=1e-6)
         clean = module.decode(module.encode(S))
         # In eval mode (validation) the loss is that of training, denoising,
@@ -52,7 +57,7 @@ def test_inference_is_deterministic_and_clean(fitted):
 def test_training_mode_corrupts_afresh_at_each_call(fitted):
     dae, X = fitted
     module = dae.net_.module_
-    S = dae._scale(X)
+    S = _scaled(dae, X)
     try:
         module.train()
         with torch.no_grad():

@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 
-import skae._base.estimator
+import skae._base.net
 from skae import AutoencoderTransformer
 from skae._base.data import BatchIterator, ReconstructionDataset
 from skae._base.module import AutoencoderModule, make_mlp
@@ -28,7 +28,7 @@ def test_same_losses_as_plain_skorch(monkeypatch, small_X, early_stopping):
         random_state=0,
     )
     lean = AutoencoderTransformer(**params).fit(small_X)
-    monkeypatch.setattr(skae._base.estimator, "AutoencoderNet", NeuralNet)
+    monkeypatch.setattr(skae._base.net, "AutoencoderNet", NeuralNet)
     plain = AutoencoderTransformer(**params).fit(small_X)
     assert type(plain.net_) is NeuralNet and type(lean.net_) is AutoencoderNet
     assert_allclose(lean.loss_curve_, plain.loss_curve_, rtol=1e-6)

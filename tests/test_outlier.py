@@ -20,7 +20,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skae import IWAE, VAE, AutoencoderTransformer, OutlierDetector, load
-from skae._outlier import cross_fit_folds
+from skae._outlier.calibration import cross_fit_folds
 
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=5, batch_size=32, device="cpu")
 

@@ -9,7 +9,7 @@ import torch
 from numpy.testing import assert_allclose
 from sklearn.model_selection import GridSearchCV
 
-import skae._base.estimator
+import skae._base.inference
 from skae import AutoencoderTransformer
 
 
@@ -42,7 +42,7 @@ def test_inference_in_chunks_equals_one_pass(fitted, monkeypatch, method):
         X = X[:, :3]
     one_pass = getattr(fitted, method)(X)
 
-    monkeypatch.setattr(skae._base.estimator, "INFERENCE_CHUNK_ROWS", chunk)
+    monkeypatch.setattr(skae._base.inference, "INFERENCE_CHUNK_ROWS", chunk)
     sizes = _chunk_sizes(fitted, monkeypatch)
     chunked = getattr(fitted, method)(X)
     # Every chunk has the same shape, the last one padded: 11 chunks, which
@@ -60,15 +60,18 @@ def test_a_single_row_runs_in_a_chunk_of_the_usual_shape(fitted, monkeypatch, me
         X = X[:, :3]
     sizes = _chunk_sizes(fitted, monkeypatch)
     getattr(fitted, method)(X)
-    assert set(sizes) == {skae._base.inference_chunk_rows(X.shape[1])}
+    assert set(sizes) == {skae._base.inference.inference_chunk_rows(X.shape[1])}
 
 
 def test_wide_data_get_fewer_rows_per_chunk(monkeypatch):
-    monkeypatch.setattr(skae._base.estimator, "INFERENCE_CHUNK_VALUES", 1000)
-    assert skae._base.inference_chunk_rows(10) == 100
-    assert skae._base.inference_chunk_rows(10**6) == 1
-    monkeypatch.setattr(skae._base.estimator, "INFERENCE_CHUNK_VALUES", 10**9)
-    assert skae._base.inference_chunk_rows(1) == skae._base.INFERENCE_CHUNK_ROWS
+    monkeypatch.setattr(skae._base.inference, "INFERENCE_CHUNK_VALUES", 1000)
+    assert skae._base.inference.inference_chunk_rows(10) == 100
+    assert skae._base.inference.inference_chunk_rows(10**6) == 1
+    monkeypatch.setattr(skae._base.inference, "INFERENCE_CHUNK_VALUES", 10**9)
+    assert (
+        skae._base.inference.inference_chunk_rows(1)
+        == skae._base.inference.INFERENCE_CHUNK_ROWS
+    )
 
 
 def _peak_bytes(function):
@@ -83,7 +86,7 @@ def _peak_bytes(function):
 def test_inference_memory_does_not_grow_with_rows(fitted):
     # 10 chunks' worth of rows: host memory beyond the output stays at a few
     # chunks, where one pass would hold (at least) a scaled copy of all of X.
-    n_rows = 10 * skae._base.inference_chunk_rows(6)
+    n_rows = 10 * skae._base.inference.inference_chunk_rows(6)
     X = np.random.RandomState(2).normal(size=(n_rows, 6))
     chunk_bytes = X.nbytes / 10
     for method, output_bytes in [
@@ -93,7 +96,7 @@ def test_inference_memory_does_not_grow_with_rows(fitted):
         peak = _peak_bytes(lambda m=method: m(X))
         assert peak < output_bytes + 3 * chunk_bytes, (method, peak)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(skae._base.estimator, "INFERENCE_CHUNK_ROWS", n_rows)
+            patch.setattr(skae._base.inference, "INFERENCE_CHUNK_ROWS", n_rows)
             one_pass = _peak_bytes(lambda m=method: m(X))
         assert one_pass > X.nbytes  # the check above could fail
 

@@ -8,9 +8,9 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from skae import AutoencoderTransformer
-from skae._base.estimator import auto_batch_size
 from skae._base.net import StopTraining
 from skae._base.schedule import LR_FACTOR, PlateauSchedule, clearly_beats
+from skae._base.training import auto_batch_size
 
 
 class _History(list):

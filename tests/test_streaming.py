@@ -224,14 +224,14 @@ def test_streamed_early_stopping_holds_out_whole_blocks(small_blocks, tmp_path, 
         device="cpu",
     )
     splits = []
-    original = AutoencoderTransformer._split
+    original = RowStream.split
 
-    def record(self, X, rng):
-        splits.append(original(self, X, rng))
+    def record(self, fraction, rng):
+        splits.append(original(self, fraction, rng))
         return splits[-1]
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(AutoencoderTransformer, "_split", record)
+        patch.setattr(RowStream, "split", record)
         model.fit(_memmap(tmp_path, X))
     train, valid = splits[0]
     assert (train.n_blocks, valid.n_blocks) == (10, 3)

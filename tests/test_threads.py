@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
+from skorch.callbacks import Callback
 
 import skae._base.threads
 from skae import VAE, AutoencoderTransformer
@@ -252,13 +253,20 @@ def test_concurrent_fits_in_threads(small_X, two_threads):
     assert _in_new_thread(torch.get_num_threads) == 2
 
 
+class _Pause(Callback):
+    def __init__(self, started, release):
+        self.started, self.release = started, release
+
+    def on_train_begin(self, net, **kwargs):
+        self.started.set()
+        assert self.release.wait(timeout=60)
+
+
 class _Paused(AutoencoderTransformer):
     """Waits inside its thread-count block until released."""
 
-    def _train(self, dataset, seed, **kwargs):
-        self.started.set()
-        assert self.release.wait(timeout=60)
-        return super()._train(dataset, seed, **kwargs)
+    def _fit_callbacks(self):
+        return [("pause", _Pause(self.started, self.release))]
 
 
 def _start_paused_fit(X, n_jobs):

@@ -31,7 +31,7 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from .._compat import (
     Integer,
@@ -48,10 +48,9 @@ from .progress import fit_summary
 from .rows import as_rows
 from .saving import SaveableAutoencoder
 from .scaling import fit_scaling
-from .stream import RowStream, is_streamed
-from .training import Trainer, TrainingSettings, convergence_message
+from .training import Trainer, TrainingSettings
 from .utils import resolve_device, warn
-from .validation import validate_rows
+from .validation import validate_codes, validate_rows
 
 
 class _BaseAutoencoder(
@@ -61,14 +60,12 @@ class _BaseAutoencoder(
     BaseEstimator,
     metaclass=ABCMeta,
 ):
-    """Validation, training, batching, device and inference shared by all models.
+    """What every autoencoder shares: parameters, validation and sklearn's API.
 
     A subclass declares its parameters and implements :meth:`_build_module`.
-    It may add checks across parameters (:meth:`_check_params`) and on the
-    data (:meth:`_check_data`), change the input scaling
-    (:meth:`_fit_scaling`), and pass call-time parameters to the module's
-    score (:meth:`_score_kwargs`). Everything else, including
-    ``fit``, ``transform`` and ``score_samples``, is shared.
+    It may fill in the other hooks (checks, scaling, score arguments,
+    callbacks, fitted attributes); everything else is shared. Its own methods
+    run the network through :meth:`_inference`.
     """
 
     _parameter_constraints = {
@@ -150,21 +147,10 @@ class _BaseAutoencoder(
 
     @abstractmethod
     def _build_module(self, X):
-        """Return the model's freshly initialized torch module.
-
-        Parameters
-        ----------
-        X : torch.Tensor of shape (n_samples, n_features)
-            The scaled training data (float32, on the CPU), for modules whose
-            construction depends on it. The fitted attributes of the scaling
-            (``mean_``, ``scale_``) are set.
-
-        Returns
-        -------
-        module : AutoencoderModule
-            It runs under torch's global RNG seeded from ``random_state``, so
-            weight initialization drawn from that RNG is reproducible.
-        """
+        """Return the model's fresh :class:`AutoencoderModule` for the scaled
+        training rows ``X`` (a float32 CPU tensor; ``mean_`` and ``scale_``
+        are set). It runs under torch's global RNG seeded from
+        ``random_state``, so weight initialization is reproducible."""
 
     def _check_params(self):
         """Check what parameter constraints cannot express; called first in fit."""
@@ -191,15 +177,8 @@ class _BaseAutoencoder(
     # Building blocks for models
 
     def _encoder_decoder(self, n_features, n_encoder_outputs=None):
-        """Return ``(encoder, decoder)``: copies of the custom ones or default MLPs.
-
-        Parameters
-        ----------
-        n_features : int
-            Width of the data.
-        n_encoder_outputs : int, default=None
-            Width of the default encoder's output; ``n_components`` if None.
-        """
+        """``(encoder, decoder)`` for data ``n_features`` wide: see
+        :func:`~skae._base.module.encoder_and_decoder`."""
         return encoder_and_decoder(
             n_features,
             int(self.n_components),
@@ -301,17 +280,19 @@ class _BaseAutoencoder(
             self._training_settings(), self.mean_, self.scale_, self.device_
         )
         start = time.perf_counter()
-        if warm:
-            result = trainer.fit(
-                rows, rng, net=self.net_, n_iter=self.n_iter_, one_pass=partial
-            )
-            self.loss_curve_ = self.loss_curve_ + result.losses
-        else:
-            result = trainer.fit(rows, rng, one_pass=partial)
-            self.loss_curve_ = result.losses
+        result = trainer.fit(
+            rows,
+            rng,
+            net=self.net_ if warm else None,
+            n_iter=self.n_iter_ if warm else 0,
+            one_pass=partial,
+        )
         self.net_ = result.net
+        self.loss_curve_ = (self.loss_curve_ if warm else []) + result.losses
         self.n_iter_ = len(self.loss_curve_)
-        self._set_stop_reason(result, partial)
+        self.stop_reason_ = result.stop_reason
+        if result.warning is not None:
+            warn(result.warning, ConvergenceWarning)
         self._finish_fit(rows)
         if self.verbose:
             print(fit_summary(self, time.perf_counter() - start))
@@ -326,20 +307,6 @@ class _BaseAutoencoder(
             callbacks=tuple(self._fit_callbacks()),
             score_kwargs=self._score_kwargs(),
         )
-
-    def _set_stop_reason(self, result, partial):
-        """Set ``stop_reason_``; warn if ``fit`` ran out of epochs improving."""
-        if partial:
-            self.stop_reason_ = "partial_fit makes one pass over X"
-            return
-        reason = result.stop_reason
-        self.stop_reason_ = reason or f"max_epochs={self.max_epochs} reached"
-        if reason is None:
-            settings = self._training_settings()
-            warn(
-                convergence_message(settings, result, self.loss_curve_),
-                ConvergenceWarning,
-            )
 
     def _inference(self):
         """The :class:`~skae._base.inference.Inference` of the fitted model.
@@ -409,16 +376,7 @@ class _BaseAutoencoder(
             far from those of the training data.
         """
         check_is_fitted(self)
-        Z = (
-            RowStream(X, check=check_array)
-            if is_streamed(X)
-            else check_array(X, dtype=[np.float64, np.float32])
-        )
-        if Z.shape[1] != self.n_components:
-            raise ValueError(
-                f"X has {Z.shape[1]} features, but inverse_transform expects "
-                f"codes with n_components={self.n_components} features."
-            )
+        Z = validate_codes(X, self.n_components)
         inference = self._inference()
         return inference.check_finite(inference.decode(Z), Z, "inverse_transform")
 
@@ -527,11 +485,8 @@ class _BaseAutoencoder(
 
     @property
     def _n_features_out(self):
-        """Number of output features, for ``get_feature_names_out``.
-
-        Unfitted, it raises ``NotFittedError`` (an ``AttributeError``), so
-        that ``get_feature_names_out`` does too, as PCA's does.
-        """
+        """Output features, for ``get_feature_names_out``; unfitted, a
+        ``NotFittedError`` (an ``AttributeError``), as PCA's."""
         check_is_fitted(self)
         return self.n_components
 

@@ -143,8 +143,10 @@ class Inference:
             # log p(x) = log p_scaled((x - mean_) / scale_) - sum(log scale_)
             log_scale = np.log(self.scale)
             scores -= log_scale if per_feature else np.sum(log_scale)
-        scores[~np.isfinite(scores)] = -np.inf
-        return scores
+        # In place, without full-size temporaries.
+        return np.nan_to_num(
+            scores, copy=False, nan=-np.inf, posinf=-np.inf, neginf=-np.inf
+        )
 
     def check_finite(self, output, X, method):
         """Raise a ``ValueError`` naming the rows whose ``output`` is not finite.

@@ -137,8 +137,10 @@ class FitResult:
 
     net: object
     losses: list
-    stop_reason: str | None
+    stop_reason: str
     kept_start: bool
+    # The ConvergenceWarning's message, for a fit that reached max_epochs.
+    warning: str | None = None
 
 
 class NonFiniteLoss(Exception):
@@ -203,6 +205,11 @@ class Trainer:
         # The validation data are not part of the model: kept, they would
         # grow every pickle (as device tensors on a GPU).
         result.net.set_params(train_split=None)
+        if one_pass:
+            result.stop_reason = "partial_fit makes one pass over X"
+        elif result.stop_reason is None:
+            result.stop_reason = f"max_epochs={self.settings.max_epochs} reached"
+            result.warning = convergence_message(self.settings, result)
         return result
 
     def _split(self, rows, random_state, one_pass):
@@ -373,8 +380,9 @@ class Trainer:
                 )
 
 
-def convergence_message(settings, result, curve):
+def convergence_message(settings, result):
     """The ``ConvergenceWarning`` of a fit that reached ``max_epochs``."""
+    curve = result.losses
     if result.kept_start:
         return (
             f"{settings.name} reached max_epochs={settings.max_epochs} and no "

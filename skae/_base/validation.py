@@ -32,3 +32,18 @@ def validate_rows(estimator, X, *, reset, check):
         raise
     check(X)
     return X
+
+
+def validate_codes(Z, n_components):
+    """Codes for ``inverse_transform``: checked, and streamed if out of core."""
+    Z = (
+        RowStream(Z, check=check_array)
+        if is_streamed(Z)
+        else check_array(Z, dtype=[np.float64, np.float32])
+    )
+    if Z.shape[1] != n_components:
+        raise ValueError(
+            f"X has {Z.shape[1]} features, but inverse_transform expects "
+            f"codes with n_components={n_components} features."
+        )
+    return Z

@@ -1,0 +1,250 @@
+"""How a detector scores rows: its estimator's score, or the reconstruction's.
+
+:class:`DetectorScoring` holds the detector's methods that score new rows
+(``score_samples``, ``decision_function``, ``predict``, ``predict_proba``,
+``score_samples_per_feature``); :func:`reconstruction_terms` is the
+reconstruction score of any transformer with ``inverse_transform``.
+"""
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._base.data import iter_row_chunks
+from .._base.inference import chunk_rows
+from .._base.stream import is_streamed
+from .._compat import input_feature_names, wrap_in_output_container
+
+# Rows, and values, per chunk of the reconstruction score.
+CHUNK_ROWS = 4096
+CHUNK_VALUES = 2**22
+
+
+def reconstruction_terms(estimator, X):
+    """Yield ``-(x_j - x_hat_j)**2 / n_features`` for chunks of rows.
+
+    The terms of the reconstruction score of each feature, in float64:
+    their sum over the features is minus the mean squared error. In
+    chunks, so that memory stays bounded for large (or out-of-core) X.
+    """
+    for chunk in iter_row_chunks(X, chunk_rows(X.shape[1], CHUNK_ROWS, CHUNK_VALUES)):
+        chunk = np.asarray(chunk)
+        reconstruction = estimator.inverse_transform(estimator.transform(chunk))
+        with np.errstate(over="ignore", invalid="ignore"):
+            terms = np.subtract(chunk, reconstruction, dtype=np.float64)
+            terms **= 2
+            terms /= -chunk.shape[1]
+        yield terms
+
+
+class DetectorScoring:
+    """The methods of :class:`~skae.OutlierDetector` that score rows."""
+
+    def _validate(self, X, *, reset):
+        """Validated ``X``; out-of-core data stay out of core.
+
+        Of a memory map or a dask array only the first rows are checked
+        here (width, type, names); the estimator checks every block it reads.
+        """
+        if is_streamed(X):
+            validate_data(self, np.asarray(X[:2]), reset=reset)
+            return X
+        return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+
+    def _scores(self, X, *, per_feature=False, estimator=None):
+        """Scores of validated rows ``X``, higher for more normal samples.
+
+        Per sample, or with ``per_feature=True`` split into one term per
+        feature that sum to the sample's score. Scores that are not finite
+        are ``-inf``: a NaN compared with the threshold would make its row
+        an inlier. ``estimator``: the fitted model that scores (default
+        ``estimator_``).
+        """
+        estimator = self.estimator_ if estimator is None else estimator
+        if self.method == "score_samples":
+            score = (
+                estimator.score_samples_per_feature
+                if per_feature
+                else estimator.score_samples
+            )
+            scores = np.asarray(score(X))
+            scores = scores.astype(np.result_type(scores.dtype, np.float32))
+        else:
+            scores = np.concatenate(
+                [
+                    terms if per_feature else terms.sum(axis=1)
+                    for terms in reconstruction_terms(estimator, X)
+                ]
+            )
+        scores[~np.isfinite(scores)] = -np.inf
+        return scores
+
+    def score_samples(self, X):
+        """Score each sample; higher means more normal.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            The wrapped estimator's score, see ``method``; ``-inf`` where it
+            is not finite.
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return self._scores(X)
+
+    def decision_function(self, X):
+        """Shifted scores: negative for outliers, positive for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to score.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+            ``score_samples(X) - offset_``; ``-inf`` where the score is
+            ``-inf``, also when ``offset_`` is.
+        """
+        scores = self.score_samples(X)
+        with np.errstate(invalid="ignore"):
+            decision = scores - self.offset_
+        decision[scores == -np.inf] = -np.inf
+        return decision
+
+    def predict(self, X):
+        """Label each sample as inlier (+1) or outlier (-1).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to label.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            ``-1`` where ``decision_function(X) < 0``, else ``+1``.
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def predict_proba(self, X):
+        """Empirical tail probability of each score among held-out normal scores.
+
+        For a sample with score ``s``, with ``n`` calibration scores
+        (``calibration_scores_``, those that set ``offset_``)::
+
+            p = (1 + #{calibration scores <= s}) / (n + 1)
+
+        is the probability that a normal sample scores as low as ``s`` or
+        lower, estimated from the calibration rows: the conformal p-value
+        of the sample. For a new normal sample, exchangeable with the
+        calibration rows (held out from training, see
+        ``calibration_fraction``), ``p <= a`` happens with probability at
+        most ``a``. With ``calibration_fraction=0`` the calibration scores
+        are training scores, which are better than those of new rows, and
+        new normal samples get too small a ``p``.
+
+        This is not the posterior probability that a sample is an outlier:
+        that would need the share of outliers among new samples and how they
+        score, which the detector never sees. ``1 - p`` is the share of the
+        calibration rows (out of ``n + 1``) that score higher than ``s``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to score.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+            Column 0 is ``p``, the probability of an inlier scoring this low
+            (in ``[1 / (n + 1), 1]``); column 1 is ``1 - p``, the outlier
+            column, in ``[0, n / (n + 1)]``. This is PyOD's column order.
+            As the score falls, column 0 never rises and column 1 never
+            falls, so the rows that :meth:`predict` flags have at least as
+            high an outlier column as those it does not. With a
+            float ``contamination``, a flagged sample with a finite score
+            has ``p <= contamination + 1 / (n + 1)``, a sample not flagged
+            ``p > contamination``. A score of ``-inf`` counts as lower than every
+            finite calibration score (``p = 1 / (n + 1)`` when none of those
+            is ``-inf``); never NaN.
+        """
+        scores = self.score_samples(X)
+        calibration = np.sort(self.calibration_scores_)
+        n_at_or_below = np.searchsorted(calibration, scores, side="right")
+        p_inlier = (1.0 + n_at_or_below) / (len(calibration) + 1.0)
+        return np.column_stack([p_inlier, 1.0 - p_inlier])
+
+    def score_samples_per_feature(self, X):
+        """Split each sample's score into one term per feature.
+
+        The terms of a row sum to its :meth:`score_samples` (up to float
+        rounding); the features with the lowest terms are those that made
+        the row score low.
+
+        - ``method="reconstruction"``: ``-(x_j - x_hat_j) ** 2 / n_features``,
+          each feature's squared reconstruction error in the units of ``X``,
+          as a share of the mean.
+        - ``method="score_samples"``: the wrapped estimator's own
+          ``score_samples_per_feature`` (every skae autoencoder has one; see
+          :meth:`AutoencoderTransformer.score_samples_per_feature
+          <skae.AutoencoderTransformer.score_samples_per_feature>` and
+          :meth:`VAE.score_samples_per_feature
+          <skae.VAE.score_samples_per_feature>`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples to explain.
+
+        Returns
+        -------
+        terms : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
+            One term per sample and feature, higher for more normal values.
+            A DataFrame whose columns are the input feature names
+            (:meth:`get_feature_names_out`) when
+            ``set_output(transform="pandas")`` is set. Terms that are not
+            finite are ``-inf``, never NaN.
+
+        Raises
+        ------
+        ValueError
+            With ``method="score_samples"``, when the wrapped estimator has
+            no ``score_samples_per_feature`` (``PCA``, for instance): use
+            ``method="reconstruction"``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.decomposition import PCA
+        >>> from skae import OutlierDetector
+        >>> rng = np.random.RandomState(0)
+        >>> t = rng.normal(size=(200, 1))
+        >>> X = np.hstack([t, 2 * t, -t]) + 0.01 * rng.normal(size=(200, 3))
+        >>> detector = OutlierDetector(PCA(1), method="reconstruction").fit(X)
+        >>> row = np.array([[1.0, 2.0, 3.0]])  # the third feature is off
+        >>> terms = detector.score_samples_per_feature(row)
+        >>> bool(np.isclose(terms.sum(), detector.score_samples(row)[0]))
+        True
+        >>> int(np.argmin(terms))
+        2
+        """
+        check_is_fitted(self)
+        if self.method == "score_samples" and not hasattr(
+            self.estimator_, "score_samples_per_feature"
+        ):
+            raise ValueError(
+                f"{type(self.estimator_).__name__} has no "
+                "score_samples_per_feature, so OutlierDetector(method="
+                "'score_samples') cannot split its scores by feature. Use "
+                "method='reconstruction', whose score is the mean of the "
+                "squared reconstruction errors of the features, or a skae "
+                "estimator."
+            )
+        X_valid = self._validate(X, reset=False)
+        terms = self._scores(X_valid, per_feature=True)
+        return wrap_in_output_container(terms, X, input_feature_names(self), self)
