@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._compat import OUTPUT_CONFIG_ATTRIBUTE
 from ._version import __version__
 
 # Bump when a file written by this version cannot be read by an older skae
@@ -43,7 +44,7 @@ WEIGHTS_NAME = "weights.pt"
 # Every saveable class, by name: load() creates only these.
 _CLASSES = {}
 # State that scikit-learn keeps in private attributes: set_output's choice.
-_SKLEARN_STATE = ("_sklearn_output_config",)
+_SKLEARN_STATE = (OUTPUT_CONFIG_ATTRIBUTE,)
 
 
 def _class_name(cls):

@@ -24,6 +24,8 @@ import torch
 from sklearn.utils.random import sample_without_replacement
 from torch.utils.data import Dataset
 
+from .._compat import memory_map_of
+
 # Values per block read from the source (1 MiB of float32): contiguous reads
 # large enough for a disk, small enough that blocks from many places in the
 # file share each shuffle buffer.
@@ -71,7 +73,7 @@ def release_pages(source):
     shared mappings (modes ``"r"``, ``"r+"``, ``"w+"``): in a copy-on-write
     map (``"c"``) it would discard changes made in memory.
     """
-    mapping = getattr(source, "_mmap", None)
+    mapping = memory_map_of(source)
     if (
         mapping is None
         or getattr(source, "mode", None) == "c"
