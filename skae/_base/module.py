@@ -101,6 +101,19 @@ class BypassMLP(nn.Module):
                 self.mlp[-1].bias.zero_()
 
 
+def standard_normal_like(x, generator=None, shape=None):
+    """Standard normal noise of ``shape`` (that of ``x`` if None), on the
+    device and in the dtype of ``x``, drawn from ``generator``."""
+    shape = x.shape if shape is None else shape
+    return torch.randn(shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
+def uniform_like(x, generator=None, shape=None):
+    """Uniform [0, 1) noise, as :func:`standard_normal_like`."""
+    shape = x.shape if shape is None else shape
+    return torch.rand(shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
 def hidden_layer_sizes_tuple(sizes):
     """``hidden_layer_sizes`` as a tuple of ints, or a ValueError."""
     given = sizes
@@ -315,18 +328,8 @@ class AutoencoderModule(nn.Module):
 
     def standard_normal(self, shape, like):
         """Standard normal noise of ``shape``, on the device and dtype of ``like``."""
-        return torch.randn(
-            shape,
-            generator=self.noise_generator(like),
-            device=like.device,
-            dtype=like.dtype,
-        )
+        return standard_normal_like(like, self.noise_generator(like), shape)
 
     def uniform(self, shape, like):
         """Uniform [0, 1) noise of ``shape``, on the device and dtype of ``like``."""
-        return torch.rand(
-            shape,
-            generator=self.noise_generator(like),
-            device=like.device,
-            dtype=like.dtype,
-        )
+        return uniform_like(like, self.noise_generator(like), shape)

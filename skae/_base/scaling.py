@@ -13,6 +13,8 @@ magnitude, never against an absolute threshold: a feature of values near
 
 import numpy as np
 
+from .data import iter_row_chunks
+
 # Rows per pass over the data: the float64 temporaries stay this size
 # whatever the number of rows.
 CHUNK_ROWS = 4096
@@ -28,8 +30,8 @@ COMMON_SCALE_RATIO = 10.0
 
 
 def _row_chunks(X):
-    for start in range(0, X.shape[0], CHUNK_ROWS):
-        yield np.asarray(X[start : start + CHUNK_ROWS], dtype=np.float64)
+    for chunk in iter_row_chunks(X, CHUNK_ROWS):
+        yield np.asarray(chunk, dtype=np.float64)
 
 
 def feature_mean_and_std(X):

@@ -11,9 +11,7 @@ the module to its device and into pickles.
 import torch
 from torch import nn
 
-
-def _uniform_like(x, generator):
-    return torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+from .._base.module import standard_normal_like, uniform_like
 
 
 class GaussianNoise(nn.Module):
@@ -31,10 +29,7 @@ class GaussianNoise(nn.Module):
         self.std = float(std)
 
     def forward(self, x, generator=None):
-        noise = torch.randn(
-            x.shape, generator=generator, device=x.device, dtype=x.dtype
-        )
-        return x + self.std * noise
+        return x + self.std * standard_normal_like(x, generator)
 
     def extra_repr(self):
         return f"std={self.std}"
@@ -59,7 +54,7 @@ class MaskingNoise(nn.Module):
         self.register_buffer("fill", torch.as_tensor(fill, dtype=torch.float32))
 
     def forward(self, x, generator=None):
-        mask = _uniform_like(x, generator) < self.rate
+        mask = uniform_like(x, generator) < self.rate
         return torch.where(mask, self.fill.to(x.dtype), x)
 
     def extra_repr(self):
@@ -88,7 +83,7 @@ class SaltAndPepperNoise(nn.Module):
         self.register_buffer("high", torch.as_tensor(high, dtype=torch.float32))
 
     def forward(self, x, generator=None):
-        u = _uniform_like(x, generator)
+        u = uniform_like(x, generator)
         x = torch.where(u < self.rate / 2, self.low.to(x.dtype), x)
         return torch.where(
             (u >= self.rate / 2) & (u < self.rate), self.high.to(x.dtype), x

@@ -42,7 +42,7 @@ class DenoisingAutoencoderModule(AutoencoderModule):
 
     def forward(self, x):
         noisy = self.corruption(x, self.noise_generator(x))
-        return (self.decode(self.encode(noisy)) - x).pow(2).mean(dim=1)
+        return self.squared_error(x, self.encode(noisy))
 
 
 @fill_doc
@@ -209,26 +209,35 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         self.noise_level = noise_level
 
     def _check_params(self):
+        self._noise_level()
+
+    def _noise_level(self):
+        """``noise_level``, or its default for ``noise``; a ValueError for a
+        probability above 1."""
         level = self.noise_level
         if level is None:
-            level = DEFAULT_NOISE_LEVELS[self.noise]
-        elif self.noise != "gaussian" and level > 1:
+            return DEFAULT_NOISE_LEVELS[self.noise]
+        if self.noise != "gaussian" and level > 1:
             raise ValueError(
                 f"noise_level is a probability for noise={self.noise!r} and "
                 f"must be in [0, 1], got {level!r}."
             )
-        self.noise_level_ = float(level)
+        return float(level)
+
+    def _finish_fit(self, X):
+        self.noise_level_ = self._noise_level()
 
     def _build_module(self, X):
+        level = self._noise_level()
         if self.noise == "gaussian":
-            corruption = GaussianNoise(self.noise_level_)
+            corruption = GaussianNoise(level)
         elif self.noise == "masking":
             # The value 0 of the raw data, in the scaled space.
             zero = (0.0 - self.mean_) / self.scale_
-            corruption = MaskingNoise(self.noise_level_, zero)
+            corruption = MaskingNoise(level, zero)
         else:
             low, high = X.min(dim=0).values, X.max(dim=0).values
-            corruption = SaltAndPepperNoise(self.noise_level_, low, high)
+            corruption = SaltAndPepperNoise(level, low, high)
         return DenoisingAutoencoderModule(
             *self._encoder_decoder(X.shape[1]), corruption
         )

@@ -28,7 +28,6 @@ from .._base.module import AutoencoderModule, principal_axes
 
 LIKELIHOODS = ("gaussian", "bernoulli")
 NOISE_VARIANCES = ("per_feature", "shared")
-BOUNDS = ("elbo", "iwae")
 
 # Bounds of the encoder's log-variance: exp(-12) ~ 6e-6 and exp(8) ~ 3e3.
 # Outside them the reparameterized samples are numerically meaningless, and an
@@ -304,10 +303,10 @@ class VAEModule(AutoencoderModule):
         # (z - mu) / std = eps; the log(2 pi) terms cancel.
         return 0.5 * (eps.pow(2) - z.pow(2) + logvar).sum(-1)
 
-    def log_weights(self, x, eps, beta=1.0):
-        """``log p(x|z_i) + beta * [log p(z_i) - log q(z_i|x)]``, shape (k, batch)."""
+    def log_weights(self, x, eps):
+        """``log p(x|z_i) + log p(z_i) - log q(z_i|x)``, shape (k, batch)."""
         log_px_z, log_pz_qz = self.log_weight_terms(x, eps)
-        return log_px_z + beta * log_pz_qz
+        return log_px_z + log_pz_qz
 
     # ------------------------------------------------------------------
     # The module protocol of skae
