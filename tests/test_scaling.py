@@ -7,8 +7,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer
+from skae._base.data import HOST_CHUNK_ROWS
 from skae._base.scaling import (
-    CHUNK_ROWS,
     activity_adjusted_scale,
     constant_features,
     feature_mean_and_std,
@@ -36,7 +36,7 @@ def test_mean_and_std_match_numpy_on_ordinary_data(X):
 
 
 def test_mean_and_std_over_several_row_chunks():
-    X = np.random.RandomState(1).uniform(-5, 5, size=(2 * CHUNK_ROWS + 7, 3))
+    X = np.random.RandomState(1).uniform(-5, 5, size=(2 * HOST_CHUNK_ROWS + 7, 3))
     mean, std = feature_mean_and_std(X)
     assert_allclose(mean, X.mean(axis=0), rtol=1e-12)
     assert_allclose(std, X.std(axis=0), rtol=1e-12)

@@ -41,7 +41,7 @@ class BatchIterator:
 
     The dataset yields its rows as one or more tensors (``buffers``): a
     :class:`ReconstructionDataset` as one, a streamed dataset
-    (:class:`~skae._streaming.StreamedDataset`) one group of blocks at a
+    (:class:`~skae._base.stream.StreamedDataset`) one group of blocks at a
     time. The rows of each buffer are permuted and sliced into batches; the
     rows left over at the end of a buffer join the next one, so every batch
     but the last is full, as with a single buffer.
@@ -106,7 +106,22 @@ class BatchIterator:
             yield batch, batch
 
 
-def iter_row_chunks(X, chunk_size):
-    """Yield consecutive row slices of a 2-D array of at most ``chunk_size`` rows."""
+# Rows, and values, per chunk of a pass over data in host memory (the scaling
+# statistics, reconstruction scores): float64 temporaries of at most 32 MiB
+# whatever the number of rows.
+HOST_CHUNK_ROWS = 4096
+HOST_CHUNK_VALUES = 2**22
+
+
+def chunk_rows(n_features, rows=HOST_CHUNK_ROWS, values=HOST_CHUNK_VALUES):
+    """The one chunk-size rule: at most ``rows`` rows of ``n_features`` values
+    and at most ``values`` values, and at least one row."""
+    return max(1, min(rows, values // max(1, n_features)))
+
+
+def iter_row_chunks(X, chunk_size=None):
+    """Yield consecutive row slices of a 2-D array: ``chunk_size`` rows, or
+    :func:`chunk_rows`' if None."""
+    chunk_size = chunk_rows(X.shape[1]) if chunk_size is None else chunk_size
     for start in range(0, X.shape[0], chunk_size):
         yield X[start : start + chunk_size]

@@ -10,6 +10,7 @@ check of its outputs (:meth:`Inference.check_finite`).
 import numpy as np
 import torch
 
+from .data import chunk_rows
 from .rows import as_rows
 from .scaling import standardize
 from .threads import forward_work, recheck, torch_threads
@@ -30,12 +31,6 @@ INFERENCE_CHUNK_ROWS = 256
 INFERENCE_CHUNK_VALUES = 2**22
 # The largest float32: the network computes in float32.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def chunk_rows(n_features, rows, values):
-    """The chunk-size rule: at most ``rows`` rows and ``values`` values, at
-    least one row."""
-    return max(1, min(rows, values // max(1, n_features)))
 
 
 def inference_chunk_rows(n_features):

@@ -92,7 +92,7 @@ class ModuleLoss(torch.nn.Module):
     """The criterion of an autoencoder net: the mean of its module's row losses.
 
     skae modules compute the training loss of each row in ``forward`` (see
-    :class:`~skae._modules.AutoencoderModule`); skorch still needs a
+    :class:`~skae._base.module.AutoencoderModule`); skorch still needs a
     criterion, and this one reduces the rows' losses to their mean.
 
     Parameters

@@ -15,10 +15,6 @@ import numpy as np
 
 from .data import iter_row_chunks
 
-# Rows per pass over the data: the float64 temporaries stay this size
-# whatever the number of rows.
-CHUNK_ROWS = 4096
-
 _EPS = np.finfo(np.float64).eps
 
 # Features whose scales lie within this factor of each other (the middle
@@ -30,7 +26,7 @@ COMMON_SCALE_RATIO = 10.0
 
 
 def _row_chunks(X):
-    for chunk in iter_row_chunks(X, CHUNK_ROWS):
+    for chunk in iter_row_chunks(X):
         yield np.asarray(chunk, dtype=np.float64)
 
 

@@ -25,6 +25,7 @@ from sklearn.utils.random import sample_without_replacement
 from torch.utils.data import Dataset
 
 from .._compat import memory_map_of
+from .data import chunk_rows
 
 # Values per block read from the source (1 MiB of float32): contiguous reads
 # large enough for a disk, small enough that blocks from many places in the
@@ -100,7 +101,7 @@ def _block_starts(source, n_samples, n_features):
                 "to_dask_array) first."
             )
         return np.concatenate([[0], np.cumsum(sizes.astype(np.int64))])
-    rows = max(1, STREAM_BLOCK_VALUES // max(1, n_features))
+    rows = chunk_rows(n_features, n_samples, STREAM_BLOCK_VALUES)
     return np.append(np.arange(0, n_samples, rows, dtype=np.int64), n_samples)
 
 

@@ -20,7 +20,7 @@ class ContractiveAutoencoderModule(AutoencoderModule):
     Parameters
     ----------
     encoder, decoder : torch.nn.Module
-        As in :class:`~skae._modules.AutoencoderModule`.
+        As in :class:`~skae._base.module.AutoencoderModule`.
     weight : float
         Multiplier of the Jacobian penalty.
     """

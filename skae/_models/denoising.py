@@ -21,7 +21,7 @@ class DenoisingAutoencoderModule(AutoencoderModule):
     The loss is the error of the reconstruction of ``corruption(x)``
     against ``x``: in ``train()`` mode with fresh noise at each call, in
     ``eval()`` mode (validation) with the same noise at each call (see
-    :meth:`~skae._modules.AutoencoderModule.noise_generator`), so that the
+    :meth:`~skae._base.module.AutoencoderModule.noise_generator`), so that the
     validation loss measures the objective of training, and its changes are
     those of the weights. ``encode``, ``decode`` and ``score_samples`` never
     corrupt.

@@ -10,13 +10,8 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base.data import iter_row_chunks
-from .._base.inference import chunk_rows
 from .._base.stream import is_streamed
 from .._compat import input_feature_names, wrap_in_output_container
-
-# Rows, and values, per chunk of the reconstruction score.
-CHUNK_ROWS = 4096
-CHUNK_VALUES = 2**22
 
 
 def reconstruction_terms(estimator, X):
@@ -26,7 +21,7 @@ def reconstruction_terms(estimator, X):
     their sum over the features is minus the mean squared error. In
     chunks, so that memory stays bounded for large (or out-of-core) X.
     """
-    for chunk in iter_row_chunks(X, chunk_rows(X.shape[1], CHUNK_ROWS, CHUNK_VALUES)):
+    for chunk in iter_row_chunks(X):
         chunk = np.asarray(chunk)
         reconstruction = estimator.inverse_transform(estimator.transform(chunk))
         with np.errstate(over="ignore", invalid="ignore"):
