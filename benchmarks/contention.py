@@ -76,8 +76,15 @@ class ContentionConfig(h.Config):
     busy_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
     busy_seconds: float = 3600.0
     grid_jobs: int = 2
-    QUICK = dict(digits_rows=300, digits_epochs=2, mnist_rows=1000, mnist_epochs=1,
-                 repeats=1, mnist_repeats=1, busy_seconds=900.0)  # fmt: skip
+    QUICK = dict(
+        digits_rows=300,
+        digits_epochs=2,
+        mnist_rows=1000,
+        mnist_epochs=1,
+        repeats=1,
+        mnist_repeats=1,
+        busy_seconds=900.0,
+    )
 
 
 # ----------------------------------------------------------------------

@@ -154,8 +154,17 @@ def _throughput(name, device, metric, other, times, n, repeats, extra):
     theirs, ours = times.values()
     extra = {"seconds_skae": ours, "seconds_other": theirs, **extra}
     extra["pairwise_ratio"] = h.pairwise_ratio(theirs, ours)
-    return _result(name, device, metric, other, n / h.median(ours),
-                   n / h.median(theirs), "higher", repeats, extra)  # fmt: skip
+    return _result(
+        name,
+        device,
+        metric,
+        other,
+        n / h.median(ours),
+        n / h.median(theirs),
+        "higher",
+        repeats,
+        extra,
+    )
 
 
 def bench_loop(X, epochs, device, repeats, name):
@@ -169,11 +178,27 @@ def bench_loop(X, epochs, device, repeats, name):
     transform_times = h.interleaved(transforms, repeats, device)[0]
     other, extra = "hand-written PyTorch loop", {"epochs": epochs}
     return [
-        _throughput(name, device, "fit samples/s", other, fit_times,
-                    len(X) * epochs, repeats, extra),
-        _throughput(name, device, "transform samples/s", other, transform_times,
-                    len(X), repeats, extra),
-    ]  # fmt: skip
+        _throughput(
+            name,
+            device,
+            "fit samples/s",
+            other,
+            fit_times,
+            len(X) * epochs,
+            repeats,
+            extra,
+        ),
+        _throughput(
+            name,
+            device,
+            "transform samples/s",
+            other,
+            transform_times,
+            len(X),
+            repeats,
+            extra,
+        ),
+    ]
 
 
 def bench_pca(X_train, X_test, epochs, device, repeats, name):
@@ -182,8 +207,10 @@ def bench_pca(X_train, X_test, epochs, device, repeats, name):
     pca = PCA(n_components=N_COMPONENTS, random_state=0)
     fits = {"pca": lambda: pca.fit(X_train), "skae": lambda: model.fit(X_train)}
     fit = h.interleaved(fits, repeats, device)[0]
-    transforms = {"pca": lambda: pca.transform(X_test),
-                  "skae": lambda: model.transform(X_test)}  # fmt: skip
+    transforms = {
+        "pca": lambda: pca.transform(X_test),
+        "skae": lambda: model.transform(X_test),
+    }
     transform = h.interleaved(transforms, repeats, device)[0]
 
     def mse(estimator):
@@ -195,11 +222,15 @@ def bench_pca(X_train, X_test, epochs, device, repeats, name):
         _result(name, device, metric, "PCA", ours, theirs, "lower", n, extra)
         for metric, ours, theirs, n in [
             ("fit seconds", h.median(fit["skae"]), h.median(fit["pca"]), repeats),
-            ("transform seconds (test set)", h.median(transform["skae"]),
-             h.median(transform["pca"]), repeats),
+            (
+                "transform seconds (test set)",
+                h.median(transform["skae"]),
+                h.median(transform["pca"]),
+                repeats,
+            ),
             ("reconstruction MSE (test set)", mse(model), mse(pca), 1),
         ]
-    ]  # fmt: skip
+    ]
 
 
 def bench_pyod(X, epochs, device, repeats, name):
@@ -211,11 +242,24 @@ def bench_pyod(X, epochs, device, repeats, name):
     for kind, cls in pairs:
         ours, theirs = make_skae(epochs, device, cls), make_pyod(kind, epochs, device)
         fits = {"pyod": lambda: theirs.fit(X), "skae": lambda: ours.fit(X)}  # noqa: B023
-        extra = {"skae_model": cls.__name__, "epochs": epochs,
-                 "note": "PyOD's fit also scores the training set once"}  # fmt: skip
+        extra = {
+            "skae_model": cls.__name__,
+            "epochs": epochs,
+            "note": "PyOD's fit also scores the training set once",
+        }
         times = h.interleaved(fits, repeats, device)[0]
-        results.append(_throughput(name, device, "fit samples/s", f"PyOD {kind}",
-                                   times, len(X) * epochs, repeats, extra))  # fmt: skip
+        results.append(
+            _throughput(
+                name,
+                device,
+                "fit samples/s",
+                f"PyOD {kind}",
+                times,
+                len(X) * epochs,
+                repeats,
+                extra,
+            )
+        )
     return results
 
 
@@ -230,11 +274,19 @@ def bench_iwae(X, epochs, device, repeats, name, ks=IWAE_KS):
     n_steps = epochs * -(-len(X) // BATCH_SIZE)
     base = h.median(times[ks[0]]) / n_steps
     return [
-        _result(name, device, f"IWAE step ms, k={k}", f"IWAE k={ks[0]}",
-                1e3 * h.median(times[k]) / n_steps, 1e3 * base, "lower", repeats,
-                {"seconds": times[k], "steps": n_steps, "epochs": epochs})
+        _result(
+            name,
+            device,
+            f"IWAE step ms, k={k}",
+            f"IWAE k={ks[0]}",
+            1e3 * h.median(times[k]) / n_steps,
+            1e3 * base,
+            "lower",
+            repeats,
+            {"seconds": times[k], "steps": n_steps, "epochs": epochs},
+        )
         for k in ks
-    ]  # fmt: skip
+    ]
 
 
 # ----------------------------------------------------------------------
@@ -256,8 +308,14 @@ class SpeedConfig(h.Config):
     devices: tuple = ("cpu", "cuda")
     pyod: bool = True
     iwae: bool = True
-    QUICK = dict(digits_rows=400, digits_epochs=2, mnist_rows=1000, mnist_epochs=1,
-                 repeats=1, mnist_repeats=1)  # fmt: skip
+    QUICK = dict(
+        digits_rows=400,
+        digits_epochs=2,
+        mnist_rows=1000,
+        mnist_epochs=1,
+        repeats=1,
+        mnist_repeats=1,
+    )
 
 
 def datasets(config):
@@ -322,10 +380,17 @@ HEADER = ("data", "device", "metric", "vs", "skae", "other", "skae / other")
 
 def rows(results):
     return [
-        (r.dataset, r.device, f"{r.metric} ({r.better} is better)", r.other,
-         _fmt(r.skae), _fmt(r.reference), f"{r.ratio:.2f}")
+        (
+            r.dataset,
+            r.device,
+            f"{r.metric} ({r.better} is better)",
+            r.other,
+            _fmt(r.skae),
+            _fmt(r.reference),
+            f"{r.ratio:.2f}",
+        )
         for r in results
-    ]  # fmt: skip
+    ]
 
 
 def rst_table(results, environment=None):
@@ -367,8 +432,12 @@ def run_command(args, argv=()):
     results = run(config)
     print()
     print(h.table(HEADER, rows(results)))
-    report = h.report("speed", argv, config=asdict(config),
-                      results=[result.as_dict() for result in results])  # fmt: skip
+    report = h.report(
+        "speed",
+        argv,
+        config=asdict(config),
+        results=[result.as_dict() for result in results],
+    )
     h.save_json(report, args.json, "speed")
     if args.rst:
         args.rst.write_text(rst_table(results, report["environment"]))
