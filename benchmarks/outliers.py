@@ -89,6 +89,7 @@ import json
 import math
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -294,90 +295,69 @@ def evaluate(detector, X_train, X_test, y_test, seed=0):
 # Runs
 
 
-def _run_unit(dataset, tasks, setting, seed, contaminations, options):
+@dataclass
+class OutliersConfig(h.Config):
+    """What one run measures; :meth:`quick`: one task per set, tiny networks.
+
+    ``trim`` (a fraction): each skae model and PCA also runs trimmed,
+    refitted without that fraction of its worst-scored training samples.
+    """
+
+    datasets: tuple = tuple(_data.OUTLIER_SETS)
+    settings: tuple = tuple(SETTINGS)
+    seeds: int = 5
+    contaminations: tuple = tuple(CONTAMINATIONS)
+    pyod: bool = True
+    trim: float | None = None
+    mnist_npz: str | None = None
+    tiny: bool = False  # tiny networks, one task per data set
+    QUICK = dict(tiny=True)
+
+
+def _run_unit(dataset, tasks, setting, seed, config, threads):
     """The records of one data set, setting and seed: every task, every detector."""
-    if options["threads"]:
-        torch.set_num_threads(options["threads"])  # in a worker process too
+    h.set_threads(threads)  # in a worker process too
     k = latent_size(dataset, tasks[0][1].shape[1])
-    trim = options["trim"]
+    standardize = dataset not in UNSCALED_DATASETS
+    every = dataset not in FEW_DETECTOR_DATASETS
     records = []
     for task, X_normal, X_anomalies in tasks:
-        data = split(
-            X_normal,
-            X_anomalies,
-            seed,
-            SETTINGS[setting],
-            standardize=dataset not in UNSCALED_DATASETS,
-        )
-        for contamination in contaminations:
-            detectors = make_detectors(
-                k,
-                seed,
-                contamination,
-                quick=options["quick"],
-                pyod=options["pyod"],
-                every_model=dataset not in FEW_DETECTOR_DATASETS,
-            )
-            if trim:
-                for name in list(detectors):
-                    if name.startswith(("skae", "PCA")):
-                        detectors[f"{name}, trimmed {trim:g}"] = _Trimmed(
-                            detectors[name], trim
-                        )
+        data = split(X_normal, X_anomalies, seed, SETTINGS[setting], standardize)
+        for c in config.contaminations:
+            detectors = make_detectors(k, seed, c, config.tiny, config.pyod, every)
+            for name in list(detectors) if config.trim else []:
+                if name.startswith(("skae", "PCA")):
+                    trimmed = _Trimmed(detectors[name], config.trim)
+                    detectors[f"{name}, trimmed {config.trim:g}"] = trimmed
             for name, detector in detectors.items():
-                records.append(
-                    dict(
-                        dataset=dataset,
-                        task=task,
-                        setting=setting,
-                        seed=seed,
-                        detector=name,
-                        contamination=contamination,
-                        **evaluate(detector, *data, seed=seed),
-                    )
-                )
+                where = dict(dataset=dataset, task=task, setting=setting, seed=seed)
+                where.update(detector=name, contamination=c)
+                records.append({**where, **evaluate(detector, *data, seed=seed)})
     return records
 
 
-def run(
-    datasets,
-    settings,
-    seeds,
-    contaminations=CONTAMINATIONS,
-    quick=False,
-    pyod=True,
-    trim=None,
-    mnist_npz=None,
-    n_jobs=1,
-    threads=None,
-    log=print,
-):
+def run(config, n_jobs=1, threads=None, log=print):
     """Return ``(records, skipped)``.
 
     ``records``: one dict per fit (data set, task, setting, seed, detector,
-    contamination and :data:`METRICS`). ``skipped``: ``{data set:
-    reason}`` for data sets that could not be loaded. With ``trim`` (a
-    fraction), each skae model and PCA also runs trimmed: refitted without
-    that fraction of its worst-scored training samples. ``n_jobs > 1`` runs
-    the (data set, setting, seed) units in that many processes, each with
-    ``threads`` torch threads; every fit is seeded on its own, so the records
-    are the same.
+    contamination and :data:`METRICS`). ``skipped``: ``{data set: reason}``
+    for data sets that could not be loaded. ``n_jobs > 1`` runs the (data
+    set, setting, seed) units in that many processes, each with ``threads``
+    torch threads; every fit is seeded on its own, so the records are the
+    same.
     """
     skipped, units = {}, []
-    for dataset in datasets:
+    for dataset in config.datasets:
         try:
-            tasks = load_tasks(dataset, quick=quick, mnist_npz=mnist_npz)
+            tasks = load_tasks(dataset, config.tiny, config.mnist_npz)
         except DataUnavailable as exc:
             log(f"{dataset} skipped: {exc}")
             skipped[dataset] = str(exc)
             continue
-        units += [
-            (dataset, tasks, setting, seed) for setting in settings for seed in seeds
-        ]
-    options = dict(quick=quick, pyod=pyod, trim=trim, threads=threads)
+        seeds = range(config.seeds)
+        units += [(dataset, tasks, s, seed) for s in config.settings for seed in seeds]
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_run_unit)(dataset, tasks, setting, seed, contaminations, options)
-        for dataset, tasks, setting, seed in units
+        delayed(_run_unit)(*unit, config, threads) for unit in units
     )
     records = []
     for (dataset, _, setting, seed), unit_records in zip(units, results):
@@ -657,7 +637,7 @@ def _json_text(report):
 
 def add_arguments(parser):
     h.add_common(parser, jobs=1)
-    parser.add_argument("--seeds", type=int, default=5, help="number of seeds")
+    parser.add_argument("--seeds", type=int, help="number of seeds (default 5)")
     parser.add_argument(
         "--datasets",
         nargs="+",
@@ -666,9 +646,7 @@ def add_arguments(parser):
         help=f"from {_data.OUTLIER_SETS}; default all "
         "(--quick: mnist only with --mnist-npz)",
     )
-    parser.add_argument(
-        "--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS)
-    )
+    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS))
     parser.add_argument(
         "--mnist-npz",
         type=Path,
@@ -741,27 +719,18 @@ def run_command(args, argv=()):
             args.out.write_text(text, encoding="utf-8")
         return report["records"]
     h.set_threads(args.threads)
-    small = args.quick and args.mnist_npz is None
-    datasets = args.datasets or (_data.OUTLIER_SMALL if small else _data.OUTLIER_SETS)
-    settings = ["5%"] if args.trim_study else args.settings
-    contaminations = ["auto"] if args.trim_study else CONTAMINATIONS
-    trim = SETTINGS["5%"] if args.trim_study else None
+    overrides = dict(pyod=not args.no_pyod)
+    if args.quick and args.mnist_npz is None and not args.datasets:
+        overrides["datasets"] = tuple(_data.OUTLIER_SMALL)
+    if args.trim_study:
+        trim = SETTINGS["5%"]
+        overrides.update(settings=("5%",), contaminations=("auto",), trim=trim)
+    config = OutliersConfig.from_args(args, **overrides)
     name = "outliers_trimming.rst" if args.trim_study else "outliers.rst"
     out = args.out or h.RESULTS / name
     start = time.perf_counter()
-    records, skipped = run(
-        datasets,
-        settings,
-        range(args.seeds),
-        contaminations=contaminations,
-        quick=args.quick,
-        pyod=not args.no_pyod,
-        trim=trim,
-        mnist_npz=args.mnist_npz,
-        n_jobs=args.jobs,
-        threads=args.threads,
-        log=lambda message: print(message, flush=True),
-    )
+    log = lambda message: print(message, flush=True)  # noqa: E731
+    records, skipped = run(config, args.jobs, args.threads, log)
     report = h.report(
         "outliers",
         argv,
@@ -773,18 +742,18 @@ def run_command(args, argv=()):
             for record in records
             if not math.isnan(record.get("cpu_time", math.nan))
         ),
-        datasets=[dataset for dataset in datasets if dataset not in skipped],
+        datasets=[dataset for dataset in config.datasets if dataset not in skipped],
         skipped=skipped,
         protocol=dict(
-            settings={name: SETTINGS[name] for name in settings},
-            contaminations=contaminations,
-            seeds=args.seeds,
+            settings={name: SETTINGS[name] for name in config.settings},
+            contaminations=list(config.contaminations),
+            seeds=config.seeds,
             train_fraction=_data.TRAIN_FRACTION,
             test_anomaly_fraction=_data.TEST_ANOMALY_FRACTION,
             mnist_digits=list(_data.MNIST_DIGITS),
             mnist_normal_rows=_data.MNIST_NORMAL_ROWS,
             mnist_anomaly_rows=_data.MNIST_ANOMALY_ROWS,
-            quick=args.quick,
+            quick=config.tiny,
         ),
         records=records,
     )
