@@ -145,90 +145,68 @@ class Result:
 # Benchmarks
 
 
-def _result(name, device, *figures):
-    return Result(name, str(device), *figures)
+class _Comparisons:
+    """The :class:`Result` of one data set and device, timed ``repeats`` times."""
 
+    def __init__(self, name, device, repeats):
+        self.name, self.device, self.repeats = name, device, repeats
 
-def _throughput(name, device, metric, other, times, n, repeats, extra):
-    """``n`` samples over the median seconds of ``other`` and skae (in turn)."""
-    theirs, ours = times.values()
-    extra = {"seconds_skae": ours, "seconds_other": theirs, **extra}
-    extra["pairwise_ratio"] = h.pairwise_ratio(theirs, ours)
-    return _result(
-        name,
-        device,
-        metric,
-        other,
-        n / h.median(ours),
-        n / h.median(theirs),
-        "higher",
-        repeats,
-        extra,
-    )
+    def times(self, contenders):
+        return h.interleaved(contenders, self.repeats, self.device)[0]
+
+    def result(self, metric, other, ours, theirs, better, repeats=None, **extra):
+        repeats = repeats or self.repeats
+        figures = (metric, other, ours, theirs, better, repeats, extra)
+        return Result(self.name, str(self.device), *figures)
+
+    def throughput(self, metric, other, times, n, **extra):
+        """``n`` samples over the median seconds of ``other`` and skae (in turn)."""
+        theirs, ours = times.values()
+        ratio = h.pairwise_ratio(theirs, ours)
+        rates = (n / h.median(ours), n / h.median(theirs), "higher")
+        extra.update(seconds_skae=ours, seconds_other=theirs, pairwise_ratio=ratio)
+        return self.result(metric, other, *rates, **extra)
 
 
 def bench_loop(X, epochs, device, repeats, name):
     """skae vs the hand-written loop: fit and transform throughput."""
     loop, model = HandWrittenLoop(epochs, device), make_skae(epochs, device)
-    fits = {"loop": lambda: loop.fit(X), "skae": lambda: model.fit(X)}
-    fit_times = h.interleaved(fits, repeats, device)[0]
+    run = _Comparisons(name, device, repeats)
+    fit = run.times({"loop": lambda: loop.fit(X), "skae": lambda: model.fit(X)})
     if model.n_iter_ != epochs:
         raise RuntimeError(f"skae stopped after {model.n_iter_} of {epochs} epochs")
     transforms = {"loop": lambda: loop.transform(X), "skae": lambda: model.transform(X)}
-    transform_times = h.interleaved(transforms, repeats, device)[0]
-    other, extra = "hand-written PyTorch loop", {"epochs": epochs}
+    transform, other = run.times(transforms), "hand-written PyTorch loop"
     return [
-        _throughput(
-            name,
-            device,
-            "fit samples/s",
-            other,
-            fit_times,
-            len(X) * epochs,
-            repeats,
-            extra,
-        ),
-        _throughput(
-            name,
-            device,
-            "transform samples/s",
-            other,
-            transform_times,
-            len(X),
-            repeats,
-            extra,
-        ),
+        run.throughput("fit samples/s", other, fit, len(X) * epochs, epochs=epochs),
+        run.throughput("transform samples/s", other, transform, len(X), epochs=epochs),
     ]
 
 
-def bench_pca(X_train, X_test, epochs, device, repeats, name):
-    """skae vs PCA: fit and transform time, held-out reconstruction error."""
+def bench_pca(X, T, epochs, device, repeats, name):
+    """skae vs PCA: fit and transform time, held-out reconstruction error.
+
+    ``X`` holds the training rows, ``T`` the test rows.
+    """
     model = make_skae(epochs, device)
     pca = PCA(n_components=N_COMPONENTS, random_state=0)
-    fits = {"pca": lambda: pca.fit(X_train), "skae": lambda: model.fit(X_train)}
-    fit = h.interleaved(fits, repeats, device)[0]
-    transforms = {
-        "pca": lambda: pca.transform(X_test),
-        "skae": lambda: model.transform(X_test),
-    }
-    transform = h.interleaved(transforms, repeats, device)[0]
+    run = _Comparisons(name, device, repeats)
+    fit = run.times({"pca": lambda: pca.fit(X), "skae": lambda: model.fit(X)})
+    test = run.times(
+        {"pca": lambda: pca.transform(T), "skae": lambda: model.transform(T)}
+    )
 
     def mse(estimator):
-        reconstruction = estimator.inverse_transform(estimator.transform(X_test))
-        return float(np.mean((reconstruction - X_test) ** 2))
+        reconstruction = estimator.inverse_transform(estimator.transform(T))
+        return float(np.mean((reconstruction - T) ** 2))
 
-    extra = {"epochs": epochs, "n_train": len(X_train), "n_test": len(X_test)}
+    extra = {"epochs": epochs, "n_train": len(X), "n_test": len(T)}
     return [
-        _result(name, device, metric, "PCA", ours, theirs, "lower", n, extra)
-        for metric, ours, theirs, n in [
-            ("fit seconds", h.median(fit["skae"]), h.median(fit["pca"]), repeats),
-            (
-                "transform seconds (test set)",
-                h.median(transform["skae"]),
-                h.median(transform["pca"]),
-                repeats,
-            ),
-            ("reconstruction MSE (test set)", mse(model), mse(pca), 1),
+        run.result(metric, "PCA", ours, theirs, "lower", n, **extra)
+        for metric, (theirs, ours), n in [
+            ("fit seconds", map(h.median, fit.values()), None),
+            ("transform seconds (test set)", map(h.median, test.values()), None),
+            ("reconstruction MSE (test set)", (mse(pca), mse(model)), 1),
         ]
     ]
 
@@ -238,27 +216,15 @@ def bench_pyod(X, epochs, device, repeats, name):
     pairs = [("AutoEncoder", skae.AutoencoderTransformer)]
     if hasattr(skae, "VAE"):
         pairs.append(("VAE", skae.VAE))
-    results = []
+    run, results = _Comparisons(name, device, repeats), []
     for kind, cls in pairs:
         ours, theirs = make_skae(epochs, device, cls), make_pyod(kind, epochs, device)
-        fits = {"pyod": lambda: theirs.fit(X), "skae": lambda: ours.fit(X)}  # noqa: B023
-        extra = {
-            "skae_model": cls.__name__,
-            "epochs": epochs,
-            "note": "PyOD's fit also scores the training set once",
-        }
-        times = h.interleaved(fits, repeats, device)[0]
+        times = run.times({"pyod": lambda: theirs.fit(X), "skae": lambda: ours.fit(X)})  # noqa: B023
+        note = "PyOD's fit also scores the training set once"
+        extra = dict(skae_model=cls.__name__, epochs=epochs, note=note)
+        n = len(X) * epochs
         results.append(
-            _throughput(
-                name,
-                device,
-                "fit samples/s",
-                f"PyOD {kind}",
-                times,
-                len(X) * epochs,
-                repeats,
-                extra,
-            )
+            run.throughput("fit samples/s", f"PyOD {kind}", times, n, **extra)
         )
     return results
 
@@ -268,24 +234,16 @@ def bench_iwae(X, epochs, device, repeats, name, ks=IWAE_KS):
     iwae = getattr(skae, "IWAE", None)
     if iwae is None:
         return []
+    run = _Comparisons(name, device, repeats)
     models = {k: make_skae(epochs, device, iwae, k=k) for k in ks}
-    fits = {k: (lambda m=model: m.fit(X)) for k, model in models.items()}
-    times = h.interleaved(fits, repeats, device)[0]
+    times = run.times({k: (lambda m=model: m.fit(X)) for k, model in models.items()})
     n_steps = epochs * -(-len(X) // BATCH_SIZE)
-    base = h.median(times[ks[0]]) / n_steps
+    ms = {k: 1e3 * h.median(seconds) / n_steps for k, seconds in times.items()}
+    base = f"IWAE k={ks[0]}"
     return [
-        _result(
-            name,
-            device,
-            f"IWAE step ms, k={k}",
-            f"IWAE k={ks[0]}",
-            1e3 * h.median(times[k]) / n_steps,
-            1e3 * base,
-            "lower",
-            repeats,
-            {"seconds": times[k], "steps": n_steps, "epochs": epochs},
-        )
+        run.result(f"IWAE step ms, k={k}", base, ms[k], ms[ks[0]], "lower", **extra)
         for k in ks
+        if (extra := dict(seconds=times[k], steps=n_steps, epochs=epochs))
     ]
 
 
