@@ -378,15 +378,18 @@ def ranks_only(detector):
     return detector.startswith("skae ") and "OutlierDetector()" not in detector
 
 
+def _where(records, **where):
+    return [r for r in records if all(r[key] == value for key, value in where.items())]
+
+
 def per_seed(records, metric, **where):
     """``metric`` per seed (sorted), averaged over the matching records.
 
     NaN (a failed fit) in any task makes the seed's value NaN.
     """
     by_seed = {}
-    for record in records:
-        if all(record[key] == value for key, value in where.items()):
-            by_seed.setdefault(record["seed"], []).append(record[metric])
+    for record in _where(records, **where):
+        by_seed.setdefault(record["seed"], []).append(record[metric])
     return np.array([np.mean(by_seed[seed]) for seed in sorted(by_seed)])
 
 
@@ -397,39 +400,22 @@ def mean_over_datasets(records, datasets):
     averaged over the data sets where it ran without failing; ``n_datasets``
     counts them.
     """
-    groups = {}
-    for record in records:
-        key = (
-            record["setting"],
-            record["detector"],
-            record["contamination"],
-            record["seed"],
-        )
-        groups.setdefault(key, {}).setdefault(record["dataset"], []).append(record)
+    keys, groups = ("setting", "detector", "contamination", "seed"), {}
+    for r in records:
+        key = tuple(r[k] for k in keys)
+        groups.setdefault(key, {}).setdefault(r["dataset"], []).append(r)
     means = []
-    for (setting, detector, contamination, seed), by_dataset in groups.items():
-        dataset_means = [
+    for key, by_dataset in groups.items():
+        per_dataset = [
             {metric: np.mean([r[metric] for r in by_dataset[d]]) for metric in METRICS}
             for d in datasets
             if d in by_dataset
         ]
-        dataset_means = [m for m in dataset_means if not np.isnan(m["roc_auc"])]
-        if dataset_means:
-            means.append(
-                dict(
-                    dataset=MEAN,
-                    task=MEAN,
-                    setting=setting,
-                    detector=detector,
-                    contamination=contamination,
-                    seed=seed,
-                    n_datasets=len(dataset_means),
-                    **{
-                        metric: np.mean([m[metric] for m in dataset_means])
-                        for metric in METRICS
-                    },
-                )
-            )
+        per_dataset = [m for m in per_dataset if not np.isnan(m["roc_auc"])]
+        if per_dataset:
+            mean = {m: np.mean([d[m] for d in per_dataset]) for m in METRICS}
+            where = dict(dataset=MEAN, task=MEAN, **dict(zip(keys, key)))
+            means.append({**where, "n_datasets": len(per_dataset), **mean})
     return means
 
 
@@ -444,13 +430,7 @@ def _cell(values, digits=3):
 
 
 def _detectors(records, **where):
-    return list(
-        dict.fromkeys(
-            r["detector"]
-            for r in records
-            if all(r[key] == value for key, value in where.items())
-        )
-    )
+    return list(dict.fromkeys(r["detector"] for r in _where(records, **where)))
 
 
 def _contamination_label(contamination):
@@ -464,31 +444,24 @@ def _ranking_rows(records, dataset, settings):
     """
     rows = []
     for detector in _detectors(records, dataset=dataset):
-        if any(
-            r["contamination"] == RANKED
-            for r in records
-            if r["dataset"] == dataset and r["detector"] == detector
-        ):
+        mine = _where(records, dataset=dataset, detector=detector)
+        contaminations = {r["contamination"] for r in mine}
+        if RANKED in contaminations:
             rows.append((detector, detector, RANKED))
-        others = {
-            r["contamination"]
-            for r in records
-            if r["dataset"] == dataset and r["detector"] == detector
-        } - {RANKED}
-        for contamination in sorted(others, key=str):
-            differs = False
+        for contamination in sorted(contaminations - {RANKED}, key=str):
             for setting in settings:
-                where = dict(dataset=dataset, setting=setting, detector=detector)
-                ranked = per_seed(records, "roc_auc", contamination=RANKED, **where)
+                ranked = per_seed(
+                    mine, "roc_auc", contamination=RANKED, setting=setting
+                )
                 other = per_seed(
-                    records, "roc_auc", contamination=contamination, **where
+                    mine, "roc_auc", contamination=contamination, setting=setting
                 )
-                differs |= ranked.shape != other.shape or not np.allclose(
+                if ranked.shape != other.shape or not np.allclose(
                     ranked, other, rtol=0, atol=1e-9, equal_nan=True
-                )
-            if differs:
-                label = f"{detector}, {_contamination_label(contamination)}"
-                rows.append((label, detector, contamination))
+                ):
+                    label = f"{detector}, {_contamination_label(contamination)}"
+                    rows.append((label, detector, contamination))
+                    break
     return rows
 
 
@@ -512,11 +485,7 @@ def ranking_table(records, dataset, settings):
         )
         row.append("failed" if np.isnan(times).all() else f"{np.nanmean(times):.2f}")
         if dataset == MEAN:
-            counts = {
-                r["n_datasets"]
-                for r in records
-                if all(r[key] == value for key, value in where.items())
-            }
+            counts = {r["n_datasets"] for r in _where(records, **where)}
             row.append("/".join(str(n) for n in sorted(counts)))
         rows.append(row)
     rows.sort(key=lambda r: -float(r[1].split()[0]) if r[1][0].isdigit() else 1)
