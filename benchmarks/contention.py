@@ -1,21 +1,10 @@
 """Fit and transform time of every skae model on a busy machine.
 
-``python -m benchmarks contention`` times each model, and the hand-written
-loop of :mod:`benchmarks.speed`, in three states of the machine:
-
-- **quiet**: nothing else started by the benchmark;
-- **busy**: one busy process per core, started by the benchmark (a loop
-  that ends on its own after ``--busy-seconds``, and is killed as soon as
-  the state is measured);
-- **grid**: two fits at once in the workers of ``GridSearchCV(n_jobs=2)``.
-
-Every fit runs a fixed number of epochs (no early stop) on the same data,
-so the states differ only in what else the machine does. Each figure is
-the median over the repeats; the table gives every state's time as a ratio
-to the quiet time, and to the hand-written loop's time in the same state.
-``--n-jobs auto torch`` times skae's automatic thread policy and torch's
-own setting (``n_jobs=-1``, what skae did before it had ``n_jobs``) side by
-side; on a version of skae without ``n_jobs``, only ``torch`` is possible.
+Each model and the hand-written loop of :mod:`benchmarks.speed` are timed
+in three states of the machine: **quiet**, **busy** (one busy process per
+core, :func:`busy_cores`) and **grid** (two fits at once in
+``GridSearchCV(n_jobs=2)``); ``docs/benchmarks.rst`` ("Fit and transform
+time under load") has the protocol and how to read the table.
 """
 
 import os

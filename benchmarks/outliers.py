@@ -8,37 +8,20 @@ Run from the repository root::
     python -m benchmarks outliers --jobs 2 --threads 1   # in two processes
     python -m benchmarks outliers --trim-study    # does trimming help?
 
-Protocol (the same for every detector):
+Protocol (the same for every detector; ``docs/outliers.rst`` describes the
+data sets and reads the results):
 
-- Data sets shipped with scikit-learn, made by code, or MNIST:
-
-  - ``digits``: ``load_digits``; each of the 10 classes in turn is normal and
-    the 9 others are anomalies; a seed's figure is the mean over the classes.
-  - ``wine``: ``load_wine``, the same one-class-versus-rest protocol over its
-    3 cultivars (13 chemical measurements, 178 samples: the small-data case).
-  - ``breast_cancer``: ``load_breast_cancer``, benign tumours normal,
-    malignant ones anomalies.
-  - ``manifold``: synthetic, 20 features that are smooth nonlinear functions
-    of 2 latent variables plus noise; each anomaly is such a sample with 2 of
-    its features replaced by those of other samples (dependency anomalies, as
-    in ADBench): every value is normal on its own, only the relation between
-    features is broken. Made as the case where a curved manifold matters, so
-    a nonlinear model should win here; read it as a sanity check, not as
-    evidence from the field.
-  - ``mnist``: the 70,000 MNIST images (``fetch_openml("mnist_784")``, or a
-    local copy with ``--mnist-npz PATH``; skipped with a message when neither
-    is available). Digits 0, 4 and 7 each in turn are normal, the other nine
-    digits anomalies; a seed's figure is the mean over the three, and each
-    is reported too. Each task draws (once, seed 0) 1,000 images of its
-    digit and 500 of the others, so a training set holds 600 normal images;
-    even so ``mnist`` took 37% of the fit time of the full run. Pixels stay
-    raw (0..255, no ``StandardScaler``): that is how a user feeds images,
-    and per-feature standardization blows up the near-constant border
-    pixels. skae models standardize internally all the same. Only the default
-    ``OutlierDetector()`` and the classic detectors run here, with 16
-    components for PCA: MNIST's cost would multiply with every extra
-    network.
-
+- Data (``_data.load_tasks``): ``digits`` and ``wine``, each class in turn
+  normal and the others anomalies; ``breast_cancer``, malignant tumours as
+  anomalies; ``manifold``, synthetic dependency anomalies (2 of 20 features
+  swapped between samples: every value normal, only the relation between
+  features broken); ``mnist`` (``fetch_openml("mnist_784")`` or
+  ``--mnist-npz PATH``, skipped with a message when neither is available),
+  digits 0, 4 and 7 in turn normal, each task drawing (once, seed 0) 1,000
+  images of its digit and 500 of the others. A seed's figure is the mean
+  over a data set's tasks. MNIST pixels stay raw (0..255), as a user feeds
+  images; only the default ``OutlierDetector()`` and the classic detectors
+  run there, with 16 components for PCA.
 - For each seed, the normal samples are split 60/40 into train and test; the
   test set gets anomalies amounting to 20% of it. The training set holds no
   anomalies in the ``clean`` setting, and anomalies amounting to 5% or 10% of

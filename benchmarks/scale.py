@@ -1,26 +1,12 @@
 """Scale: streaming throughput, out-of-core memory, and a grid search on Dask.
 
-Three measurements, ``python -m benchmarks scale``:
-
-1. **Throughput.** The same model and data (MNIST-sized synthetic rows on a
-   curved manifold) trained three ways, interleaved (A, B, C, A, B, C, ...)
-   and reported as medians, of wall time and of CPU time (steadier on a
-   shared machine): ``fit`` on an in-memory array (the reference),
-   ``partial_fit`` over chunks of the array (one pass per call, as many
-   passes as ``fit`` has epochs), and ``fit`` on a float32 ``numpy.memmap``
-   of the same rows (out of core). Throughput is rows per second, training
-   passes included; ratios are to the in-memory ``fit``.
-2. **Memory.** A fresh Python process fits a float32 memory-mapped file
-   several times larger than the working set (2 GB by default) for one
-   epoch; its peak resident memory (``ru_maxrss``) above its baseline after
-   the imports is the figure, reported against the file size. A sampler
-   thread splits the resident memory into anonymous memory and mapped file
-   pages.
-3. **Dask.** A small ``GridSearchCV`` on ``load_digits`` run with the loky
-   backend and on a ``dask.distributed.LocalCluster`` of two single-thread
-   worker processes (``joblib.parallel_config(backend="dask")``), interleaved;
-   the cluster start-up time is reported apart, and whether both chose the
-   same parameters.
+What ``docs/scale.rst`` reports (the protocol is in ``docs/benchmarks.rst``,
+"Scale: streaming, memory and Dask"): 1. the throughput of ``fit`` in memory,
+``partial_fit`` over chunks and ``fit`` on a float32 ``numpy.memmap``, wall
+and CPU time, interleaved; 2. the peak resident memory (``ru_maxrss`` above
+the baseline, split into anonymous and file pages by a sampler thread) of an
+out-of-core fit in a fresh process (:mod:`benchmarks._memory_probe`); 3. a
+small ``GridSearchCV`` with loky and on a ``dask.distributed.LocalCluster``.
 """
 
 import json

@@ -1,16 +1,9 @@
 """Speed of skae against a hand-written PyTorch loop, PyOD and PCA.
 
-Every comparison trains the same architecture (``n_features -> 256 -> 128 ->
-8`` and its mirror), with Adam, the same batch size, learning rate and number
-of epochs, on the same data, and repeats the contenders interleaved (A, B, A,
-B, ...) so that a busy machine slows all of them alike. Results are medians
-over the repeats, and each comparison is given as a ratio ``skae / other``.
-
-The hand-written loop is what a PyTorch user writes without a framework:
-standardize, move the data to the device once, and per epoch draw a
-permutation and step through contiguous batches (``zero_grad``, forward,
-MSE, ``backward``, ``step``). It trains the very module class skae builds,
-so the two differ only in what surrounds the batch.
+The protocol is in ``docs/benchmarks.rst`` ("What is compared"): the same
+architecture, optimizer, batch size and epochs for every contender, repeated
+interleaved (A, B, A, B, ...) so that a busy machine slows all alike;
+medians over the repeats, each comparison a ratio ``skae / other``.
 """
 
 import json
