@@ -311,11 +311,8 @@ class QualityConfig(h.Config):
 
 
 def _load(name, seed, config):
-    sizes = {}
-    if config.max_train:
-        sizes["n_train"] = config.max_train
-    if config.max_test:
-        sizes["n_test"] = config.max_test
+    caps = {"n_train": config.max_train, "n_test": config.max_test}
+    sizes = {key: value for key, value in caps.items() if value}
     if name == "mnist":
         sizes.update(npz=config.mnist_npz, download=config.download)
     X_train, X_test, references = DATASETS[name].load(seed, **sizes)
@@ -359,17 +356,10 @@ def run_seed(name, seed, config, log=print, models=None):
         model = MODELS[model_name]
         params = config.skae_params if model.skae else {}
         estimator = model.build(dataset.n_components, seed, **params)
-        record = Record(
-            name, model_name, seed, dataset.n_components, len(X_train), len(X_test)
-        )
-        evaluate(
-            estimator,
-            model.log_likelihood,
-            X_train,
-            X_test,
-            dataset.standardized_errors,
-            record,
-        )
+        sizes = (dataset.n_components, len(X_train), len(X_test))
+        record = Record(name, model_name, seed, *sizes)
+        data = (X_train, X_test, dataset.standardized_errors)
+        evaluate(estimator, model.log_likelihood, *data, record)
         records[model_name] = record
         log(
             f"{name:18s} seed {seed} {model_name:22s} FVU {record.fvu:9.4g} "
