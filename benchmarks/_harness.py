@@ -135,8 +135,9 @@ def add_common(parser, threads=None, jobs=None):
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes: a smoke run of seconds"
     )
+    default = threads or "torch's own"
     parser.add_argument(
-        "--threads", type=int, default=threads, help=f"torch threads ({threads})"
+        "--threads", type=int, default=threads, help=f"torch threads ({default})"
     )
     parser.add_argument("--json", type=Path, help="where to write the raw numbers")
     if jobs is not None:
