@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import GridSearchCV
 
 import skae
@@ -80,20 +79,6 @@ class ContentionConfig(h.Config):
 # Contenders
 
 
-class LoopEstimator(TransformerMixin, BaseEstimator):
-    """:class:`speed.HandWrittenLoop` as an estimator, for ``GridSearchCV``."""
-
-    def __init__(self, epochs=1):
-        self.epochs = epochs
-
-    def fit(self, X, y=None):
-        self.loop_ = speed.HandWrittenLoop(self.epochs, "cpu").fit(X)
-        return self
-
-    def transform(self, X):
-        return self.loop_.transform(X)
-
-
 def supports_n_jobs(cls):
     return "n_jobs" in cls().get_params()
 
@@ -101,7 +86,7 @@ def supports_n_jobs(cls):
 def make_contender(model, variant, epochs):
     """A fresh estimator: the loop, or a skae model with the benchmark setup."""
     if model == LOOP:
-        return LoopEstimator(epochs)
+        return speed.HandWrittenLoop(epochs)
     cls = getattr(skae, model)
     params = {"n_jobs": N_JOBS[variant]} if supports_n_jobs(cls) else {}
     if not params and variant != "torch":

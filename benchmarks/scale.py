@@ -25,8 +25,6 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
-import skae
-
 from . import _harness as h
 from . import speed
 from ._data import manifold_rows
@@ -96,19 +94,11 @@ def scratch_file(size_bytes, directory=None):
 
 
 def make_model(epochs, batch_size=speed.BATCH_SIZE):
-    """The architecture of the speed benchmark, trained for all ``epochs``."""
-    return skae.AutoencoderTransformer(
-        n_components=speed.N_COMPONENTS,
-        hidden_layer_sizes=speed.HIDDEN,
-        batch_size=batch_size,
-        lr=speed.LR,
-        max_epochs=epochs,
-        n_iter_no_change=epochs + 1,
-        # Every contender trains on all rows: no validation split.
-        early_stopping=False,
-        device="cpu",
-        random_state=0,
-    )
+    """The architecture of the speed benchmark, trained for all ``epochs``.
+
+    Every contender trains on all rows: no validation split.
+    """
+    return speed.make_skae(epochs, "cpu", batch_size=batch_size, early_stopping=False)
 
 
 def bench_throughput(config, log=print):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
@@ -33,41 +34,42 @@ IWAE_KS = (1, 5, 50)
 
 
 def make_skae(epochs, device, cls=None, **params):
-    """A skae model with the benchmark architecture that trains all epochs."""
+    """A skae model with the benchmark architecture that trains all epochs.
+
+    ``params`` add to (or replace) the benchmark's parameters.
+    """
     cls = cls or skae.AutoencoderTransformer
-    return cls(
-        n_components=N_COMPONENTS,
-        hidden_layer_sizes=HIDDEN,
-        batch_size=BATCH_SIZE,
-        lr=LR,
-        max_epochs=epochs,
-        n_iter_no_change=epochs + 1,  # no early stop: every contender runs all
-        device=device,
-        random_state=0,
-        **params,
-    )
+    # n_iter_no_change: no early stop, every contender runs all epochs.
+    setup = dict(n_components=N_COMPONENTS, hidden_layer_sizes=HIDDEN, lr=LR)
+    setup.update(batch_size=BATCH_SIZE, max_epochs=epochs, n_iter_no_change=epochs + 1)
+    return cls(**{**setup, "device": device, "random_state": 0, **params})
 
 
-class HandWrittenLoop:
-    """The minimal PyTorch training loop, on the module skae would build."""
+class HandWrittenLoop(TransformerMixin, BaseEstimator):
+    """The minimal PyTorch training loop, on the module skae would build.
 
-    def __init__(self, epochs, device):
+    An estimator, so that ``GridSearchCV`` can fit it too (the contention
+    benchmark).
+    """
+
+    def __init__(self, epochs=1, device="cpu"):
         self.epochs = epochs
-        self.device = torch.device(device)
+        self.device = device
 
-    def fit(self, X):
+    def fit(self, X, y=None):
+        device = torch.device(self.device)
         self.mean_ = X.mean(axis=0, dtype=np.float64)
         self.scale_ = X.std(axis=0, dtype=np.float64)
         self.scale_[self.scale_ == 0] = 1.0
         data = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
         torch.manual_seed(0)
         module = make_skae(self.epochs, "cpu")._build_module(data)
-        module = module.to(self.device).train()
-        data = data.to(self.device)
+        module = module.to(device).train()
+        data = data.to(device)
         optimizer = torch.optim.Adam(module.parameters(), lr=LR)
         n_samples = len(data)
         for _ in range(self.epochs):
-            shuffled = data[torch.randperm(n_samples, device=self.device)]
+            shuffled = data[torch.randperm(n_samples, device=device)]
             for start in range(0, n_samples, BATCH_SIZE):
                 batch = shuffled[start : start + BATCH_SIZE]
                 optimizer.zero_grad()
