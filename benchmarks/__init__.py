@@ -1,10 +1,10 @@
 """Benchmarks of skae: run ``python -m benchmarks --help`` from the repository root.
 
-``benchmarks.speed`` compares skae's training and inference speed with a
-hand-written PyTorch loop, PyOD and PCA (see ``docs/benchmarks.rst``);
-``benchmarks.quality`` measures the held-out quality of every model at its
-default settings against PCA and FactorAnalysis; ``benchmarks.scaling_study``
-compares input-scaling strategies (``benchmarks/results/scaling_study.md``);
-``benchmarks.contention`` times fits on a busy machine; ``benchmarks.scale``
-measures streaming throughput, out-of-core memory and a Dask grid search.
+Every benchmark is a command of ``python -m benchmarks`` and a module that is
+only its measurement: ``speed`` (against a hand-written PyTorch loop, PyOD
+and PCA, ``docs/benchmarks.rst``), ``quality`` (held-out quality at default
+settings), ``outliers``, ``contention`` (a busy machine), ``scale``
+(streaming, out-of-core memory, Dask) and two studies, ``scaling_study`` and
+``start_rule_study``. What they share is in ``_harness`` (the config base and
+its quick mode, the environment, timing, tables, result files) and ``_data``.
 """

@@ -11,14 +11,25 @@ A command is a module with ``add_arguments(parser)`` (its options) and
 import argparse
 import sys
 
-from . import contention, quality, scale, speed
+from . import (
+    contention,
+    outliers,
+    quality,
+    scale,
+    scaling_study,
+    speed,
+    start_rule_study,
+)
 
 # name -> (module, one-line help)
 COMMANDS = {
     "speed": (speed, "skae vs a hand-written PyTorch loop, PyOD and PCA"),
     "quality": (quality, "held-out quality at default settings vs PCA and FA"),
+    "outliers": (outliers, "outlier detection vs sklearn and PyOD detectors"),
     "contention": (contention, "fit and transform time on a busy machine"),
     "scale": (scale, "streaming throughput, out-of-core memory, Dask grid search"),
+    "scaling-study": (scaling_study, "study: which input scaling by default"),
+    "start-rule-study": (start_rule_study, "study: when to leave the linear start"),
 }
 DEFAULT_COMMAND = "speed"
 

@@ -1,40 +1,28 @@
 """Fit and transform time of every skae model on a busy machine.
 
-``python -m benchmarks contention`` times each model, and the hand-written
-loop of :mod:`benchmarks.speed`, in three states of the machine:
-
-- **quiet**: nothing else started by the benchmark;
-- **busy**: one busy process per core, started by the benchmark (a loop
-  that ends on its own after ``--busy-seconds``, and is killed as soon as
-  the state is measured);
-- **grid**: two fits at once in the workers of ``GridSearchCV(n_jobs=2)``.
-
-Every fit runs a fixed number of epochs (no early stop) on the same data,
-so the states differ only in what else the machine does. Each figure is
-the median over the repeats; the table gives every state's time as a ratio
-to the quiet time, and to the hand-written loop's time in the same state.
-``--n-jobs auto torch`` times skae's automatic thread policy and torch's
-own setting (``n_jobs=-1``, what skae did before it had ``n_jobs``) side by
-side; on a version of skae without ``n_jobs``, only ``torch`` is possible.
+Each model and the hand-written loop of :mod:`benchmarks.speed` are timed
+in three states of the machine: **quiet**, **busy** (one busy process per
+core, :func:`busy_cores`) and **grid** (two fits at once in
+``GridSearchCV(n_jobs=2)``); ``docs/benchmarks.rst`` ("Fit and transform
+time under load") has the protocol and how to read the table.
 """
 
-import json
 import os
 import statistics
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import GridSearchCV
 
 import skae
 
+from . import _harness as h
 from . import speed
 
 MODELS = (
@@ -49,7 +37,6 @@ LOOP = "hand-written loop"
 # skae's n_jobs for each variant: the automatic policy, or torch's setting.
 N_JOBS = {"auto": None, "torch": -1}
 STATES = ("quiet", "busy", "grid")
-RESULTS = Path(__file__).parent / "results"
 
 BUSY_LOOP = """\
 import sys, time
@@ -60,7 +47,7 @@ while time.monotonic() < end:
 
 
 @dataclass
-class Config:
+class ContentionConfig(h.Config):
     """Sizes of one run; :meth:`quick` is a smoke run of seconds."""
 
     digits_rows: int | None = None
@@ -77,37 +64,19 @@ class Config:
     busy_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
     busy_seconds: float = 3600.0
     grid_jobs: int = 2
-
-    @classmethod
-    def quick(cls, **overrides):
-        params = dict(
-            digits_rows=300,
-            digits_epochs=2,
-            mnist_rows=1000,
-            mnist_epochs=1,
-            repeats=1,
-            mnist_repeats=1,
-            busy_seconds=900.0,
-        )
-        return cls(**{**params, **overrides})
+    QUICK = dict(
+        digits_rows=300,
+        digits_epochs=2,
+        mnist_rows=1000,
+        mnist_epochs=1,
+        repeats=1,
+        mnist_repeats=1,
+        busy_seconds=900.0,
+    )
 
 
 # ----------------------------------------------------------------------
 # Contenders
-
-
-class LoopEstimator(TransformerMixin, BaseEstimator):
-    """:class:`speed.HandWrittenLoop` as an estimator, for ``GridSearchCV``."""
-
-    def __init__(self, epochs=1):
-        self.epochs = epochs
-
-    def fit(self, X, y=None):
-        self.loop_ = speed.HandWrittenLoop(self.epochs, "cpu").fit(X)
-        return self
-
-    def transform(self, X):
-        return self.loop_.transform(X)
 
 
 def supports_n_jobs(cls):
@@ -117,7 +86,7 @@ def supports_n_jobs(cls):
 def make_contender(model, variant, epochs):
     """A fresh estimator: the loop, or a skae model with the benchmark setup."""
     if model == LOOP:
-        return LoopEstimator(epochs)
+        return speed.HandWrittenLoop(epochs)
     cls = getattr(skae, model)
     params = {"n_jobs": N_JOBS[variant]} if supports_n_jobs(cls) else {}
     if not params and variant != "torch":
@@ -181,9 +150,7 @@ def _transform_seconds(estimator, X, y=None):
 
 def time_direct(estimator, X):
     """(fit seconds, transform seconds) of one fit and transform in this process."""
-    fit = speed.timed(lambda: estimator.fit(X), "cpu")
-    transform = speed.timed(lambda: estimator.transform(X), "cpu")
-    return fit, transform
+    return h.timed(lambda: estimator.fit(X)), h.timed(lambda: estimator.transform(X))
 
 
 def time_in_grid_search(estimator, X, n_jobs):
@@ -231,50 +198,16 @@ class Timing:
         return statistics.median(self.transform)
 
 
-def _datasets(config):
-    for name in config.datasets:
-        if name == "digits":
-            yield (
-                "digits",
-                speed.digits_data(config.digits_rows),
-                (
-                    config.digits_epochs,
-                    config.repeats,
-                ),
-            )
-        elif name == "mnist":
-            X = speed.synthetic_mnist(config.mnist_rows, config.mnist_features)
-            yield (
-                f"synthetic {len(X)}x{X.shape[1]}",
-                X,
-                (
-                    config.mnist_epochs,
-                    config.mnist_repeats,
-                ),
-            )
-        else:
-            raise ValueError(f"unknown dataset {name!r}")
-
-
-def _state(name, config, log):
-    if name == "busy":
-        return busy_cores(config.busy_processes, config.busy_seconds, log)
-    return _nothing()
-
-
-@contextmanager
-def _nothing():
-    yield
-
-
 def run(config, log=print):
     """Time every contender of ``config`` in every state; a list of :class:`Timing`."""
-    data = list(_datasets(config))
+    data = list(speed.datasets(config))
     pairs = contenders(config)
     timings = []
     for state in config.states:
-        with _state(state, config, log):
-            for dataset, X, (epochs, repeats) in data:
+        busy = state == "busy"
+        args = (config.busy_processes, config.busy_seconds, log)
+        with busy_cores(*args) if busy else nullcontext():
+            for dataset, X, epochs, repeats in data:
                 start = time.perf_counter()
                 load = list(os.getloadavg())
                 times = {pair: ([], []) for pair in pairs}
@@ -314,16 +247,9 @@ def run(config, log=print):
 # Tables
 
 
-def _find(timings, dataset, model, n_jobs, state):
-    for timing in timings:
-        if (timing.dataset, timing.model, timing.n_jobs, timing.state) == (
-            dataset,
-            model,
-            n_jobs,
-            state,
-        ):
-            return timing
-    return None
+def _find(timings, *key):
+    found = (t for t in timings if (t.dataset, t.model, t.n_jobs, t.state) == key)
+    return next(found, None)
 
 
 def _ratio(numerator, denominator):
@@ -373,49 +299,31 @@ def _cell(value):
     return str(value)
 
 
-def text_table(timings):
+def table(timings, style="text"):
     table = rows(timings)
     header = list(table[0])
-    lines = [header] + [[_cell(row[key]) for key in header] for row in table]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)) for line in lines]
-    text.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(text)
+    return h.table(
+        header, [[_cell(row[key]) for key in header] for row in table], style
+    )
 
 
 def rst_table(timings, environment=None):
     """An RST ``list-table``, after a line on the setup and the load averages."""
-    table = rows(timings)
-    header = list(table[0])
-    lines = []
-    if environment:
-        loads = {
-            state: max(t.load_average[0] for t in timings if t.state == state)
-            for state in dict.fromkeys(t.state for t in timings)
-        }
-        lines += [
-            f"Measured on {environment['cores']} cores with torch "
-            f"{environment['torch']} (default {environment['torch_threads']} "
-            f"threads), skae commit {environment['commit'] or 'unknown'}; "
-            "1-minute load average before each state, at most: "
-            + ", ".join(f"{state} {load:.2f}" for state, load in loads.items())
-            + ".",
-            "",
-        ]
-    lines += [".. list-table::", "   :header-rows: 1", ""]
-    for line in [header] + [[_cell(row[key]) for key in header] for row in table]:
-        lines.append(f"   * - {line[0]}")
-        lines.extend(f"     - {cell}" for cell in line[1:])
-    return "\n".join(lines) + "\n"
-
-
-def environment():
-    return {
-        **speed.environment(),
-        "cores": os.cpu_count(),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+    text = table(timings, "list-table")
+    if not environment:
+        return text
+    loads = {
+        state: max(t.load_average[0] for t in timings if t.state == state)
+        for state in dict.fromkeys(t.state for t in timings)
     }
+    return (
+        f"Measured on {environment['cores']} cores with torch "
+        f"{environment['torch']} (default {environment['torch_threads']} "
+        f"threads), skae commit {environment['commit'] or 'unknown'}; "
+        "1-minute load average before each state, at most: "
+        + ", ".join(f"{state} {load:.2f}" for state, load in loads.items())
+        + f".\n\n{text}"
+    )
 
 
 def as_dict(timing):
@@ -432,9 +340,7 @@ def as_dict(timing):
 
 def add_arguments(parser):
     """Add the options of ``python -m benchmarks contention`` to ``parser``."""
-    parser.add_argument(
-        "--quick", action="store_true", help="tiny sizes: a smoke run of seconds"
-    )
+    h.add_common(parser)
     parser.add_argument("--datasets", nargs="+", choices=["digits", "mnist"])
     parser.add_argument("--models", nargs="+", choices=MODELS)
     parser.add_argument(
@@ -447,61 +353,26 @@ def add_arguments(parser):
     parser.add_argument("--states", nargs="+", choices=STATES)
     parser.add_argument("--repeats", type=int, help="repeats per contender (digits)")
     parser.add_argument("--mnist-repeats", type=int, help="repeats (synthetic)")
-    parser.add_argument("--digits-epochs", type=int)
-    parser.add_argument("--mnist-epochs", type=int)
-    parser.add_argument("--mnist-rows", type=int)
+    for name in ("--digits-epochs", "--mnist-epochs", "--mnist-rows"):
+        parser.add_argument(name, type=int)
     parser.add_argument(
         "--busy-seconds",
         type=float,
         help="how long each busy process may run at most (default 3600)",
     )
-    parser.add_argument(
-        "--json",
-        type=Path,
-        help="where to write the results "
-        "(default benchmarks/results/contention-<time>.json)",
-    )
     parser.add_argument("--rst", type=Path, help="also write an RST table here")
 
 
-def config_from(args):
-    overrides = {
-        key: value
-        for key, value in {
-            "datasets": tuple(args.datasets) if args.datasets else None,
-            "models": tuple(args.models) if args.models else None,
-            "n_jobs": tuple(args.n_jobs) if args.n_jobs else None,
-            "states": tuple(args.states) if args.states else None,
-            "repeats": args.repeats,
-            "mnist_repeats": args.mnist_repeats,
-            "digits_epochs": args.digits_epochs,
-            "mnist_epochs": args.mnist_epochs,
-            "mnist_rows": args.mnist_rows,
-            "busy_seconds": args.busy_seconds,
-        }.items()
-        if value is not None
-    }
-    return Config.quick(**overrides) if args.quick else Config(**overrides)
-
-
-def run_command(args, argv=None):
+def run_command(args, argv=()):
     """Run the benchmark the parsed ``args`` describe; return the timings."""
-    config = config_from(args)
+    h.set_threads(args.threads)
+    config = ContentionConfig.from_args(args)
     timings = run(config)
     print()
-    print(text_table(timings))
-    report = {
-        "environment": environment(),
-        "config": {
-            key: list(value) if isinstance(value, tuple) else value
-            for key, value in vars(config).items()
-        },
-        "timings": [as_dict(timing) for timing in timings],
-    }
-    path = args.json or RESULTS / time.strftime("contention-%Y%m%d-%H%M%S.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
-    print(f"\nresults written to {path}")
+    print(table(timings))
+    timings_dicts = [as_dict(timing) for timing in timings]
+    report = h.report("contention", argv, config=asdict(config), timings=timings_dicts)
+    h.save_json(report, args.json, "contention")
     if args.rst:
         args.rst.write_text(rst_table(timings, report["environment"]))
         print(f"RST table written to {args.rst}")

@@ -2,43 +2,26 @@
 
 Run from the repository root::
 
-    python benchmarks/outliers.py                 # full run, writes the tables
-    python benchmarks/outliers.py --mnist-npz /path/to/mnist.npz
-    python benchmarks/outliers.py --quick         # a smoke run in seconds
-    python benchmarks/outliers.py --jobs 2 --threads 1   # in two processes
-    python benchmarks/outliers.py --trim-study    # does trimming help?
+    python -m benchmarks outliers                 # full run, writes the tables
+    python -m benchmarks outliers --mnist-npz /path/to/mnist.npz
+    python -m benchmarks outliers --quick         # a smoke run in seconds
+    python -m benchmarks outliers --jobs 2 --threads 1   # in two processes
+    python -m benchmarks outliers --trim-study    # does trimming help?
 
-Protocol (the same for every detector):
+Protocol (the same for every detector; ``docs/outliers.rst`` describes the
+data sets and reads the results):
 
-- Data sets shipped with scikit-learn, made by code, or MNIST:
-
-  - ``digits``: ``load_digits``; each of the 10 classes in turn is normal and
-    the 9 others are anomalies; a seed's figure is the mean over the classes.
-  - ``wine``: ``load_wine``, the same one-class-versus-rest protocol over its
-    3 cultivars (13 chemical measurements, 178 samples: the small-data case).
-  - ``breast_cancer``: ``load_breast_cancer``, benign tumours normal,
-    malignant ones anomalies.
-  - ``manifold``: synthetic, 20 features that are smooth nonlinear functions
-    of 2 latent variables plus noise; each anomaly is such a sample with 2 of
-    its features replaced by those of other samples (dependency anomalies, as
-    in ADBench): every value is normal on its own, only the relation between
-    features is broken. Made as the case where a curved manifold matters, so
-    a nonlinear model should win here; read it as a sanity check, not as
-    evidence from the field.
-  - ``mnist``: the 70,000 MNIST images (``fetch_openml("mnist_784")``, or a
-    local copy with ``--mnist-npz PATH``; skipped with a message when neither
-    is available). Digits 0, 4 and 7 each in turn are normal, the other nine
-    digits anomalies; a seed's figure is the mean over the three, and each
-    is reported too. Each task draws (once, seed 0) 1,000 images of its
-    digit and 500 of the others, so a training set holds 600 normal images;
-    even so ``mnist`` took 37% of the fit time of the full run. Pixels stay
-    raw (0..255, no ``StandardScaler``): that is how a user feeds images,
-    and per-feature standardization blows up the near-constant border
-    pixels. skae models standardize internally all the same. Only the default
-    ``OutlierDetector()`` and the classic detectors run here, with 16
-    components for PCA: MNIST's cost would multiply with every extra
-    network.
-
+- Data (``_data.load_tasks``): ``digits`` and ``wine``, each class in turn
+  normal and the others anomalies; ``breast_cancer``, malignant tumours as
+  anomalies; ``manifold``, synthetic dependency anomalies (2 of 20 features
+  swapped between samples: every value normal, only the relation between
+  features broken); ``mnist`` (``fetch_openml("mnist_784")`` or
+  ``--mnist-npz PATH``, skipped with a message when neither is available),
+  digits 0, 4 and 7 in turn normal, each task drawing (once, seed 0) 1,000
+  images of its digit and 500 of the others. A seed's figure is the mean
+  over a data set's tasks. MNIST pixels stay raw (0..255), as a user feeds
+  images; only the default ``OutlierDetector()`` and the classic detectors
+  run there, with 16 components for PCA.
 - For each seed, the normal samples are split 60/40 into train and test; the
   test set gets anomalies amounting to 20% of it. The training set holds no
   anomalies in the ``clean`` setting, and anomalies amounting to 5% or 10% of
@@ -85,19 +68,14 @@ which ``docs/outliers.rst`` includes); every fit's figures go to a JSON file
 beside it (``--json``), from which ``--tables-from`` prints the tables again.
 """
 
-import argparse
-import importlib.util
 import json
 import math
-import os
-import platform
-import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import sklearn
 import torch
 from joblib import Parallel, delayed
 from sklearn.base import clone
@@ -107,19 +85,12 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.neighbors import LocalOutlierFactor
 from sklearn.svm import OneClassSVM
 
-# Runnable as ``python benchmarks/outliers.py`` from a checkout.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import skae  # noqa: E402
-from benchmarks import outlier_data, outlier_tables  # noqa: E402
-from benchmarks.outlier_data import (  # noqa: E402
-    DATASETS,
-    SMALL_DATASETS,
-    UNSCALED_DATASETS,
-    DatasetUnavailable,
-    load_tasks,
-    split,
-)
-from skae import OutlierDetector  # noqa: E402
+import skae
+from skae import OutlierDetector
+
+from . import _data
+from . import _harness as h
+from ._data import DataUnavailable, load_tasks, split
 
 # Every skae model that may exist; those the installed skae lacks are skipped.
 SKAE_MODELS = [
@@ -140,7 +111,25 @@ LATENT_SIZES = {"mnist": 16}
 # run (each network fit costs a minute there).
 FEW_DETECTOR_DATASETS = {"mnist"}
 PER_TASK_TABLES = {"mnist"}
-RESULTS = Path(__file__).resolve().parent / "results"
+# Pixels stay in their units (0..255), as a user would feed them: a
+# StandardScaler would divide the near-constant border pixels by a tiny
+# spread, so that one faint stroke there dominates a test image's score.
+UNSCALED_DATASETS = {"mnist"}
+
+
+# A record is one detector fitted once: a dict with ``dataset``, ``task``,
+# ``setting``, ``seed``, ``detector``, ``contamination`` and these metrics.
+METRICS = [
+    "roc_auc",
+    "average_precision",
+    "fit_time",
+    "cpu_time",  # of fit, scores and labels: in the worker processes too
+    "flagged_train",
+    "flagged_normal",
+    "flagged_anomalies",
+]
+RANKED = "auto"  # the contamination whose fits fill the ranking tables
+MEAN = "mean over data sets"
 
 
 # ----------------------------------------------------------------------
@@ -229,7 +218,7 @@ def make_detectors(
     detectors["IsolationForest"] = IsolationForest(random_state=seed, contamination=c)
     detectors["LocalOutlierFactor"] = LocalOutlierFactor(novelty=True, contamination=c)
     detectors["OneClassSVM"] = OneClassSVM(nu=0.5 if c == "auto" else c)
-    if every_model and pyod and importlib.util.find_spec("pyod") is not None:
+    if every_model and pyod and h.pyod_version():
         from pyod.models.auto_encoder import AutoEncoder
         from pyod.models.vae import VAE
 
@@ -251,11 +240,11 @@ def latent_size(dataset, n_features):
     return int(np.clip(n_features // 4, 2, 8))
 
 
-FAILED = {metric: math.nan for metric in outlier_tables.METRICS}
+FAILED = {metric: math.nan for metric in METRICS}
 
 
 def evaluate(detector, X_train, X_test, y_test, seed=0):
-    """Fit ``detector``; return its metrics (``outlier_tables.METRICS``).
+    """Fit ``detector``; return its metrics (:data:`METRICS`).
 
     A detector that raises gets NaN (shown as "failed" in the tables): one
     library's crash on a small task must not stop the whole comparison.
@@ -289,90 +278,69 @@ def evaluate(detector, X_train, X_test, y_test, seed=0):
 # Runs
 
 
-def _run_unit(dataset, tasks, setting, seed, contaminations, options):
+@dataclass
+class OutliersConfig(h.Config):
+    """What one run measures; :meth:`quick`: one task per set, tiny networks.
+
+    ``trim`` (a fraction): each skae model and PCA also runs trimmed,
+    refitted without that fraction of its worst-scored training samples.
+    """
+
+    datasets: tuple = tuple(_data.OUTLIER_SETS)
+    settings: tuple = tuple(SETTINGS)
+    seeds: int = 5
+    contaminations: tuple = tuple(CONTAMINATIONS)
+    pyod: bool = True
+    trim: float | None = None
+    mnist_npz: str | None = None
+    tiny: bool = False  # tiny networks, one task per data set
+    QUICK = dict(tiny=True)
+
+
+def _run_unit(dataset, tasks, setting, seed, config, threads):
     """The records of one data set, setting and seed: every task, every detector."""
-    if options["threads"]:
-        torch.set_num_threads(options["threads"])  # in a worker process too
+    h.set_threads(threads)  # in a worker process too
     k = latent_size(dataset, tasks[0][1].shape[1])
-    trim = options["trim"]
+    standardize = dataset not in UNSCALED_DATASETS
+    every = dataset not in FEW_DETECTOR_DATASETS
     records = []
     for task, X_normal, X_anomalies in tasks:
-        data = split(
-            X_normal,
-            X_anomalies,
-            seed,
-            SETTINGS[setting],
-            standardize=dataset not in UNSCALED_DATASETS,
-        )
-        for contamination in contaminations:
-            detectors = make_detectors(
-                k,
-                seed,
-                contamination,
-                quick=options["quick"],
-                pyod=options["pyod"],
-                every_model=dataset not in FEW_DETECTOR_DATASETS,
-            )
-            if trim:
-                for name in list(detectors):
-                    if name.startswith(("skae", "PCA")):
-                        detectors[f"{name}, trimmed {trim:g}"] = _Trimmed(
-                            detectors[name], trim
-                        )
+        data = split(X_normal, X_anomalies, seed, SETTINGS[setting], standardize)
+        for c in config.contaminations:
+            detectors = make_detectors(k, seed, c, config.tiny, config.pyod, every)
+            for name in list(detectors) if config.trim else []:
+                if name.startswith(("skae", "PCA")):
+                    trimmed = _Trimmed(detectors[name], config.trim)
+                    detectors[f"{name}, trimmed {config.trim:g}"] = trimmed
             for name, detector in detectors.items():
-                records.append(
-                    dict(
-                        dataset=dataset,
-                        task=task,
-                        setting=setting,
-                        seed=seed,
-                        detector=name,
-                        contamination=contamination,
-                        **evaluate(detector, *data, seed=seed),
-                    )
-                )
+                where = dict(dataset=dataset, task=task, setting=setting, seed=seed)
+                where.update(detector=name, contamination=c)
+                records.append({**where, **evaluate(detector, *data, seed=seed)})
     return records
 
 
-def run(
-    datasets,
-    settings,
-    seeds,
-    contaminations=CONTAMINATIONS,
-    quick=False,
-    pyod=True,
-    trim=None,
-    mnist_npz=None,
-    n_jobs=1,
-    threads=None,
-    log=print,
-):
+def run(config, n_jobs=1, threads=None, log=print):
     """Return ``(records, skipped)``.
 
     ``records``: one dict per fit (data set, task, setting, seed, detector,
-    contamination and ``outlier_tables.METRICS``). ``skipped``: ``{data set:
-    reason}`` for data sets that could not be loaded. With ``trim`` (a
-    fraction), each skae model and PCA also runs trimmed: refitted without
-    that fraction of its worst-scored training samples. ``n_jobs > 1`` runs
-    the (data set, setting, seed) units in that many processes, each with
-    ``threads`` torch threads; every fit is seeded on its own, so the records
-    are the same.
+    contamination and :data:`METRICS`). ``skipped``: ``{data set: reason}``
+    for data sets that could not be loaded. ``n_jobs > 1`` runs the (data
+    set, setting, seed) units in that many processes, each with ``threads``
+    torch threads; every fit is seeded on its own, so the records are the
+    same.
     """
     skipped, units = {}, []
-    for dataset in datasets:
+    for dataset in config.datasets:
         try:
-            tasks = load_tasks(dataset, quick=quick, mnist_npz=mnist_npz)
-        except DatasetUnavailable as exc:
+            tasks = load_tasks(dataset, config.tiny, config.mnist_npz)
+        except DataUnavailable as exc:
             log(f"{dataset} skipped: {exc}")
             skipped[dataset] = str(exc)
             continue
-        units += [
-            (dataset, tasks, setting, seed) for setting in settings for seed in seeds
-        ]
-    options = dict(quick=quick, pyod=pyod, trim=trim, threads=threads)
+        seeds = range(config.seeds)
+        units += [(dataset, tasks, s, seed) for s in config.settings for seed in seeds]
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_run_unit)(dataset, tasks, setting, seed, contaminations, options)
-        for dataset, tasks, setting, seed in units
+        delayed(_run_unit)(*unit, config, threads) for unit in units
     )
     records = []
     for (dataset, _, setting, seed), unit_records in zip(units, results):
@@ -382,20 +350,219 @@ def run(
 
 
 # ----------------------------------------------------------------------
+# Tables: a seed's figure for a data set is the mean over its tasks; cells
+# show the mean ± standard deviation over seeds.
+
+
+def ranks_only(detector):
+    """Whether a detector fills the ranking tables only: the skae models
+    other than the default ``OutlierDetector()``, fitted without calibration
+    to save time (their threshold code is the default's)."""
+    return detector.startswith("skae ") and "OutlierDetector()" not in detector
+
+
+def _where(records, **where):
+    return [r for r in records if all(r[key] == value for key, value in where.items())]
+
+
+def per_seed(records, metric, **where):
+    """``metric`` per seed (sorted), averaged over the matching records.
+
+    NaN (a failed fit) in any task makes the seed's value NaN.
+    """
+    by_seed = {}
+    for record in _where(records, **where):
+        by_seed.setdefault(record["seed"], []).append(record[metric])
+    return np.array([np.mean(by_seed[seed]) for seed in sorted(by_seed)])
+
+
+def mean_over_datasets(records, datasets):
+    """Records of a pseudo data set :data:`MEAN`: per seed, the mean over data sets.
+
+    Each data set counts once (its tasks averaged first). Each detector is
+    averaged over the data sets where it ran without failing; ``n_datasets``
+    counts them.
+    """
+    keys, groups = ("setting", "detector", "contamination", "seed"), {}
+    for r in records:
+        key = tuple(r[k] for k in keys)
+        groups.setdefault(key, {}).setdefault(r["dataset"], []).append(r)
+    means = []
+    for key, by_dataset in groups.items():
+        per_dataset = [
+            {metric: np.mean([r[metric] for r in by_dataset[d]]) for metric in METRICS}
+            for d in datasets
+            if d in by_dataset
+        ]
+        per_dataset = [m for m in per_dataset if not np.isnan(m["roc_auc"])]
+        if per_dataset:
+            mean = {m: np.mean([d[m] for d in per_dataset]) for m in METRICS}
+            where = dict(dataset=MEAN, task=MEAN, **dict(zip(keys, key)))
+            means.append({**where, "n_datasets": len(per_dataset), **mean})
+    return means
+
+
+def _cell(values, digits=3):
+    if len(values) == 0:
+        return "n/a"
+    if np.isnan(values).any():
+        return "failed"
+    if len(values) < 2:
+        return f"{values.mean():.{digits}f}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+
+
+def _detectors(records, **where):
+    return list(dict.fromkeys(r["detector"] for r in _where(records, **where)))
+
+
+def _contamination_label(contamination):
+    return f"contamination={contamination!r}".replace("'", '"')
+
+
+def _ranking_rows(records, dataset, settings):
+    """``(label, contamination)`` pairs: each detector as ranked by default
+    (``contamination="auto"``), and again where another contamination changed
+    its ranking (e.g. ``OneClassSVM``'s ``nu``) rather than only its threshold.
+    """
+    rows = []
+    for detector in _detectors(records, dataset=dataset):
+        mine = _where(records, dataset=dataset, detector=detector)
+        contaminations = {r["contamination"] for r in mine}
+        if RANKED in contaminations:
+            rows.append((detector, detector, RANKED))
+        for contamination in sorted(contaminations - {RANKED}, key=str):
+            for setting in settings:
+                ranked = per_seed(
+                    mine, "roc_auc", contamination=RANKED, setting=setting
+                )
+                other = per_seed(
+                    mine, "roc_auc", contamination=contamination, setting=setting
+                )
+                if ranked.shape != other.shape or not np.allclose(
+                    ranked, other, rtol=0, atol=1e-9, equal_nan=True
+                ):
+                    label = f"{detector}, {_contamination_label(contamination)}"
+                    rows.append((label, detector, contamination))
+                    break
+    return rows
+
+
+def ranking_table(records, dataset, settings):
+    """ROC AUC and AP per setting, and fit time, best first."""
+    header = ["detector"]
+    header += [f"ROC AUC {setting}" for setting in settings]
+    header += [f"AP {setting}" for setting in settings]
+    header += ["fit time (s)"]
+    if dataset == MEAN:
+        header += ["data sets"]
+    rows = []
+    for label, detector, contamination in _ranking_rows(records, dataset, settings):
+        where = dict(dataset=dataset, detector=detector, contamination=contamination)
+        row = [label]
+        for metric in ("roc_auc", "average_precision"):
+            for setting in settings:
+                row.append(_cell(per_seed(records, metric, setting=setting, **where)))
+        times = np.concatenate(
+            [per_seed(records, "fit_time", setting=s, **where) for s in settings]
+        )
+        row.append("failed" if np.isnan(times).all() else f"{np.nanmean(times):.2f}")
+        if dataset == MEAN:
+            counts = {r["n_datasets"] for r in _where(records, **where)}
+            row.append("/".join(str(n) for n in sorted(counts)))
+        rows.append(row)
+    rows.sort(key=lambda r: -float(r[1].split()[0]) if r[1][0].isdigit() else 1)
+    return h.table(header, rows, "rst")
+
+
+def _percent(values):
+    if len(values) == 0:
+        return "n/a"
+    if np.isnan(values).any():
+        return "failed"
+    return f"{100 * values.mean():.1f}"
+
+
+def flagged_table(records, dataset, settings, contamination):
+    """Flagged fractions (%), each detector fitted with ``contamination``.
+
+    Each cell: held-out normal rows / training rows / test anomalies.
+    """
+    header = ["detector"] + [f"{setting}: normal/train/anom." for setting in settings]
+    rows = []
+    for detector in _detectors(records, dataset=dataset, contamination=contamination):
+        if ranks_only(detector):
+            continue
+        where = dict(dataset=dataset, detector=detector, contamination=contamination)
+        row = [detector]
+        for setting in settings:
+            parts = [
+                _percent(per_seed(records, metric, setting=setting, **where))
+                for metric in ("flagged_normal", "flagged_train", "flagged_anomalies")
+            ]
+            row.append("failed" if "failed" in parts else " / ".join(parts))
+        rows.append(row)
+    return h.table(header, rows, "rst")
+
+
+def task_table(records, dataset, setting):
+    """ROC AUC per task (normal class) and their mean, best mean first."""
+    tasks = list(dict.fromkeys(r["task"] for r in records if r["dataset"] == dataset))
+    header = ["detector", *tasks, "mean"]
+    rows = []
+    for detector in _detectors(records, dataset=dataset, contamination=RANKED):
+        where = dict(
+            dataset=dataset, setting=setting, detector=detector, contamination=RANKED
+        )
+        row = [detector]
+        for task in tasks:
+            row.append(_cell(per_seed(records, "roc_auc", task=task, **where)))
+        row.append(_cell(per_seed(records, "roc_auc", **where)))
+        rows.append(row)
+    rows.sort(key=lambda r: -float(r[-1].split()[0]) if r[-1][0].isdigit() else 1)
+    return h.table(header, rows, "rst")
+
+
+def _section(title, underline, blocks):
+    return "\n\n".join([f"{title}\n{underline * len(title)}", *blocks])
+
+
+def _caption(text):
+    return f"**{text}**"
+
+
+def tables(records, datasets, settings, contaminations, per_task=()):
+    """The whole report: a section per data set, then the mean over data sets."""
+    sections = []
+    with_mean = [*datasets, MEAN] if len(datasets) > 1 else list(datasets)
+    records = [*records, *mean_over_datasets(records, datasets)]
+    for dataset in with_mean:
+        blocks = [
+            _caption(
+                "ROC AUC and average precision (AP), " + _contamination_label(RANKED)
+            ),
+            ranking_table(records, dataset, settings),
+        ]
+        if dataset in per_task:
+            for setting in settings:
+                blocks += [
+                    _caption(f"ROC AUC per normal class, {setting}"),
+                    task_table(records, dataset, setting),
+                ]
+        for contamination in contaminations:
+            blocks += [
+                _caption(
+                    f"Flagged, {_contamination_label(contamination)} (% of held-out "
+                    "normal rows / training rows / test anomalies)"
+                ),
+                flagged_table(records, dataset, settings, contamination),
+            ]
+        sections.append(_section(dataset.replace("_", " "), "~", blocks))
+    return "\n\n".join(sections) + "\n"
+
+
+# ----------------------------------------------------------------------
 # Output
-
-
-def environment():
-    versions = f"skae {skae.__version__}, scikit-learn {sklearn.__version__}, "
-    versions += f"torch {torch.__version__}"
-    if importlib.util.find_spec("pyod") is not None:
-        import pyod
-
-        versions += f", pyod {pyod.__version__}"
-    return (
-        f"{versions}; Python {platform.python_version()}, "
-        f"{torch.get_num_threads()} torch thread(s), {os.cpu_count()} CPU(s)"
-    )
 
 
 def _json_safe(value):
@@ -420,31 +587,23 @@ def _json_text(report):
     return f'{head},\n "records": [\n{lines}\n ]\n}}\n'
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=5, help="number of seeds")
+def add_arguments(parser):
+    h.add_common(parser, jobs=1)
+    parser.add_argument("--seeds", type=int, help="number of seeds (default 5)")
     parser.add_argument(
         "--datasets",
         nargs="+",
-        default=None,
-        choices=DATASETS,
+        choices=_data.OUTLIER_SETS,
         metavar="NAME",
-        help=f"from {DATASETS}; default all (--quick: mnist only with --mnist-npz)",
+        help=f"from {_data.OUTLIER_SETS}; default all "
+        "(--quick: mnist only with --mnist-npz)",
     )
-    parser.add_argument(
-        "--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS)
-    )
+    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS))
     parser.add_argument(
         "--mnist-npz",
         type=Path,
-        default=None,
         help="read MNIST from this .npz (x_train, y_train, x_test, y_test) "
         "instead of fetch_openml",
-    )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: one task per data set, tiny nets, a few epochs",
     )
     parser.add_argument("--no-pyod", action="store_true", help="skip PyOD")
     parser.add_argument(
@@ -453,44 +612,33 @@ def parse_args(argv=None):
         help="training sets with 5%% anomalies only, each skae model and PCA "
         "also refitted without the worst-scored 5%% of the training set",
     )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: torch's)"
-    )
-    parser.add_argument(
-        "--jobs",
-        type=int,
-        default=1,
-        help="processes, one (data set, setting, seed) each; give --threads 1 too",
-    )
-    parser.add_argument("--out", type=Path, default=None, help="the .rst to write")
-    parser.add_argument(
-        "--json", type=Path, default=None, help="the .json to write (default: --out's)"
-    )
+    parser.add_argument("--out", type=Path, help="the .rst to write")
     parser.add_argument(
         "--tables-from",
         type=Path,
-        default=None,
         metavar="JSON",
         help="run nothing: print (and with --out write) the tables of a saved run",
     )
-    return parser.parse_args(argv)
 
 
 def render(report):
-    """The reStructuredText report of a run (the dict :func:`main` saves as JSON)."""
+    """The reStructuredText report of a run (the dict saved as JSON)."""
     protocol = report["protocol"]
-    text = outlier_tables.report(
+    text = tables(
         report["records"],
         report["datasets"],
         list(protocol["settings"]),
         protocol["contaminations"],
         per_task=PER_TASK_TABLES,
     )
+    jobs = report.get("jobs", 1)  # older runs: in the environment's line
     footer = (
         f"Mean ± standard deviation over {protocol['seeds']} seed(s); settings: "
         "the fraction of anomalies in the training set; fit time averaged over "
-        f'seeds and settings (contamination="auto"). {report["environment"]}. '
-        f"Total {report['total_seconds']:.0f} s wall clock, "
+        f'seeds and settings (contamination="auto"). '
+        f"{h.describe(report['environment'])}"
+        + (f", {jobs} processes" if jobs > 1 else "")
+        + f". Total {report['total_seconds']:.0f} s wall clock, "
         f"{report['cpu_seconds']:.0f} s CPU. Generated by ``{report['command']}``."
     )
     for dataset, reason in report["skipped"].items():
@@ -501,18 +649,20 @@ def render(report):
 
 
 def load_report(path):
-    """A report saved by :func:`main`, with null metrics back to NaN."""
+    """A report saved as JSON, with null metrics back to NaN."""
     report = json.loads(Path(path).read_text(encoding="utf-8"))
     for record in report["records"]:
-        for metric in outlier_tables.METRICS:
-            if record[metric] is None:
+        for metric in METRICS:
+            if record.get(metric) is None:  # None: failed; absent: older runs
                 record[metric] = math.nan
     return report
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv)
+def run_command(args, argv=()):
+    """Run the benchmark the parsed ``args`` describe; return the records.
+
+    With ``--tables-from``, only print (and write) the tables of a saved run.
+    """
     if args.tables_from:
         report = load_report(args.tables_from)
         text = render(report)
@@ -520,35 +670,23 @@ def main(argv=None):
         if args.out:
             args.out.write_text(text, encoding="utf-8")
         return report["records"]
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    datasets = args.datasets or (
-        SMALL_DATASETS if args.quick and args.mnist_npz is None else DATASETS
-    )
-    settings = ["5%"] if args.trim_study else args.settings
-    contaminations = ["auto"] if args.trim_study else CONTAMINATIONS
-    trim = SETTINGS["5%"] if args.trim_study else None
-    out = args.out or RESULTS / (
-        "outliers_trimming.rst" if args.trim_study else "outliers.rst"
-    )
+    h.set_threads(args.threads)
+    overrides = dict(pyod=not args.no_pyod)
+    if args.quick and args.mnist_npz is None and not args.datasets:
+        overrides["datasets"] = tuple(_data.OUTLIER_SMALL)
+    if args.trim_study:
+        trim = SETTINGS["5%"]
+        overrides.update(settings=("5%",), contaminations=("auto",), trim=trim)
+    config = OutliersConfig.from_args(args, **overrides)
+    name = "outliers_trimming.rst" if args.trim_study else "outliers.rst"
+    out = args.out or h.RESULTS / name
     start = time.perf_counter()
-    records, skipped = run(
-        datasets,
-        settings,
-        range(args.seeds),
-        contaminations=contaminations,
-        quick=args.quick,
-        pyod=not args.no_pyod,
-        trim=trim,
-        mnist_npz=args.mnist_npz,
-        n_jobs=args.jobs,
-        threads=args.threads,
-        log=lambda message: print(message, flush=True),
-    )
-    report = dict(
-        command=f"python benchmarks/outliers.py {' '.join(argv)}",
-        environment=environment()
-        + (f", {args.jobs} processes" if args.jobs > 1 else ""),
+    log = lambda message: print(message, flush=True)  # noqa: E731
+    records, skipped = run(config, args.jobs, args.threads, log)
+    report = h.report(
+        "outliers",
+        argv,
+        jobs=args.jobs,
         total_seconds=time.perf_counter() - start,
         # Summed over the fits: with --jobs they run in other processes.
         cpu_seconds=sum(
@@ -556,18 +694,18 @@ def main(argv=None):
             for record in records
             if not math.isnan(record.get("cpu_time", math.nan))
         ),
-        datasets=[dataset for dataset in datasets if dataset not in skipped],
+        datasets=[dataset for dataset in config.datasets if dataset not in skipped],
         skipped=skipped,
         protocol=dict(
-            settings={name: SETTINGS[name] for name in settings},
-            contaminations=contaminations,
-            seeds=args.seeds,
-            train_fraction=outlier_data.TRAIN_FRACTION,
-            test_anomaly_fraction=outlier_data.TEST_ANOMALY_FRACTION,
-            mnist_digits=list(outlier_data.MNIST_DIGITS),
-            mnist_normal_rows=outlier_data.MNIST_NORMAL_ROWS,
-            mnist_anomaly_rows=outlier_data.MNIST_ANOMALY_ROWS,
-            quick=args.quick,
+            settings={name: SETTINGS[name] for name in config.settings},
+            contaminations=list(config.contaminations),
+            seeds=config.seeds,
+            train_fraction=_data.TRAIN_FRACTION,
+            test_anomaly_fraction=_data.TEST_ANOMALY_FRACTION,
+            mnist_digits=list(_data.MNIST_DIGITS),
+            mnist_normal_rows=_data.MNIST_NORMAL_ROWS,
+            mnist_anomaly_rows=_data.MNIST_ANOMALY_ROWS,
+            quick=config.tiny,
         ),
         records=records,
     )
@@ -575,10 +713,5 @@ def main(argv=None):
     print(text)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    json_path = args.json or out.with_suffix(".json")
-    json_path.write_text(_json_text(report), encoding="utf-8")
+    h.save_json(report, args.json or out.with_suffix(".json"), text=_json_text(report))
     return records
-
-
-if __name__ == "__main__":
-    main()

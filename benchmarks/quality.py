@@ -84,11 +84,8 @@ stdout and, as reStructuredText, to ``--rst`` (default
 (each MNIST model apart; default: one process per CPU).
 """
 
-import argparse
-import functools
 import json
 import os
-import sys
 import time
 import warnings
 from collections import Counter
@@ -98,143 +95,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from joblib import Parallel, delayed
-from scipy.stats import multivariate_normal
-from sklearn.datasets import (
-    fetch_openml,
-    load_breast_cancer,
-    load_digits,
-    load_sample_images,
-    load_wine,
-    make_swiss_roll,
-)
 from sklearn.decomposition import PCA, FactorAnalysis
-from sklearn.feature_extraction.image import extract_patches_2d
-from sklearn.model_selection import train_test_split
 
 import skae
 
-from .outlier_tables import rst_table
-from .speed import environment
-
-RESULTS = Path(__file__).parent / "results"
-TEST_FRACTION = 0.25
-LARGE_UNIT_FACTOR = 1e4
-
-
-class DataUnavailable(Exception):
-    """A data set that cannot be loaded here (no file, no internet)."""
-
-
-# ----------------------------------------------------------------------
-# Data sets: each loader returns ``(X_train, X_test, references)``, where
-# ``references`` maps a name to a reference held-out log-likelihood.
-
-
-def _split(X, seed, n_train=None, n_test=None):
-    X_train, X_test = train_test_split(X, test_size=TEST_FRACTION, random_state=seed)
-    return X_train[:n_train], X_test[:n_test], {}
-
-
-@functools.lru_cache(maxsize=1)
-def mnist_pixels(npz=None, download=True):
-    """All 70,000 MNIST images as rows of raw pixels (0..255).
-
-    From the ``.npz`` file ``npz`` when given (its train and test images
-    pooled), else from OpenML through ``fetch_openml`` when ``download``.
-    Raises :class:`DataUnavailable` when neither works.
-    """
-    if npz is not None:
-        try:
-            with np.load(npz) as data:
-                images = [data["x_train"], data["x_test"]]
-        except (OSError, KeyError, ValueError) as exc:
-            raise DataUnavailable(f"cannot read MNIST from {npz}: {exc}") from exc
-        return np.concatenate([x.reshape(len(x), -1) for x in images])
-    if not download:
-        raise DataUnavailable("MNIST needs --mnist-npz PATH in a quick run")
-    try:
-        return fetch_openml("mnist_784", as_frame=False).data
-    except Exception as exc:  # noqa: BLE001 - no internet is not a crash
-        raise DataUnavailable(
-            f"cannot fetch MNIST from OpenML ({type(exc).__name__}: {exc}); "
-            "give an offline copy with --mnist-npz PATH"
-        ) from exc
-
-
-def load_mnist(seed, n_train=10000, n_test=2000, npz=None, download=True):
-    """A seeded random subset of MNIST: raw pixels as float64."""
-    X = mnist_pixels(npz, download)
-    rows = np.random.RandomState(seed).choice(len(X), n_train + n_test, replace=False)
-    return (
-        X[rows[:n_train]].astype(np.float64),
-        X[rows[n_train:]].astype(np.float64),
-        {},
-    )
-
-
-def load_digits_pixels(seed, n_train=None, n_test=None):
-    return _split(load_digits().data, seed, n_train, n_test)
-
-
-def load_patches(seed, n_train=6000, n_test=2000):
-    """8x8 grayscale patches: train from each image's left 75%, test its right."""
-    train, test = [], []
-    for image in load_sample_images().images:
-        gray = image @ np.array([0.299, 0.587, 0.114])
-        cut = int(0.75 * gray.shape[1])
-        for part, rows, out in (
-            (gray[:, :cut], n_train, train),
-            (gray[:, cut:], n_test, test),
-        ):
-            patches = extract_patches_2d(
-                part, (8, 8), max_patches=rows // 2, random_state=seed
-            )
-            out.append(patches.reshape(len(patches), -1))
-    return np.vstack(train), np.vstack(test), {}
-
-
-def load_breast_cancer_table(seed, n_train=None, n_test=None):
-    return _split(load_breast_cancer().data, seed, n_train, n_test)
-
-
-def load_wine_table(seed, n_train=None, n_test=None):
-    return _split(load_wine().data, seed, n_train, n_test)
-
-
-def load_large_unit_column(seed, n_train=None, n_test=None):
-    """``wine`` with its first column (alcohol) multiplied by 1e4."""
-    X = load_wine().data.copy()
-    X[:, 0] *= LARGE_UNIT_FACTOR
-    return _split(X, seed, n_train, n_test)
-
-
-def load_manifold(seed, n_train=2000, n_test=1000):
-    X, _ = make_swiss_roll(n_train + n_test, noise=0.5, random_state=seed)
-    return X[:n_train], X[n_train:], {}
-
-
-def load_linear_gaussian(seed, n_train=2000, n_test=1000):
-    """Probabilistic PCA data; the true model's held-out log-likelihood too."""
-    rng = np.random.RandomState(seed)
-    n_latent, n_features, noise_std = 4, 20, 1.0
-    W = rng.normal(size=(n_latent, n_features))
-    mean = rng.normal(size=n_features)
-    Z = rng.normal(size=(n_train + n_test, n_latent))
-    X = Z @ W + mean + noise_std * rng.normal(size=(len(Z), n_features))
-    covariance = W.T @ W + noise_std**2 * np.eye(n_features)
-    truth = multivariate_normal(mean, covariance).logpdf(X[n_train:]).mean()
-    return X[:n_train], X[n_train:], {"true parameters": float(truth)}
-
-
-def load_counts(seed, n_train=2000, n_test=1000):
-    """Poisson counts with a low-rank log-intensity; most entries are 0."""
-    rng = np.random.RandomState(seed)
-    n_latent, n_features = 4, 50
-    W = rng.normal(scale=0.5, size=(n_latent, n_features))
-    bias = rng.uniform(-4, -1, size=n_features)
-    Z = rng.normal(size=(n_train + n_test, n_latent))
-    X = rng.poisson(np.exp(bias + Z @ W)).astype(np.float64)
-    return X[:n_train], X[n_train:], {}
+from . import _data
+from . import _harness as h
+from ._data import DataUnavailable
 
 
 @dataclass(frozen=True)
@@ -252,15 +119,15 @@ class Dataset:
 
 
 DATASETS = {
-    "mnist": Dataset(load_mnist, 16),
-    "digits": Dataset(load_digits_pixels, 8),
-    "patches": Dataset(load_patches, 16),
-    "breast_cancer": Dataset(load_breast_cancer_table, 4, True),
-    "wine": Dataset(load_wine_table, 4, True),
-    "large_unit_column": Dataset(load_large_unit_column, 4, True),
-    "manifold": Dataset(load_manifold, 2),
-    "linear_gaussian": Dataset(load_linear_gaussian, 4),
-    "counts": Dataset(load_counts, 4),
+    "mnist": Dataset(_data.mnist_subset, 16),
+    "digits": Dataset(_data.digits_split, 8),
+    "patches": Dataset(_data.patches, 16),
+    "breast_cancer": Dataset(_data.breast_cancer_split, 4, True),
+    "wine": Dataset(_data.wine_split, 4, True),
+    "large_unit_column": Dataset(_data.large_unit_column, 4, True),
+    "manifold": Dataset(_data.swiss_roll, 2),
+    "linear_gaussian": Dataset(_data.linear_gaussian, 4),
+    "counts": Dataset(_data.counts, 4),
 }
 
 
@@ -421,7 +288,7 @@ def evaluate(estimator, log_likelihood, X_train, X_test, standardized, record):
 
 
 @dataclass
-class Config:
+class QualityConfig(h.Config):
     """What one run measures; :meth:`quick` is a smoke run of seconds."""
 
     datasets: tuple = tuple(DATASETS)
@@ -433,26 +300,19 @@ class Config:
     mnist_npz: str | None = None
     download: bool = True  # may MNIST come from OpenML?
     skae_params: dict = field(default_factory=dict)  # e.g. a max_epochs cap
-
-    @classmethod
-    def quick(cls, **overrides):
-        params = dict(
-            seeds=1,
-            mnist_seeds=1,
-            max_train=300,
-            max_test=100,
-            download=False,
-            skae_params={"max_epochs": 5},
-        )
-        return cls(**{**params, **overrides})
+    QUICK = dict(
+        seeds=1,
+        mnist_seeds=1,
+        max_train=300,
+        max_test=100,
+        download=False,
+        skae_params={"max_epochs": 5},
+    )
 
 
 def _load(name, seed, config):
-    sizes = {}
-    if config.max_train:
-        sizes["n_train"] = config.max_train
-    if config.max_test:
-        sizes["n_test"] = config.max_test
+    caps = {"n_train": config.max_train, "n_test": config.max_test}
+    sizes = {key: value for key, value in caps.items() if value}
     if name == "mnist":
         sizes.update(npz=config.mnist_npz, download=config.download)
     X_train, X_test, references = DATASETS[name].load(seed, **sizes)
@@ -496,17 +356,10 @@ def run_seed(name, seed, config, log=print, models=None):
         model = MODELS[model_name]
         params = config.skae_params if model.skae else {}
         estimator = model.build(dataset.n_components, seed, **params)
-        record = Record(
-            name, model_name, seed, dataset.n_components, len(X_train), len(X_test)
-        )
-        evaluate(
-            estimator,
-            model.log_likelihood,
-            X_train,
-            X_test,
-            dataset.standardized_errors,
-            record,
-        )
+        sizes = (dataset.n_components, len(X_train), len(X_test))
+        record = Record(name, model_name, seed, *sizes)
+        data = (X_train, X_test, dataset.standardized_errors)
+        evaluate(estimator, model.log_likelihood, *data, record)
         records[model_name] = record
         log(
             f"{name:18s} seed {seed} {model_name:22s} FVU {record.fvu:9.4g} "
@@ -703,18 +556,10 @@ def notes(records, info):
 
 def text_tables(records, info):
     """Plain-text tables for the terminal."""
-    out = []
-    for title, header, rows in table_blocks(records, info):
-        widths = [
-            max(len(row[i]) for row in [header, *rows]) for i in range(len(header))
-        ]
-        lines = [
-            "  ".join(c.ljust(w) for c, w in zip(row, widths))
-            for row in [header, *rows]
-        ]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        out.append(f"{title}\n\n" + "\n".join(lines))
-    return "\n\n".join(out)
+    return "\n\n".join(
+        f"{title}\n\n{h.table(header, rows)}"
+        for title, header, rows in table_blocks(records, info)
+    )
 
 
 def _rst_escape(text):
@@ -727,7 +572,7 @@ def _rst_escape(text):
 def rst_tables(records, info, footer):
     """reStructuredText: one titled simple table per metric, then ``footer``."""
     out = [
-        f"**{title}**\n\n{rst_table(header, rows)}\n"
+        f"**{title}**\n\n{h.table(header, rows, 'rst')}\n"
         for title, header, rows in table_blocks(records, info)
     ]
     extra = notes(records, info)
@@ -742,35 +587,13 @@ def rst_tables(records, info, footer):
 
 
 def add_arguments(parser):
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="smoke run: 1 seed, at most 300/100 rows, max_epochs=5, "
-        "MNIST only with --mnist-npz",
-    )
-    parser.add_argument(
-        "--datasets", nargs="+", choices=list(DATASETS), default=None, metavar="NAME"
-    )
-    parser.add_argument(
-        "--models", nargs="+", choices=list(MODELS), default=None, metavar="NAME"
-    )
+    h.add_common(parser, jobs=os.cpu_count() or 1)
+    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), metavar="NAME")
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), metavar="NAME")
     parser.add_argument("--seeds", type=int, help="seeds per data set (default 3)")
     parser.add_argument("--mnist-seeds", type=int, help="seeds for MNIST (default 1)")
     parser.add_argument("--mnist-npz", help="offline MNIST (keys x_train, x_test)")
-    parser.add_argument(
-        "--max-epochs", type=int, help="cap max_epochs of the skae models"
-    )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: torch's)"
-    )
-    parser.add_argument(
-        "--jobs",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="processes, each fitting one data set and seed (one MNIST model) "
-        "at a time (default: one per CPU)",
-    )
-    parser.add_argument("--json", type=Path, help="where to write all raw numbers")
+    parser.add_argument("--max-epochs", type=int, help="cap max_epochs of skae models")
     parser.add_argument(
         "--from-json",
         type=Path,
@@ -779,27 +602,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--rst",
         type=Path,
-        default=RESULTS / "quality.rst",
+        default=h.RESULTS / "quality.rst",
         help="where to write the RST tables (default benchmarks/results/quality.rst)",
     )
-
-
-def config_from(args):
-    overrides = {
-        key: value
-        for key, value in {
-            "datasets": tuple(args.datasets) if args.datasets else None,
-            "models": tuple(args.models) if args.models else None,
-            "seeds": args.seeds,
-            "mnist_seeds": args.mnist_seeds,
-            "mnist_npz": args.mnist_npz,
-        }.items()
-        if value is not None
-    }
-    config = Config.quick(**overrides) if args.quick else Config(**overrides)
-    if args.max_epochs:
-        config.skae_params = {**config.skae_params, "max_epochs": args.max_epochs}
-    return config
 
 
 def footer(report):
@@ -837,51 +642,31 @@ def render(report, rst_path):
     return records
 
 
-def run_command(args, argv=None):
+def run_command(args, argv=()):
     """Run the benchmark the parsed ``args`` describe; return the records.
 
     With ``--from-json``, only render the tables of an earlier run.
     """
     if args.from_json:
         return render(json.loads(args.from_json.read_text()), args.rst)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    config = config_from(args)
+    h.set_threads(args.threads)
+    config = QualityConfig.from_args(args)
+    if args.max_epochs:
+        config.skae_params = {**config.skae_params, "max_epochs": args.max_epochs}
     start = time.perf_counter()
-    records, info = run(
-        config,
-        log=lambda message: print(message, flush=True),
+    log = lambda message: print(message, flush=True)  # noqa: E731
+    records, info = run(config, log, jobs=args.jobs, threads=args.threads)
+    cpu_seconds = sum(entry.get("cpu_seconds", 0) for entry in info.values())
+    report = h.report(
+        "quality",
+        argv,
+        quick=args.quick,
         jobs=args.jobs,
-        threads=args.threads,
+        total_seconds=time.perf_counter() - start,
+        total_cpu_seconds=cpu_seconds,
+        config=asdict(config),
+        datasets=info,
+        results=[asdict(record) for record in records],
     )
-    report = {
-        "environment": {
-            **environment(),
-            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-            "cpu_count": os.cpu_count(),
-        },
-        "command": " ".join(["python -m benchmarks quality", *(argv or [])]),
-        "quick": args.quick,
-        "jobs": args.jobs,
-        "total_seconds": time.perf_counter() - start,
-        "total_cpu_seconds": sum(
-            entry.get("cpu_seconds", 0) for entry in info.values()
-        ),
-        "config": asdict(config),
-        "datasets": info,
-        "results": [asdict(record) for record in records],
-    }
-    path = args.json or RESULTS / time.strftime("quality-%Y%m%d-%H%M%S.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
-    print(f"results written to {path}")
+    h.save_json(report, args.json, "quality")
     return render(report, args.rst)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks quality", description=__doc__.split("\n\n")[0]
-    )
-    add_arguments(parser)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    return run_command(parser.parse_args(argv), argv)

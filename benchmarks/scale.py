@@ -1,26 +1,12 @@
 """Scale: streaming throughput, out-of-core memory, and a grid search on Dask.
 
-Three measurements, ``python -m benchmarks scale``:
-
-1. **Throughput.** The same model and data (MNIST-sized synthetic rows on a
-   curved manifold) trained three ways, interleaved (A, B, C, A, B, C, ...)
-   and reported as medians, of wall time and of CPU time (steadier on a
-   shared machine): ``fit`` on an in-memory array (the reference),
-   ``partial_fit`` over chunks of the array (one pass per call, as many
-   passes as ``fit`` has epochs), and ``fit`` on a float32 ``numpy.memmap``
-   of the same rows (out of core). Throughput is rows per second, training
-   passes included; ratios are to the in-memory ``fit``.
-2. **Memory.** A fresh Python process fits a float32 memory-mapped file
-   several times larger than the working set (2 GB by default) for one
-   epoch; its peak resident memory (``ru_maxrss``) above its baseline after
-   the imports is the figure, reported against the file size. A sampler
-   thread splits the resident memory into anonymous memory and mapped file
-   pages.
-3. **Dask.** A small ``GridSearchCV`` on ``load_digits`` run with the loky
-   backend and on a ``dask.distributed.LocalCluster`` of two single-thread
-   worker processes (``joblib.parallel_config(backend="dask")``), interleaved;
-   the cluster start-up time is reported apart, and whether both chose the
-   same parameters.
+What ``docs/scale.rst`` reports (the protocol is in ``docs/benchmarks.rst``,
+"Scale: streaming, memory and Dask"): 1. the throughput of ``fit`` in memory,
+``partial_fit`` over chunks and ``fit`` on a float32 ``numpy.memmap``, wall
+and CPU time, interleaved; 2. the peak resident memory (``ru_maxrss`` above
+the baseline, split into anonymous and file pages by a sampler thread) of an
+out-of-core fit in a fresh process (:mod:`benchmarks._memory_probe`); 3. a
+small ``GridSearchCV`` with loky and on a ``dask.distributed.LocalCluster``.
 """
 
 import json
@@ -31,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import joblib
@@ -39,16 +25,15 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
-import skae
-
+from . import _harness as h
 from . import speed
+from ._data import manifold_rows
 
 GRID = {"n_components": [2, 8], "lr": [1e-3, 3e-3]}
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 @dataclass
-class Config:
+class ScaleConfig(h.Config):
     rows: int = 60_000
     features: int = 784
     epochs: int = 2
@@ -62,42 +47,22 @@ class Config:
     dask: bool = True
     dask_repeats: int = 2
     grid_epochs: int = 10
-
-    @classmethod
-    def quick(cls, **overrides):
-        """Tiny sizes: a smoke run of seconds."""
-        values = dict(
-            rows=2_000,
-            features=50,
-            epochs=1,
-            chunk_rows=(500,),
-            repeats=1,
-            memory_gb=0.01,
-            memory_reference_gb=0.005,
-            dask=False,
-            dask_repeats=1,
-            grid_epochs=1,
-        )
-        return cls(**{**values, **overrides})
+    QUICK = dict(
+        rows=2_000,
+        features=50,
+        epochs=1,
+        chunk_rows=(500,),
+        repeats=1,
+        memory_gb=0.01,
+        memory_reference_gb=0.005,
+        dask=False,
+        dask_repeats=1,
+        grid_epochs=1,
+    )
 
 
 # ----------------------------------------------------------------------
 # Data
-
-
-def manifold_rows(n_rows, n_features, seed, n_latent=8):
-    """Rows like :func:`benchmarks.speed.synthetic_mnist`, from one fixed network.
-
-    The network is drawn from seed 0 and the latent points from ``seed``, so
-    a file can be written chunk by chunk, each chunk from its own seed.
-    """
-    network = np.random.RandomState(0)
-    to_hidden = network.normal(size=(n_latent, 64))
-    to_output = network.normal(scale=0.5, size=(64, n_features))
-    rng = np.random.RandomState(seed)
-    logits = np.tanh(rng.normal(size=(n_rows, n_latent)) @ to_hidden) @ to_output
-    logits += 0.1 * rng.normal(size=logits.shape)
-    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
 
 def write_memmap(path, n_rows, n_features, chunk_rows=50_000):
@@ -129,19 +94,11 @@ def scratch_file(size_bytes, directory=None):
 
 
 def make_model(epochs, batch_size=speed.BATCH_SIZE):
-    """The architecture of the speed benchmark, trained for all ``epochs``."""
-    return skae.AutoencoderTransformer(
-        n_components=speed.N_COMPONENTS,
-        hidden_layer_sizes=speed.HIDDEN,
-        batch_size=batch_size,
-        lr=speed.LR,
-        max_epochs=epochs,
-        n_iter_no_change=epochs + 1,
-        # Every contender trains on all rows: no validation split.
-        early_stopping=False,
-        device="cpu",
-        random_state=0,
-    )
+    """The architecture of the speed benchmark, trained for all ``epochs``.
+
+    Every contender trains on all rows: no validation split.
+    """
+    return speed.make_skae(epochs, "cpu", batch_size=batch_size, early_stopping=False)
 
 
 def bench_throughput(config, log=print):
@@ -174,7 +131,7 @@ def bench_throughput(config, log=print):
             )
         contenders["fit (memmap, out of core)"] = fit_out_of_core
         log(f"throughput: {len(contenders)} contenders x {config.repeats} repeats")
-        wall, cpu = interleaved(contenders, config.repeats)
+        wall, cpu = h.interleaved(contenders, config.repeats)
     finally:
         path.unlink()
     rows_seen = config.rows * config.epochs
@@ -184,39 +141,14 @@ def bench_throughput(config, log=print):
             {
                 "contender": name,
                 "rows_per_s": rows_seen / statistics.median(wall[name]),
-                "ratio_to_fit": _ratio(wall["fit (in memory)"], wall[name]),
+                "ratio_to_fit": h.pairwise_ratio(wall["fit (in memory)"], wall[name]),
                 "rows_per_cpu_s": rows_seen / statistics.median(cpu[name]),
-                "cpu_ratio_to_fit": _ratio(cpu["fit (in memory)"], cpu[name]),
+                "cpu_ratio_to_fit": h.pairwise_ratio(cpu["fit (in memory)"], cpu[name]),
                 "seconds": wall[name],
                 "cpu_seconds": cpu[name],
             }
         )
     return results
-
-
-def interleaved(contenders, repeats):
-    """Wall and CPU seconds of each contender, run in turn, after a warm-up each.
-
-    CPU time (of this process, one torch thread) hardly depends on what
-    else the machine runs; wall time does, so on a shared machine the CPU
-    figures are the steadier ones.
-    """
-    for function in contenders.values():
-        function()
-    wall = {name: [] for name in contenders}
-    cpu = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, function in contenders.items():
-            start_wall, start_cpu = time.perf_counter(), time.process_time()
-            function()
-            wall[name].append(time.perf_counter() - start_wall)
-            cpu[name].append(time.process_time() - start_cpu)
-    return wall, cpu
-
-
-def _ratio(reference, seconds):
-    """Median over repeats of reference time / time: the throughput ratio."""
-    return statistics.median([ref / s for ref, s in zip(reference, seconds)])
 
 
 # ----------------------------------------------------------------------
@@ -311,10 +243,8 @@ def bench_dask(config, log=print):
 
 
 def run(config, log=print):
-    report = {"environment": {**speed.environment(), "load_average": os.getloadavg()}}
-    report["config"] = {
-        k: list(v) if isinstance(v, tuple) else v for k, v in vars(config).items()
-    }
+    report = {"environment": {**h.environment(), "load_average": os.getloadavg()}}
+    report["config"] = asdict(config)
     report["throughput"] = bench_throughput(config, log)
     report["memory"] = bench_memory(config, log)
     if config.dask:
@@ -367,7 +297,7 @@ def text_report(report):
 
 def add_arguments(parser):
     """Add the options of ``python -m benchmarks scale`` to ``parser``."""
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, no Dask")
+    h.add_common(parser, threads=1)
     parser.add_argument("--rows", type=int, help="rows of the throughput data")
     parser.add_argument("--features", type=int, help="features (all parts)")
     parser.add_argument("--epochs", type=int, help="passes in the throughput runs")
@@ -376,36 +306,15 @@ def add_arguments(parser):
     parser.add_argument("--memory-gb", type=float, help="size of the memmap file")
     parser.add_argument("--dask-repeats", type=int)
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask part")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--json", type=Path, help="where to write the results")
 
 
-def run_command(args, argv=None):
-    """Run the benchmark the parsed ``args`` describe; return the report."""
-    import torch
-
-    torch.set_num_threads(args.threads)
-    overrides = {
-        key: value
-        for key, value in {
-            "rows": args.rows,
-            "features": args.features,
-            "epochs": args.epochs,
-            "chunk_rows": tuple(args.chunk_rows) if args.chunk_rows else None,
-            "repeats": args.repeats,
-            "memory_gb": args.memory_gb,
-            "dask_repeats": args.dask_repeats,
-        }.items()
-        if value is not None
-    }
-    if args.no_dask:
-        overrides["dask"] = False
-    config = Config.quick(**overrides) if args.quick else Config(**overrides)
-    report = run(config)
+def run_command(args, argv=()):
+    """Run the benchmark the parsed ``args`` describe (no Dask with --quick)."""
+    h.set_threads(args.threads)
+    overrides = {"dask": False} if args.no_dask else {}
+    report = run(ScaleConfig.from_args(args, **overrides))
+    report["command"] = h.command("scale", argv)
     print()
     print(text_report(report))
-    path = args.json or RESULTS / time.strftime("scale-%Y%m%d-%H%M%S.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
-    print(f"\nresults written to {path}")
+    h.save_json(report, args.json, "scale")
     return report

@@ -1,34 +1,26 @@
 """Speed of skae against a hand-written PyTorch loop, PyOD and PCA.
 
-Every comparison trains the same architecture (``n_features -> 256 -> 128 ->
-8`` and its mirror), with Adam, the same batch size, learning rate and number
-of epochs, on the same data, and repeats the contenders interleaved (A, B, A,
-B, ...) so that a busy machine slows all of them alike. Results are medians
-over the repeats, and each comparison is given as a ratio ``skae / other``.
-
-The hand-written loop is what a PyTorch user writes without a framework:
-standardize, move the data to the device once, and per epoch draw a
-permutation and step through contiguous batches (``zero_grad``, forward,
-MSE, ``backward``, ``step``). It trains the very module class skae builds,
-so the two differ only in what surrounds the batch.
+The protocol is in ``docs/benchmarks.rst`` ("What is compared"): the same
+architecture, optimizer, batch size and epochs for every contender, repeated
+interleaved (A, B, A, B, ...) so that a busy machine slows all alike;
+medians over the repeats, each comparison a ratio ``skae / other``.
 """
 
 import json
-import platform
-import statistics
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
-import sklearn
 import torch
-from sklearn.datasets import load_digits
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
 import skae
+
+from . import _harness as h
+from ._data import digits_data, synthetic_mnist
 
 HIDDEN = (256, 128)
 N_COMPONENTS = 8
@@ -38,70 +30,46 @@ IWAE_KS = (1, 5, 50)
 
 
 # ----------------------------------------------------------------------
-# Data
-
-
-def digits_data(n_samples=None):
-    """``load_digits`` pixels (1797 x 64), optionally the first ``n_samples``."""
-    X = load_digits().data
-    return X[:n_samples] if n_samples else X
-
-
-def synthetic_mnist(n_samples=60000, n_features=784, n_latent=8, random_state=0):
-    """MNIST-sized float32 data in [0, 1] that lies near a curved manifold.
-
-    Points of an ``n_latent``-dimensional Gaussian pass through a random
-    two-layer network with a sigmoid output, plus a little noise: structure an
-    autoencoder can learn and PCA can only approximate, at MNIST's shape.
-    """
-    rng = np.random.RandomState(random_state)
-    z = rng.normal(size=(n_samples, n_latent))
-    hidden = np.tanh(z @ rng.normal(size=(n_latent, 64)))
-    logits = hidden @ rng.normal(scale=0.5, size=(64, n_features))
-    logits += 0.1 * rng.normal(size=logits.shape)
-    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
-
-
-# ----------------------------------------------------------------------
 # Contenders
 
 
 def make_skae(epochs, device, cls=None, **params):
-    """A skae model with the benchmark architecture that trains all epochs."""
+    """A skae model with the benchmark architecture that trains all epochs.
+
+    ``params`` add to (or replace) the benchmark's parameters.
+    """
     cls = cls or skae.AutoencoderTransformer
-    return cls(
-        n_components=N_COMPONENTS,
-        hidden_layer_sizes=HIDDEN,
-        batch_size=BATCH_SIZE,
-        lr=LR,
-        max_epochs=epochs,
-        n_iter_no_change=epochs + 1,  # no early stop: every contender runs all
-        device=device,
-        random_state=0,
-        **params,
-    )
+    # n_iter_no_change: no early stop, every contender runs all epochs.
+    setup = dict(n_components=N_COMPONENTS, hidden_layer_sizes=HIDDEN, lr=LR)
+    setup.update(batch_size=BATCH_SIZE, max_epochs=epochs, n_iter_no_change=epochs + 1)
+    return cls(**{**setup, "device": device, "random_state": 0, **params})
 
 
-class HandWrittenLoop:
-    """The minimal PyTorch training loop, on the module skae would build."""
+class HandWrittenLoop(TransformerMixin, BaseEstimator):
+    """The minimal PyTorch training loop, on the module skae would build.
 
-    def __init__(self, epochs, device):
+    An estimator, so that ``GridSearchCV`` can fit it too (the contention
+    benchmark).
+    """
+
+    def __init__(self, epochs=1, device="cpu"):
         self.epochs = epochs
-        self.device = torch.device(device)
+        self.device = device
 
-    def fit(self, X):
+    def fit(self, X, y=None):
+        device = torch.device(self.device)
         self.mean_ = X.mean(axis=0, dtype=np.float64)
         self.scale_ = X.std(axis=0, dtype=np.float64)
         self.scale_[self.scale_ == 0] = 1.0
         data = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
         torch.manual_seed(0)
         module = make_skae(self.epochs, "cpu")._build_module(data)
-        module = module.to(self.device).train()
-        data = data.to(self.device)
+        module = module.to(device).train()
+        data = data.to(device)
         optimizer = torch.optim.Adam(module.parameters(), lr=LR)
         n_samples = len(data)
         for _ in range(self.epochs):
-            shuffled = data[torch.randperm(n_samples, device=self.device)]
+            shuffled = data[torch.randperm(n_samples, device=device)]
             for start in range(0, n_samples, BATCH_SIZE):
                 batch = shuffled[start : start + BATCH_SIZE]
                 optimizer.zero_grad()
@@ -146,46 +114,6 @@ def make_pyod(kind, epochs, device):
     )
 
 
-def pyod_available():
-    try:
-        import pyod  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-# ----------------------------------------------------------------------
-# Timing
-
-
-def _sync(device):
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(function, device):
-    """Seconds that ``function()`` takes, GPU work included."""
-    _sync(device)
-    start = time.perf_counter()
-    function()
-    _sync(device)
-    return time.perf_counter() - start
-
-
-def interleaved(contenders, repeats, device):
-    """Time each ``name -> function`` ``repeats`` times, in turn; lists of seconds.
-
-    One untimed warm-up call each first (allocator, lazy initialization).
-    """
-    for function in contenders.values():
-        function()
-    times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, function in contenders.items():
-            times[name].append(timed(function, device))
-    return times
-
-
 @dataclass
 class Result:
     """One comparison: skae's figure against another, as ``skae / other``."""
@@ -208,151 +136,90 @@ class Result:
         return {**asdict(self), "ratio": self.ratio}
 
 
-def _median(values):
-    return statistics.median(values)
-
-
-def _pairwise_ratio(numerators, denominators):
-    """Median of the per-repeat ratios (each pair ran back to back)."""
-    return _median([a / b for a, b in zip(numerators, denominators)])
-
-
 # ----------------------------------------------------------------------
 # Benchmarks
 
 
+class _Comparisons:
+    """The :class:`Result` of one data set and device, timed ``repeats`` times."""
+
+    def __init__(self, name, device, repeats):
+        self.name, self.device, self.repeats = name, device, repeats
+
+    def times(self, contenders):
+        return h.interleaved(contenders, self.repeats, self.device)[0]
+
+    def result(self, metric, other, ours, theirs, better, repeats=None, **extra):
+        repeats = repeats or self.repeats
+        figures = (metric, other, ours, theirs, better, repeats, extra)
+        return Result(self.name, str(self.device), *figures)
+
+    def throughput(self, metric, other, times, n, **extra):
+        """``n`` samples over the median seconds of ``other`` and skae (in turn)."""
+        theirs, ours = times.values()
+        ratio = h.pairwise_ratio(theirs, ours)
+        rates = (n / h.median(ours), n / h.median(theirs), "higher")
+        extra.update(seconds_skae=ours, seconds_other=theirs, pairwise_ratio=ratio)
+        return self.result(metric, other, *rates, **extra)
+
+
 def bench_loop(X, epochs, device, repeats, name):
     """skae vs the hand-written loop: fit and transform throughput."""
-    loop = HandWrittenLoop(epochs, device)
-    model = make_skae(epochs, device)
-    fit_times = interleaved(
-        {"loop": lambda: loop.fit(X), "skae": lambda: model.fit(X)}, repeats, device
-    )
+    loop, model = HandWrittenLoop(epochs, device), make_skae(epochs, device)
+    run = _Comparisons(name, device, repeats)
+    fit = run.times({"loop": lambda: loop.fit(X), "skae": lambda: model.fit(X)})
     if model.n_iter_ != epochs:
         raise RuntimeError(f"skae stopped after {model.n_iter_} of {epochs} epochs")
-    transform_times = interleaved(
-        {"loop": lambda: loop.transform(X), "skae": lambda: model.transform(X)},
-        repeats,
-        device,
-    )
-    n_fit = len(X) * epochs
-    results = []
-    for metric, times, n in (
-        ("fit samples/s", fit_times, n_fit),
-        ("transform samples/s", transform_times, len(X)),
-    ):
-        results.append(
-            Result(
-                name,
-                str(device),
-                metric,
-                "hand-written PyTorch loop",
-                n / _median(times["skae"]),
-                n / _median(times["loop"]),
-                "higher",
-                repeats,
-                {
-                    "seconds_skae": times["skae"],
-                    "seconds_other": times["loop"],
-                    "pairwise_ratio": _pairwise_ratio(times["loop"], times["skae"]),
-                    "epochs": epochs,
-                },
-            )
-        )
-    return results
+    transforms = {"loop": lambda: loop.transform(X), "skae": lambda: model.transform(X)}
+    transform, other = run.times(transforms), "hand-written PyTorch loop"
+    return [
+        run.throughput("fit samples/s", other, fit, len(X) * epochs, epochs=epochs),
+        run.throughput("transform samples/s", other, transform, len(X), epochs=epochs),
+    ]
 
 
-def bench_pca(X_train, X_test, epochs, device, repeats, name):
-    """skae vs PCA: fit and transform time, held-out reconstruction error."""
+def bench_pca(X, T, epochs, device, repeats, name):
+    """skae vs PCA: fit and transform time, held-out reconstruction error.
+
+    ``X`` holds the training rows, ``T`` the test rows.
+    """
     model = make_skae(epochs, device)
     pca = PCA(n_components=N_COMPONENTS, random_state=0)
-    fit_times = interleaved(
-        {"pca": lambda: pca.fit(X_train), "skae": lambda: model.fit(X_train)},
-        repeats,
-        device,
-    )
-    transform_times = interleaved(
-        {"pca": lambda: pca.transform(X_test), "skae": lambda: model.transform(X_test)},
-        repeats,
-        device,
+    run = _Comparisons(name, device, repeats)
+    fit = run.times({"pca": lambda: pca.fit(X), "skae": lambda: model.fit(X)})
+    test = run.times(
+        {"pca": lambda: pca.transform(T), "skae": lambda: model.transform(T)}
     )
 
     def mse(estimator):
-        reconstruction = estimator.inverse_transform(estimator.transform(X_test))
-        return float(np.mean((reconstruction - X_test) ** 2))
+        reconstruction = estimator.inverse_transform(estimator.transform(T))
+        return float(np.mean((reconstruction - T) ** 2))
 
-    extra = {"epochs": epochs, "n_train": len(X_train), "n_test": len(X_test)}
+    extra = {"epochs": epochs, "n_train": len(X), "n_test": len(T)}
     return [
-        Result(
-            name,
-            str(device),
-            "fit seconds",
-            "PCA",
-            _median(fit_times["skae"]),
-            _median(fit_times["pca"]),
-            "lower",
-            repeats,
-            extra,
-        ),
-        Result(
-            name,
-            str(device),
-            "transform seconds (test set)",
-            "PCA",
-            _median(transform_times["skae"]),
-            _median(transform_times["pca"]),
-            "lower",
-            repeats,
-            extra,
-        ),
-        Result(
-            name,
-            str(device),
-            "reconstruction MSE (test set)",
-            "PCA",
-            mse(model),
-            mse(pca),
-            "lower",
-            1,
-            extra,
-        ),
+        run.result(metric, "PCA", ours, theirs, "lower", n, **extra)
+        for metric, (theirs, ours), n in [
+            ("fit seconds", map(h.median, fit.values()), None),
+            ("transform seconds (test set)", map(h.median, test.values()), None),
+            ("reconstruction MSE (test set)", (mse(pca), mse(model)), 1),
+        ]
     ]
 
 
 def bench_pyod(X, epochs, device, repeats, name):
     """skae vs PyOD's AutoEncoder (and VAE when skae has one): fit throughput."""
-    pairs = [("AutoEncoder", skae.AutoencoderTransformer, {})]
+    pairs = [("AutoEncoder", skae.AutoencoderTransformer)]
     if hasattr(skae, "VAE"):
-        pairs.append(("VAE", skae.VAE, {}))
-    results = []
-    for kind, cls, params in pairs:
-        ours = make_skae(epochs, device, cls, **params)
-        theirs = make_pyod(kind, epochs, device)
-        times = interleaved(
-            {"pyod": lambda: theirs.fit(X), "skae": lambda: ours.fit(X)},  # noqa: B023
-            repeats,
-            device,
-        )
+        pairs.append(("VAE", skae.VAE))
+    run, results = _Comparisons(name, device, repeats), []
+    for kind, cls in pairs:
+        ours, theirs = make_skae(epochs, device, cls), make_pyod(kind, epochs, device)
+        times = run.times({"pyod": lambda: theirs.fit(X), "skae": lambda: ours.fit(X)})  # noqa: B023
+        note = "PyOD's fit also scores the training set once"
+        extra = dict(skae_model=cls.__name__, epochs=epochs, note=note)
         n = len(X) * epochs
         results.append(
-            Result(
-                name,
-                str(device),
-                "fit samples/s",
-                f"PyOD {kind}",
-                n / _median(times["skae"]),
-                n / _median(times["pyod"]),
-                "higher",
-                repeats,
-                {
-                    "skae_model": cls.__name__,
-                    "seconds_skae": times["skae"],
-                    "seconds_other": times["pyod"],
-                    "pairwise_ratio": _pairwise_ratio(times["pyod"], times["skae"]),
-                    "epochs": epochs,
-                    "note": "PyOD's fit also scores the training set once",
-                },
-            )
+            run.throughput("fit samples/s", f"PyOD {kind}", times, n, **extra)
         )
     return results
 
@@ -362,27 +229,16 @@ def bench_iwae(X, epochs, device, repeats, name, ks=IWAE_KS):
     iwae = getattr(skae, "IWAE", None)
     if iwae is None:
         return []
+    run = _Comparisons(name, device, repeats)
     models = {k: make_skae(epochs, device, iwae, k=k) for k in ks}
-    times = interleaved(
-        {k: (lambda m=model: m.fit(X)) for k, model in models.items()},
-        repeats,
-        device,
-    )
+    times = run.times({k: (lambda m=model: m.fit(X)) for k, model in models.items()})
     n_steps = epochs * -(-len(X) // BATCH_SIZE)
-    base = _median(times[ks[0]]) / n_steps
+    ms = {k: 1e3 * h.median(seconds) / n_steps for k, seconds in times.items()}
+    base = f"IWAE k={ks[0]}"
     return [
-        Result(
-            name,
-            str(device),
-            f"IWAE step ms, k={k}",
-            f"IWAE k={ks[0]}",
-            1e3 * _median(times[k]) / n_steps,
-            1e3 * base,
-            "lower",
-            repeats,
-            {"seconds": times[k], "steps": n_steps, "epochs": epochs},
-        )
+        run.result(f"IWAE step ms, k={k}", base, ms[k], ms[ks[0]], "lower", **extra)
         for k in ks
+        if (extra := dict(seconds=times[k], steps=n_steps, epochs=epochs))
     ]
 
 
@@ -391,7 +247,7 @@ def bench_iwae(X, epochs, device, repeats, name, ks=IWAE_KS):
 
 
 @dataclass
-class Config:
+class SpeedConfig(h.Config):
     """Sizes of one run; :meth:`quick` is a smoke run of a few seconds."""
 
     digits_rows: int | None = None
@@ -405,100 +261,50 @@ class Config:
     devices: tuple = ("cpu", "cuda")
     pyod: bool = True
     iwae: bool = True
-
-    @classmethod
-    def quick(cls, **overrides):
-        params = dict(
-            digits_rows=400,
-            digits_epochs=2,
-            mnist_rows=1000,
-            mnist_features=784,
-            mnist_epochs=1,
-            repeats=1,
-            mnist_repeats=1,
-        )
-        return cls(**{**params, **overrides})
+    QUICK = dict(
+        digits_rows=400,
+        digits_epochs=2,
+        mnist_rows=1000,
+        mnist_epochs=1,
+        repeats=1,
+        mnist_repeats=1,
+    )
 
 
-def _datasets(config):
+def datasets(config):
+    """``(name, X, epochs, repeats)`` of the digits and synthetic MNIST sets."""
     for name in config.datasets:
         if name == "digits":
             X = digits_data(config.digits_rows)
             yield name, X, config.digits_epochs, config.repeats
         elif name == "mnist":
             X = synthetic_mnist(config.mnist_rows, config.mnist_features)
-            yield (
-                f"synthetic {config.mnist_rows}x{config.mnist_features}",
-                X,
-                config.mnist_epochs,
-                config.mnist_repeats,
-            )
+            name = f"synthetic {config.mnist_rows}x{config.mnist_features}"
+            yield name, X, config.mnist_epochs, config.mnist_repeats
         else:
             raise ValueError(f"unknown dataset {name!r}")
-
-
-def available_devices(requested):
-    devices = []
-    for device in requested:
-        if device == "cuda" and not torch.cuda.is_available():
-            continue
-        devices.append(device)
-    return devices
 
 
 def run(config, log=print):
     """Run every benchmark of ``config``; return the list of :class:`Result`."""
     results = []
-    for device in available_devices(config.devices):
-        for name, X, epochs, repeats in _datasets(config):
+    for device in config.devices:
+        if device == "cuda" and not torch.cuda.is_available():
+            continue
+        for name, X, epochs, repeats in datasets(config):
             X_train, X_test = train_test_split(X, test_size=0.2, random_state=0)
-            steps = [
-                ("loop", bench_loop, (X_train,)),
-                ("pca", bench_pca, (X_train, X_test)),
-            ]
-            if config.pyod and pyod_available():
+            steps = [("loop", bench_loop, (X_train,))]
+            steps.append(("pca", bench_pca, (X_train, X_test)))
+            if config.pyod and h.pyod_version():
                 steps.append(("pyod", bench_pyod, (X_train,)))
             if config.iwae:
                 steps.append(("iwae", bench_iwae, (X_train,)))
             for step, function, data in steps:
                 start = time.perf_counter()
-                new = function(*data, epochs, device, repeats, name)
-                log(
-                    f"[{device}] {name}: {step} done in "
-                    f"{time.perf_counter() - start:.1f} s"
-                )
-                results.extend(new)
+                results += function(*data, epochs, device, repeats, name)
+                seconds = time.perf_counter() - start
+                log(f"[{device}] {name}: {step} done in {seconds:.1f} s")
     return results
-
-
-def environment():
-    """Versions and machine facts stored with the results."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = None
-    info = {
-        "skae": skae.__version__,
-        "commit": commit,
-        "torch": torch.__version__,
-        "sklearn": sklearn.__version__,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "pyod": None,
-    }
-    if pyod_available():
-        import pyod
-
-        info["pyod"] = pyod.__version__
-    return info
 
 
 def load_results(path):
@@ -540,109 +346,52 @@ def rows(results):
     ]
 
 
-def text_table(results):
-    """A plain-text table for the terminal."""
-    table = [HEADER, *rows(results)]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(HEADER))]
-    lines = [
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths))
-        for row in table
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
 def rst_table(results, environment=None):
     """An RST ``list-table`` for the documentation, after a line on the setup."""
-    lines = []
-    if environment:
-        lines += [
-            f"Measured with {environment['torch_threads']} torch thread(s), "
-            f"torch {environment['torch']}, scikit-learn {environment['sklearn']}, "
-            f"PyOD {environment['pyod'] or '(not installed)'}, "
-            f"GPU: {environment['cuda'] or 'none'}, skae commit "
-            f"{environment['commit'] or 'unknown'}.",
-            "",
-        ]
-    lines += [".. list-table::", "   :header-rows: 1", ""]
-    for row in [HEADER, *rows(results)]:
-        lines.append(f"   * - {row[0]}")
-        lines.extend(f"     - {cell}" for cell in row[1:])
-    return "\n".join(lines) + "\n"
+    text = h.table(HEADER, rows(results), "list-table")
+    if not environment:
+        return text
+    return (
+        f"Measured with {environment['torch_threads']} torch thread(s), "
+        f"torch {environment['torch']}, scikit-learn {environment['sklearn']}, "
+        f"PyOD {environment['pyod'] or '(not installed)'}, "
+        f"GPU: {environment['cuda'] or 'none'}, skae commit "
+        f"{environment['commit'] or 'unknown'}.\n\n{text}"
+    )
 
 
 # ----------------------------------------------------------------------
 # Command line: ``python -m benchmarks speed`` (or ``python -m benchmarks``)
 
-RESULTS = Path(__file__).parent / "results"
-
 
 def add_arguments(parser):
-    parser.add_argument(
-        "--quick", action="store_true", help="tiny sizes: a smoke run of seconds"
-    )
-    parser.add_argument(
-        "--datasets", nargs="+", choices=["digits", "mnist"], default=None
-    )
-    parser.add_argument("--devices", nargs="+", choices=["cpu", "cuda"], default=None)
+    h.add_common(parser, threads=2)
+    choices = {"datasets": ["digits", "mnist"], "devices": ["cpu", "cuda"]}
+    for name, values in choices.items():
+        parser.add_argument(f"--{name}", nargs="+", choices=values)
     parser.add_argument("--repeats", type=int, help="repeats per comparison (digits)")
     parser.add_argument("--mnist-repeats", type=int, help="repeats (synthetic MNIST)")
-    parser.add_argument("--digits-epochs", type=int)
-    parser.add_argument("--mnist-epochs", type=int)
-    parser.add_argument("--mnist-rows", type=int)
-    parser.add_argument(
-        "--threads", type=int, default=2, help="torch.set_num_threads (default 2)"
-    )
+    for name in ("--digits-epochs", "--mnist-epochs", "--mnist-rows"):
+        parser.add_argument(name, type=int)
     parser.add_argument("--no-pyod", action="store_true", help="skip PyOD")
     parser.add_argument("--no-iwae", action="store_true", help="skip IWAE vs k")
-    parser.add_argument(
-        "--json",
-        type=Path,
-        help="where to write the results (default benchmarks/results/<time>.json)",
-    )
     parser.add_argument("--rst", type=Path, help="also write an RST table here")
 
 
-def config_from(args):
-    overrides = {
-        key: value
-        for key, value in {
-            "repeats": args.repeats,
-            "mnist_repeats": args.mnist_repeats,
-            "digits_epochs": args.digits_epochs,
-            "mnist_epochs": args.mnist_epochs,
-            "mnist_rows": args.mnist_rows,
-            "datasets": tuple(args.datasets) if args.datasets else None,
-            "devices": tuple(args.devices) if args.devices else None,
-        }.items()
-        if value is not None
-    }
-    overrides["pyod"] = not args.no_pyod
-    overrides["iwae"] = not args.no_iwae
-    if args.quick:
-        return Config.quick(**overrides)
-    return Config(**overrides)
-
-
-def run_command(args, argv=None):
+def run_command(args, argv=()):
     """Run the benchmarks the parsed ``args`` describe; return the results."""
-    torch.set_num_threads(args.threads)
-    config = config_from(args)
+    h.set_threads(args.threads)
+    config = SpeedConfig.from_args(args, pyod=not args.no_pyod, iwae=not args.no_iwae)
     results = run(config)
     print()
-    print(text_table(results))
-    report = {
-        "environment": environment(),
-        "config": {
-            key: list(value) if isinstance(value, tuple) else value
-            for key, value in vars(config).items()
-        },
-        "results": [result.as_dict() for result in results],
-    }
-    path = args.json or RESULTS / time.strftime("speed-%Y%m%d-%H%M%S.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
-    print(f"\nresults written to {path}")
+    print(h.table(HEADER, rows(results)))
+    report = h.report(
+        "speed",
+        argv,
+        config=asdict(config),
+        results=[result.as_dict() for result in results],
+    )
+    h.save_json(report, args.json, "speed")
     if args.rst:
         args.rst.write_text(rst_table(results, report["environment"]))
         print(f"RST table written to {args.rst}")

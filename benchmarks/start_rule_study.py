@@ -2,14 +2,14 @@
 
 Run from the repository root::
 
-    python benchmarks/start_rule_study.py --rule one-se --mnist-npz mnist.npz
-    python benchmarks/start_rule_study.py --quick       # a smoke run of seconds
+    python -m benchmarks start-rule-study --rule one-se --mnist-npz mnist.npz
+    python -m benchmarks start-rule-study --quick       # a smoke run of seconds
 
 With a validation split, training keeps its starting weights (the linear
 start of ``init="pca"``) unless the best epoch clearly beats them on the
-validation rows (``_schedule_module.clearly_beats``). This study fits the
-skae models of the quality matrix (``benchmarks/quality.py``: the same data
-sets, sizes, seeds and default settings) and records, for every fit whose
+validation rows (``clearly_beats`` of skae's private schedule module). This
+study fits the skae models of the quality matrix (``benchmarks/quality.py``:
+the same data sets, sizes, seeds and default settings) and records, for every fit whose
 best epoch is compared with its start, the paired per-row gain of the best
 epoch over the start on the validation rows:
 
@@ -34,23 +34,17 @@ Prints one Markdown table (every compared fit) and writes all numbers to
 ``--json``.
 """
 
-import argparse
 import json
-import sys
 import time
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
 
-try:
-    from benchmarks import quality
-except ImportError:  # run as a script: python benchmarks/start_rule_study.py
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks import quality
+from . import _harness as h
+from . import quality
 
-import skae._base.schedule as _schedule_module
+from skae._base import schedule
 
 SKAE_MODELS = [name for name in quality.available_models() if quality.MODELS[name].skae]
 
@@ -65,7 +59,7 @@ def beats_by_standard_errors(count):
 
 
 RULES = {
-    "current": _schedule_module.clearly_beats,
+    "current": schedule.clearly_beats,
     "one-se": beats_by_standard_errors(1),
     "two-se": beats_by_standard_errors(2),
 }
@@ -103,11 +97,11 @@ def fit_one_seed(name, seed, models, rule, config):
 
     # The schedule looks the rule up in its module at each comparison; put
     # back afterwards, as a run with one job fits in this process.
-    _schedule_module.clearly_beats = recording_rule
+    schedule.clearly_beats = recording_rule
     try:
         return _fit_models(name, seed, models, config, comparisons, rule)
     finally:
-        _schedule_module.clearly_beats = RULES["current"]
+        schedule.clearly_beats = RULES["current"]
 
 
 def _fit_models(name, seed, models, config, comparisons, rule):
@@ -129,87 +123,71 @@ def _fit_models(name, seed, models, config, comparisons, rule):
 
 def markdown_table(rows):
     """Every fit whose best epoch was compared with its start."""
-    lines = [
-        "| data set | model | seed | standard errors | rows better | "
-        "relative gain | FVU / PCA | log-lik |",
-        "|---|---|---|---|---|---|---|---|",
+    header = [
+        "data set",
+        "model",
+        "seed",
+        "standard errors",
+        "rows better",
+        "relative gain",
+        "FVU / PCA",
+        "log-lik",
     ]
+    lines = []
     for row in rows:
-        comparison = row["comparison"]
-        if comparison is None:
-            continue
-        loglik = row["log_likelihood"]
-        lines.append(
-            f"| {row['dataset']} | {row['model']} | {row['seed']} | "
-            f"{comparison['standard_errors']:.2f} | "
-            f"{100 * comparison['rows_better']:.0f}% | "
-            f"{comparison['relative_gain']:.3f} | {row['fvu_ratio']:.3f} | "
-            + ("" if loglik is None else f"{loglik:.1f}")
-            + " |"
-        )
+        if (comparison := row["comparison"]) is not None:
+            loglik = row["log_likelihood"]
+            lines.append(
+                [
+                    row["dataset"],
+                    row["model"],
+                    row["seed"],
+                    f"{comparison['standard_errors']:.2f}",
+                    f"{100 * comparison['rows_better']:.0f}%",
+                    f"{comparison['relative_gain']:.3f}",
+                    f"{row['fvu_ratio']:.3f}",
+                    "" if loglik is None else f"{loglik:.1f}",
+                ]
+            )
     kept = sum(row["comparison"] is None for row in rows)
-    lines.append(
-        f"\n{kept} of {len(rows)} fits kept the start without a comparison "
-        "(no epoch improved on it by tol)."
+    return (
+        f"{h.table(header, lines, 'markdown')}\n\n{kept} of {len(rows)} fits kept "
+        "the start without a comparison (no epoch improved on it by tol)."
     )
-    return "\n".join(lines)
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_arguments(parser):
+    h.add_common(parser, jobs=2)
     parser.add_argument("--rule", choices=list(RULES), default="current")
     parser.add_argument("--datasets", nargs="+", default=list(quality.DATASETS))
     parser.add_argument("--models", nargs="+", default=SKAE_MODELS)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--mnist-seeds", type=int, default=1)
     parser.add_argument("--mnist-npz", help="offline MNIST (keys x_train, x_test)")
-    parser.add_argument("--jobs", type=int, default=2, help="processes")
-    parser.add_argument("--quick", action="store_true", help="a smoke run")
-    parser.add_argument(
-        "--json",
-        type=Path,
-        default=Path("benchmarks/results/start_rule_study.json"),
-    )
-    return parser.parse_args(argv)
+    parser.set_defaults(json=h.RESULTS / "start_rule_study.json")
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def run_command(args, argv=()):
+    config = quality.QualityConfig(mnist_npz=args.mnist_npz, download=False)
     if args.quick:
-        config = quality.Config.quick(mnist_npz=args.mnist_npz)
-    else:
-        config = quality.Config(mnist_npz=args.mnist_npz, download=False)
-    seeds = {"mnist": 1 if args.quick else args.mnist_seeds}
+        config = quality.QualityConfig.quick(mnist_npz=args.mnist_npz)
+        args.seeds = args.mnist_seeds = 1
+    seeds = {"mnist": args.mnist_seeds}
     jobs = [
         (name, seed)
         for name in args.datasets
-        for seed in range(seeds.get(name, 1 if args.quick else args.seeds))
+        for seed in range(seeds.get(name, args.seeds))
+        if name != "mnist" or args.mnist_npz
     ]
     start = time.perf_counter()
     results = Parallel(n_jobs=args.jobs)(
         delayed(fit_one_seed)(name, seed, args.models, args.rule, config)
         for name, seed in jobs
-        if name != "mnist" or args.mnist_npz
     )
     rows = [row for rows in results for row in rows]
     seconds = time.perf_counter() - start
     print(markdown_table(rows))
     print(f"\nTotal {seconds:.0f} s")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps(
-            {
-                "command": "python benchmarks/start_rule_study.py "
-                + " ".join(sys.argv[1:] if argv is None else argv),
-                "total_seconds": seconds,
-                "rows": rows,
-            },
-            indent=1,
-        )
-    )
-    print(f"results written to {args.json}")
+    report = h.report("start-rule-study", argv, total_seconds=seconds, rows=rows)
+    h.save_json(report, args.json, text=json.dumps(report, indent=1))
     return rows
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,222 @@
+"""What every benchmark shares: its sizes, environment, timing, tables, files.
+
+A benchmark module is only its measurement. It subclasses :class:`Config`
+with its sizes (and the smaller ones of a smoke run in ``QUICK``), adds its
+options with :func:`add_common` and its own, and saves a :func:`report`
+with :func:`save_json`; :func:`table` writes its rows as plain text,
+reStructuredText or Markdown.
+"""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import ClassVar
+
+import sklearn
+import torch
+
+import skae
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+@dataclass
+class Config:
+    """The sizes of one run: each benchmark subclasses it with its fields.
+
+    :meth:`quick` is a smoke run of seconds: the defaults overridden by the
+    class's ``QUICK``, then by ``overrides``.
+    """
+
+    QUICK: ClassVar[dict] = {}
+
+    @classmethod
+    def quick(cls, **overrides):
+        return cls(**{**cls.QUICK, **overrides})
+
+    @classmethod
+    def from_args(cls, args, **overrides):
+        """The config of the parsed options: each given one named as a field."""
+        for field in fields(cls):
+            value = getattr(args, field.name, None)
+            if value is not None and field.name not in overrides:
+                overrides[field.name] = tuple(value) if type(value) is list else value
+        return cls.quick(**overrides) if args.quick else cls(**overrides)
+
+
+def pyod_version():
+    try:
+        import pyod
+    except ImportError:
+        return None
+    return pyod.__version__
+
+
+def environment():
+    """Versions, commit, machine and threads, stored with every result."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {
+        "skae": skae.__version__,
+        "commit": commit,
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "pyod": pyod_version(),
+        "cores": os.cpu_count(),
+        "cpu_count": os.cpu_count(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+    }
+
+
+def describe(env):
+    """One line of versions and threads (a string saved by older runs as is)."""
+    if isinstance(env, str):
+        return env
+    versions = f"skae {env['skae']}, scikit-learn {env['sklearn']}, "
+    versions += f"torch {env['torch']}"
+    if env.get("pyod"):
+        versions += f", pyod {env['pyod']}"
+    return (
+        f"{versions}; Python {env['python']}, {env['torch_threads']} torch "
+        f"thread(s), {env['cores']} CPU(s)"
+    )
+
+
+def _relative(argument):
+    """A path under the repository relative to it, another one its name only."""
+    path = Path(argument)
+    if not path.is_absolute():
+        return argument
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+
+
+def command(name, argv=()):
+    """The command line that makes a result, without this machine's paths."""
+    args = [_relative(arg) for arg in argv]
+    return " ".join(["python -m benchmarks", name, *args])
+
+
+def report(name, argv=(), **content):
+    """A result to save: the environment, the command, then ``content``."""
+    return {"environment": environment(), "command": command(name, argv), **content}
+
+
+def save_json(report, path=None, stem="result", text=None):
+    """Write ``report`` (or ``text``) to ``path``, by default a dated file."""
+    path = Path(path or RESULTS / time.strftime(f"{stem}-%Y%m%d-%H%M%S.json"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text or json.dumps(report, indent=2), encoding="utf-8")
+    print(f"results written to {path}")
+    return path
+
+
+def add_common(parser, threads=None, jobs=None):
+    """The options every benchmark has: --quick, --threads, --json (, --jobs)."""
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes: a smoke run of seconds"
+    )
+    default = threads or "torch's own"
+    parser.add_argument(
+        "--threads", type=int, default=threads, help=f"torch threads ({default})"
+    )
+    parser.add_argument("--json", type=Path, help="where to write the raw numbers")
+    if jobs is not None:
+        parser.add_argument(
+            "--jobs", type=int, default=jobs, help=f"processes (default {jobs})"
+        )
+
+
+def set_threads(threads):
+    if threads:
+        torch.set_num_threads(threads)
+
+
+# ----------------------------------------------------------------------
+# Timing
+
+
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(function, device="cpu"):
+    """Wall seconds that ``function()`` takes, GPU work included."""
+    _sync(device)
+    start = time.perf_counter()
+    function()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def interleaved(contenders, repeats, device="cpu"):
+    """Wall and CPU seconds of each ``name -> function``, run in turn.
+
+    One untimed warm-up call each first (allocator, lazy initialization);
+    then A, B, ..., A, B, ...: a change in the load slows every contender.
+    CPU time (of this process) hardly depends on what else the machine
+    runs, so on a shared machine the CPU figures are the steadier ones.
+    """
+    for function in contenders.values():
+        function()
+    wall = {name: [] for name in contenders}
+    cpu = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, function in contenders.items():
+            start = time.process_time()
+            wall[name].append(timed(function, device))
+            cpu[name].append(time.process_time() - start)
+    return wall, cpu
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def pairwise_ratio(numerators, denominators):
+    """Median of the per-repeat ratios (each pair ran back to back)."""
+    return median([a / b for a, b in zip(numerators, denominators)])
+
+
+# ----------------------------------------------------------------------
+# Tables
+
+
+def table(header, rows, style="text"):
+    """``rows`` under ``header`` as ``text``, ``rst`` (a simple table),
+    ``list-table`` (RST) or ``markdown``."""
+    rows = [[str(cell) for cell in row] for row in [header, *rows]]
+    if style == "markdown":
+        lines = ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join([lines[0], "|" + "---|" * len(header), *lines[1:]])
+    if style == "list-table":
+        lines = [".. list-table::", "   :header-rows: 1", ""]
+        for row in rows:
+            lines += [f"   * - {row[0]}", *(f"     - {cell}" for cell in row[1:])]
+        return "\n".join(lines) + "\n"
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
+    if style == "rst":
+        rule = "  ".join("=" * w for w in widths)
+        return "\n".join([rule, lines[0], rule, *lines[1:], rule])
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
