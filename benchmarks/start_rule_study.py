@@ -41,10 +41,10 @@ from dataclasses import asdict
 import numpy as np
 from joblib import Parallel, delayed
 
+from skae._base import schedule
+
 from . import _harness as h
 from . import quality
-
-from skae._base import schedule
 
 SKAE_MODELS = [name for name in quality.available_models() if quality.MODELS[name].skae]
 
