@@ -1,17 +1,20 @@
 """AutoencoderTransformer: quality against PCA, custom modules, pipelines."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from skae import AutoencoderTransformer
+from skae import VAE, AutoencoderTransformer, ContractiveAutoencoder, OutlierDetector
 
 
 def _scaled(model, X):
@@ -172,3 +175,30 @@ def test_keeps_the_linear_start_when_training_does_not_beat_it():
     expected = pca.inverse_transform(pca.transform(scaled))
     reconstruction = _scaled(ae, ae.inverse_transform(ae.transform(X))).numpy()
     assert_allclose(reconstruction, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("model_class", [AutoencoderTransformer, VAE])
+def test_a_feature_constant_in_training_is_no_blind_spot(model_class):
+    # Data of rank 1 in 6 features, and 2 components: the linear start must
+    # not give the second code a direction the data never moved along, or a
+    # deviation there is reconstructed exactly and scores as normal.
+    t = np.random.RandomState(0).normal(size=(300, 1))
+    X = np.hstack([t, 2 * t, np.zeros((300, 4))])
+    detector = OutlierDetector(model_class(2, random_state=0), random_state=0).fit(X)
+    normal = X[:20]
+    off = normal.copy()
+    off[:, 5] += 10.0  # off the training data's constant
+    assert np.all(detector.score_samples(off) < detector.score_samples(normal))
+    assert np.all(detector.predict(off) == -1)
+
+
+@pytest.mark.parametrize(
+    "model_class", [AutoencoderTransformer, ContractiveAutoencoder]
+)
+def test_a_code_as_wide_as_the_input_warns(model_class, small_X):
+    with pytest.warns(UserWarning, match="n_components=5 >= n_features_in_=5"):
+        model_class(5, hidden_layer_sizes=(4,), max_epochs=1).fit(small_X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model_class(4, hidden_layer_sizes=(4,), max_epochs=1).fit(small_X)

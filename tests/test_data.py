@@ -49,3 +49,12 @@ def test_batches_are_copied_to_another_device():
     X = torch.arange(12.0).reshape(6, 2)
     iterator = BatchIterator(ReconstructionDataset(X), batch_size=4, device="meta")
     assert [(x.device.type, len(x)) for x, _ in iterator] == [("meta", 4), ("meta", 2)]
+
+
+def test_a_short_last_batch_joins_the_one_before():
+    dataset = ReconstructionDataset(torch.arange(33.0).reshape(33, 1))
+    sizes = [len(b[0]) for b in BatchIterator(dataset, 16, min_batch_rows=2)]
+    assert sizes == [16, 17]
+    assert [len(b[0]) for b in BatchIterator(dataset, 16)] == [16, 16, 1]
+    rows = torch.cat([b[0] for b in BatchIterator(dataset, 16, min_batch_rows=2)])
+    assert torch.equal(rows, dataset.X)

@@ -275,3 +275,114 @@ def test_pickled_model_continues_like_the_original(small_X):
     model.partial_fit(small_X)
     loaded.partial_fit(small_X)
     assert_allclose(loaded.transform(small_X), model.transform(small_X))
+
+
+# ----------------------------------------------------------------------------
+# Continued fits follow the current parameters (hardening, round 3)
+
+
+def _continued(model, X, **changes):
+    model.set_params(warm_start=True, max_epochs=1).fit(X)
+    n_before = model.n_iter_
+    model.set_params(**changes).fit(X)
+    return model.net_.history[n_before]  # the first epoch of the continued fit
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_continued_fit_uses_the_current_training_parameters(small_X, partial):
+    model = AutoencoderTransformer(hidden_layer_sizes=(8,), random_state=0)
+    model.set_params(max_epochs=1, warm_start=not partial)
+    model.partial_fit(small_X) if partial else model.fit(small_X)
+    model.set_params(lr=0.5, weight_decay=0.1, trim_fraction=0.2)
+    model.partial_fit(small_X) if partial else model.fit(small_X)
+    group = model.net_.optimizer_.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (0.5, 0.1)
+    assert model.net_.criterion_.trim_fraction == 0.2
+
+
+def test_continued_fit_uses_the_current_model_parameters(small_X):
+    cases = [
+        (VAE(hidden_layer_sizes=(8,)), {"k": 3, "beta": 0.5}, {"k": 3, "beta": 0.5}),
+        (IWAE(hidden_layer_sizes=(8,)), {"k": 2}, {"k": 2}),
+        (SparseAutoencoder(8, hidden_layer_sizes=(8,)), {"sparsity_weight": 0.7},
+         {"weight": 0.7}),
+        (ContractiveAutoencoder(hidden_layer_sizes=(8,)), {"contraction_weight": 2.0},
+         {"weight": 2.0}),
+        (DenoisingAutoencoder(hidden_layer_sizes=(8,)), {"noise_level": 0.9},
+         {"corruption.std": 0.9}),
+    ]  # fmt: skip
+    for model, changes, expected in cases:
+        _continued(model.set_params(random_state=0), small_X, **changes)
+        module = model.net_.module_
+        for path, value in expected.items():
+            owner, _, name = path.rpartition(".")
+            assert getattr(module.get_submodule(owner), name) == value, path
+
+
+def test_failed_continued_fit_restores_the_parameters_it_applied(small_X, monkeypatch):
+    model = VAE(hidden_layer_sizes=(8,), max_epochs=1, warm_start=True)
+    model.set_params(random_state=0).fit(small_X)
+    model.set_params(k=4, lr=0.3, trim_fraction=0.5)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(model.net_, "partial_fit", fail)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        model.fit(small_X)
+    assert model.net_.module_.k == 1
+    assert model.net_.optimizer_.param_groups[0]["lr"] == 1e-3
+    assert model.net_.criterion_.trim_fraction == 0.0
+
+
+@pytest.mark.parametrize(
+    "model, change, width",
+    [
+        (AutoencoderTransformer(2), {"n_components": 4}, 4),
+        (AutoencoderTransformer(2), {"hidden_layer_sizes": (4, 4)}, 2),
+        (VAE(2), {"likelihood": "bernoulli"}, 2),
+        (SparseAutoencoder(3), {"sparsity": "l1"}, 3),
+    ],
+    ids=["n_components", "hidden_layer_sizes", "likelihood", "sparsity"],
+)
+def test_warm_start_with_a_new_architecture_trains_a_new_network(model, change, width):
+    X = np.random.RandomState(0).uniform(size=(60, 5))  # in [0, 1] for bernoulli
+    model.set_params(hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    model.set_params(warm_start=True).fit(X)
+    with pytest.warns(UserWarning, match=f"{next(iter(change))}.*new network"):
+        model.set_params(**change).fit(X)
+    assert model.n_iter_ == 2  # trained afresh, not continued
+    assert model.transform(X).shape == (60, width)
+    assert len(model.get_feature_names_out()) == width
+    fresh = clone(model).set_params(warm_start=False).fit(X)
+    assert_array_equal(model.transform(X), fresh.transform(X))
+    if "likelihood" in change:
+        assert model.net_.module_.likelihood == "bernoulli"
+    frame = model.set_output(transform="pandas").transform(X)
+    assert frame.shape == (60, width)
+
+
+def test_partial_fit_refuses_a_new_architecture(small_X):
+    model = AutoencoderTransformer(2, hidden_layer_sizes=(8,)).partial_fit(small_X)
+    with pytest.raises(ValueError, match=r"partial_fit.*\['n_components'\] changed"):
+        model.set_params(n_components=3).partial_fit(small_X)
+    assert model.transform(small_X).shape[1] == 2
+
+
+def test_outputs_follow_the_fitted_network_not_changed_parameters(small_X):
+    model = VAE(2, hidden_layer_sizes=(8,), max_epochs=1).fit(small_X)
+    model.set_params(n_components=3)  # not refitted
+    assert model.transform(small_X).shape[1] == 2
+    assert len(model.get_feature_names_out()) == 2
+    assert model.inverse_transform(np.zeros((1, 2))).shape == (1, 5)
+    assert model.sample(2, random_state=0).shape == (2, 5)
+    with pytest.raises(ValueError, match="n_components=2"):
+        model.inverse_transform(np.zeros((1, 3)))
+
+
+def test_a_tiny_first_partial_fit_chunk_warns(small_X):
+    with pytest.warns(UserWarning, match="first partial_fit chunk has 1 rows"):
+        AutoencoderTransformer(hidden_layer_sizes=(4,)).partial_fit(small_X[:1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # partial_fit never warns
+        AutoencoderTransformer(hidden_layer_sizes=(4,)).partial_fit(small_X[:16])

@@ -1,9 +1,18 @@
 """The module protocol every model follows, and the default MLP."""
 
+import numpy as np
+import pytest
 import torch
 from torch import nn
 
-from skae._base.module import AutoencoderModule, make_mlp, reset_parameters
+from skae import AutoencoderTransformer
+from skae._base.module import (
+    AutoencoderModule,
+    encoder_and_decoder,
+    make_mlp,
+    principal_axes,
+    reset_parameters,
+)
 
 
 def test_make_mlp_layout():
@@ -66,3 +75,62 @@ def test_per_feature_score_is_each_features_share_of_the_squared_error():
         assert torch.equal(terms, expected)
         assert torch.equal(module.score_samples(x), expected.sum(dim=1))
         assert torch.allclose(module.score_samples(x), -module.squared_error(x))
+
+
+def test_principal_axes_leave_out_directions_the_data_never_moved_along():
+    t = np.random.RandomState(0).normal(size=(50, 1))
+    X = np.hstack([t, 2 * t, np.zeros((50, 3))])
+    _, axes, variances = principal_axes(X, 3, random_state=0)
+    assert axes.shape == (1, 5) and variances.shape == (1,)
+
+
+def test_tied_weights_stay_tied():
+    encoder = nn.Linear(5, 2)
+    tied_decoder = _TiedDecoder(encoder)
+    enc, dec = encoder_and_decoder(
+        5, 2, hidden_layer_sizes=(), activation="relu", encoder=encoder,
+        decoder=tied_decoder,
+    )  # fmt: skip
+    assert dec.encoder.weight is enc.weight
+    model = AutoencoderTransformer(
+        2, encoder=encoder, decoder=tied_decoder, max_epochs=2, random_state=0
+    ).fit(np.random.RandomState(0).normal(size=(40, 5)))
+    fitted = model.net_.module_
+    assert fitted.decoder.encoder.weight is fitted.encoder.weight
+
+
+class _TiedDecoder(nn.Module):
+    """A decoder that uses its encoder's weight, transposed (tied weights)."""
+
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+        self.bias = nn.Parameter(torch.zeros(encoder.in_features))
+
+    def forward(self, z):
+        return z @ self.encoder.weight + self.bias
+
+
+class _TupleEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(5, 2)
+
+    def forward(self, x):
+        return self.linear(x), None
+
+
+def test_an_encoder_that_returns_a_tuple_gets_a_clear_error(small_X):
+    with pytest.raises(ValueError, match="encoder of .* must return one tensor.*tuple"):
+        AutoencoderTransformer(2, encoder=_TupleEncoder(), max_epochs=1).fit(small_X)
+
+
+def test_batch_norm_trains_with_a_last_batch_of_one_row():
+    encoder = nn.Sequential(
+        nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2)
+    )
+    X = np.random.RandomState(0).normal(size=(33, 5))  # batches of 16, 16 and 1
+    model = AutoencoderTransformer(
+        2, encoder=encoder, batch_size=16, early_stopping=False, max_epochs=2
+    )
+    assert model.fit(X).transform(X).shape == (33, 2)

@@ -320,3 +320,9 @@ def test_no_thread_change_when_already_right(small_X, monkeypatch):
     finally:
         monkeypatch.setattr(torch, "set_num_threads", original)
     assert calls == [] and np.isfinite(model.loss_curve_).all()
+
+
+def test_numpy_integers_work_as_n_jobs(small_X):
+    model = AutoencoderTransformer(hidden_layer_sizes=(4,), max_epochs=1)
+    model.set_params(n_jobs=np.int64(2)).fit(small_X).transform(small_X)
+    model.set_params(n_jobs=np.int32(-1)).fit(small_X)

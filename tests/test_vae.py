@@ -566,3 +566,13 @@ def test_shared_noise_variance_starts_as_probabilistic_pca():
     trained = VAE(4, noise_variance="shared", random_state=0).fit(X)
     variance = trained.net_.module_.variance().detach().numpy()
     assert_allclose(variance, variance[0])  # one value (equal floors here)
+
+
+@pytest.mark.parametrize("k_eval", [0, -3, 1.5, "5", None])
+def test_k_eval_set_after_fit_is_validated_when_read(small_X, k_eval):
+    model = VAE(hidden_layer_sizes=(4,), max_epochs=1).fit(small_X)
+    model.k_eval = k_eval
+    with pytest.raises(ValueError, match="'k_eval' parameter of VAE"):
+        model.score_samples(small_X)
+    model.k_eval = np.int64(5)  # a numpy integer works
+    assert np.all(np.isfinite(model.score_samples(small_X)))

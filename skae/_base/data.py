@@ -64,19 +64,48 @@ class BatchIterator:
         estimator moves the training data to the device once) are sliced in
         place; data elsewhere (too large for the GPU) are copied one batch
         at a time. None keeps batches where the data are.
+    min_batch_rows : int, default=1
+        A last batch with fewer rows joins the one before it (2 for modules
+        with batch normalization, which cannot train on a single row).
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None, device=None):
+    def __init__(
+        self,
+        dataset,
+        batch_size,
+        shuffle=False,
+        generator=None,
+        device=None,
+        min_batch_rows=1,
+    ):
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.generator = generator
         self.device = device
+        self.min_batch_rows = int(min_batch_rows)
 
     def __len__(self):
         return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self):
+        batches = self._all_batches()
+        if self.min_batch_rows <= 1:
+            yield from batches
+            return
+        # One batch held back: only the last one can be short.
+        previous = None
+        for batch in batches:
+            if previous is not None and len(batch[0]) < self.min_batch_rows:
+                merged = torch.cat([previous[0], batch[0]])
+                batch, previous = (merged, merged), None
+            if previous is not None:
+                yield previous
+            previous = batch
+        if previous is not None:
+            yield previous
+
+    def _all_batches(self):
         leftover = None
         for X in self.dataset.buffers(self.shuffle, self.generator):
             if leftover is not None and len(leftover):

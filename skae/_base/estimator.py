@@ -20,12 +20,9 @@ loss and scores (:class:`~skae._base.module.AutoencoderModule`).
 
 import time
 from abc import ABCMeta, abstractmethod
-from numbers import Real
 
 import numpy as np
-import torch
 from sklearn.base import (
-    BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
@@ -34,30 +31,37 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import (
-    Integer,
-    Interval,
-    StrOptions,
     fit_context,
     input_feature_names,
     wrap_in_output_container,
 )
 from .inference import Inference
-from .module import ACTIVATIONS, encoder_and_decoder
-from .net import OPTIMIZERS
+from .module import encoder_and_decoder
+from .parameters import AutoencoderParameters
 from .progress import fit_summary
 from .rows import as_rows
 from .saving import SaveableAutoencoder
 from .scaling import fit_scaling
-from .training import Trainer, TrainingSettings
+from .training import (
+    Trainer,
+    TrainingSettings,
+    architecture,
+    changed_architecture,
+)
 from .utils import resolve_device, warn
 from .validation import validate_codes, validate_rows
+
+# A first partial_fit chunk smaller than this fixes the scaling from too few
+# rows (one row: no spread at all) and a batch size below the smallest that
+# batch_size="auto" picks for larger data: the fit warns.
+MIN_FIRST_CHUNK_ROWS = 16
 
 
 class _BaseAutoencoder(
     SaveableAutoencoder,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    BaseEstimator,
+    AutoencoderParameters,
     metaclass=ABCMeta,
 ):
     """What every autoencoder shares: parameters, validation and sklearn's API.
@@ -67,80 +71,6 @@ class _BaseAutoencoder(
     callbacks, fitted attributes); everything else is shared. Its own methods
     run the network through :meth:`_inference`.
     """
-
-    _parameter_constraints = {
-        "n_components": [Integer(1)],
-        "hidden_layer_sizes": ["array-like", Integer(1)],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "encoder": [torch.nn.Module, None],
-        "decoder": [torch.nn.Module, None],
-        "init": [StrOptions({"pca", "random"})],
-        "standardize": [StrOptions({"auto"}), "boolean"],
-        "optimizer": [StrOptions(set(OPTIMIZERS)), callable],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "trim_fraction": [Interval(Real, 0, 1, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Integer(1)],
-        "max_epochs": [Integer(1)],
-        "early_stopping": [StrOptions({"auto"}), "boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Integer(1)],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "device": [str, torch.device],
-        "n_jobs": [Integer(None, -1, closed="right"), Integer(1), None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-    }
-
-    def __init__(
-        self,
-        n_components=2,
-        *,
-        hidden_layer_sizes=(256, 128),
-        activation="relu",
-        encoder=None,
-        decoder=None,
-        init="pca",
-        standardize="auto",
-        optimizer="adam",
-        lr=1e-3,
-        weight_decay=0.0,
-        trim_fraction=0.0,
-        batch_size="auto",
-        max_epochs=200,
-        early_stopping="auto",
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        device="auto",
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-    ):
-        self.n_components = n_components
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.encoder = encoder
-        self.decoder = decoder
-        self.init = init
-        self.standardize = standardize
-        self.optimizer = optimizer
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.trim_fraction = trim_fraction
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.device = device
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
 
     # ------------------------------------------------------------------
     # What a model provides
@@ -164,6 +94,11 @@ class _BaseAutoencoder(
 
     def _score_kwargs(self):
         """Keyword arguments of the module's ``score_samples``, read at call time."""
+        return {}
+
+    def _module_settings(self):
+        """``{module attribute (dotted path): value}`` that parameters set, for
+        a continued fit to follow changed parameters (e.g. a penalty weight)."""
         return {}
 
     def _fit_callbacks(self):
@@ -267,11 +202,16 @@ class _BaseAutoencoder(
             raise
 
     def _fit(self, X, *, partial=False):
-        # partial_fit, and fit with warm_start=True, continue the fitted net.
-        warm = (partial or self.warm_start) and hasattr(self, "net_")
+        warm = self._continues(partial)
         rows = as_rows(self._validate_X(X, reset=not warm))
         self._check_params()
         rng = check_random_state(self.random_state)
+        if partial and not warm and len(rows) < MIN_FIRST_CHUNK_ROWS:
+            warn(
+                f"The first partial_fit chunk has {len(rows)} rows: the input "
+                "scaling (mean_, scale_) and batch_size='auto' are fixed from "
+                f"it. Start with a chunk of at least {MIN_FIRST_CHUNK_ROWS} rows."
+            )
         if not warm:
             self.device_ = resolve_device(self.device)
             # Out-of-core data: the scaling and the module come from a sample.
@@ -298,6 +238,27 @@ class _BaseAutoencoder(
             print(fit_summary(self, time.perf_counter() - start))
         return self
 
+    def _continues(self, partial):
+        """Whether this fit continues the fitted net (``partial_fit``, and
+        ``fit`` with ``warm_start=True``), which the architecture allows."""
+        if not (partial or self.warm_start) or not hasattr(self, "net_"):
+            return False
+        changed = changed_architecture(self.net_.module_, self._architecture())
+        if changed and partial:
+            raise ValueError(
+                f"partial_fit continues the fitted network, but {changed} changed "
+                "since it was built. Set them back, or call fit for a new network."
+            )
+        if changed:
+            warn(
+                f"warm_start: {changed} changed since the fit; a new network is "
+                "trained from scratch."
+            )
+        return not changed
+
+    def _architecture(self):
+        return architecture(self.get_params(deep=False), self._architecture_params)
+
     def _training_settings(self):
         """What training reads of this estimator: see :class:`TrainingSettings`."""
         return TrainingSettings.from_params(
@@ -306,6 +267,8 @@ class _BaseAutoencoder(
             build_module=self._build_module,
             callbacks=tuple(self._fit_callbacks()),
             score_kwargs=self._score_kwargs(),
+            module_settings=self._module_settings(),
+            architecture=self._architecture(),
         )
 
     def _inference(self):
@@ -376,7 +339,7 @@ class _BaseAutoencoder(
             far from those of the training data.
         """
         check_is_fitted(self)
-        Z = validate_codes(X, self.n_components)
+        Z = validate_codes(X, self.net_.module_.n_components)
         inference = self._inference()
         return inference.check_finite(inference.decode(Z), Z, "inverse_transform")
 
@@ -488,7 +451,7 @@ class _BaseAutoencoder(
         """Output features, for ``get_feature_names_out``; unfitted, a
         ``NotFittedError`` (an ``AttributeError``), as PCA's."""
         check_is_fitted(self)
-        return self.n_components
+        return self.net_.module_.n_components
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

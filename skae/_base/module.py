@@ -15,6 +15,8 @@ import torch
 from sklearn.decomposition import PCA
 from torch import nn
 
+from .utils import warn
+
 ACTIVATIONS = {
     "relu": nn.ReLU,
     "leaky_relu": nn.LeakyReLU,
@@ -24,6 +26,12 @@ ACTIVATIONS = {
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
 }
+
+
+# Principal axes whose variance is below this share of the largest are
+# rounding noise of data of lower rank (float32 networks resolve about 1e-7
+# of a value, so 1e-14 of a variance), not directions of the data.
+DEAD_AXIS_RATIO = 1e-12
 
 
 def make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation="relu"):
@@ -148,17 +156,51 @@ def encoder_and_decoder(
     None.
     """
     hidden = hidden_layer_sizes_tuple(hidden_layer_sizes)
+    # Copied together: parameters they share (tied weights) stay shared.
+    encoder, decoder = copy.deepcopy((encoder, decoder))
     if encoder is None:
         encoder = BypassMLP(
             n_features, hidden, n_encoder_outputs or n_components, activation
         )
     else:
-        encoder = reset_parameters(copy.deepcopy(encoder))
+        encoder = reset_parameters(encoder)
     if decoder is None:
         decoder = BypassMLP(n_components, hidden[::-1], n_features, activation)
     else:
-        decoder = reset_parameters(copy.deepcopy(decoder))
+        decoder = reset_parameters(decoder)
     return encoder, decoder
+
+
+def warn_if_code_is_as_wide(estimator):
+    """Warn when the code is as wide as the input: an autoencoder whose only
+    regularizer is its bottleneck can then learn the identity (as PCA refuses
+    more components than features)."""
+    if estimator.n_components >= estimator.n_features_in_:
+        warn(
+            f"{type(estimator).__name__} has n_components={estimator.n_components}"
+            f" >= n_features_in_={estimator.n_features_in_}: it can learn the "
+            "identity, which reconstructs every row, outliers included. Use "
+            "fewer components, or a SparseAutoencoder or DenoisingAutoencoder, "
+            "which are regularized otherwise."
+        )
+
+
+def plain_attributes(module):
+    """The plain attributes (numbers, strings) of ``module`` and its submodules.
+
+    ``{submodule name: {attribute: value}}``: what the state dict does not
+    hold (the VAE's ``k`` and evaluation seed, a penalty's weight).
+    """
+    return {
+        name: {
+            key: value
+            for key, value in vars(submodule).items()
+            if not key.startswith("_")
+            and key != "training"
+            and isinstance(value, (bool, int, float, str))
+        }
+        for name, submodule in module.named_modules()
+    }
 
 
 def principal_axes(X, n_components, random_state):
@@ -168,8 +210,12 @@ def principal_axes(X, n_components, random_state):
     ----------
     X : ndarray of shape (n_samples, n_features)
     n_components : int
-        Number of axes wanted; when the data have fewer (``min(n_samples,
-        n_features)``), only those are returned.
+        Number of axes wanted. Only axes along which the data vary are
+        returned: at most ``min(n_samples, n_features)``, and none whose
+        variance is rounding noise (below :data:`DEAD_AXIS_RATIO` times the
+        largest). A linear start must not put a code on a direction the
+        training data never moved along: it would reconstruct any new
+        deviation there exactly, a blind spot for outlier scores.
     random_state : int
         Seeds sklearn's randomized solver, when it picks one.
 
@@ -183,7 +229,9 @@ def principal_axes(X, n_components, random_state):
     """
     n_axes = min(n_components, *X.shape)
     pca = PCA(n_axes, random_state=random_state).fit(X)
-    return pca.mean_, pca.components_, pca.explained_variance_
+    variances = pca.explained_variance_
+    live = variances > DEAD_AXIS_RATIO * variances.max(initial=0.0)
+    return pca.mean_, pca.components_[live], variances[live]
 
 
 def reset_parameters(module):

@@ -29,6 +29,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 
 from .data import BatchIterator, ReconstructionDataset
+from .module import plain_attributes
 from .progress import EpochProgressBar, EpochTable, close_progress_bars
 from .utils import copy_tensors
 
@@ -117,6 +118,18 @@ class ModuleLoss(torch.nn.Module):
         return torch.topk(row_losses, n_kept, largest=False, sorted=False).values.mean()
 
 
+def has_batch_norm(module):
+    """Whether ``module`` holds batch normalization layers."""
+    kinds = (
+        torch.nn.BatchNorm1d,
+        torch.nn.BatchNorm2d,
+        torch.nn.BatchNorm3d,
+        torch.nn.SyncBatchNorm,
+        torch.nn.LazyBatchNorm1d,
+    )
+    return any(isinstance(part, kinds) for part in module.modules())
+
+
 def make_net(
     module,
     *,
@@ -155,6 +168,8 @@ def make_net(
         iterator_train__shuffle=True,
         iterator_train__generator=shuffle_generator,
         iterator_train__device=device,
+        # Batch normalization cannot train on a last batch of one row.
+        iterator_train__min_batch_rows=2 if has_batch_norm(module) else 1,
         iterator_valid=BatchIterator,
         iterator_valid__device=device,
         dataset=ReconstructionDataset,
@@ -237,6 +252,9 @@ class AutoencoderNet(NeuralNet):
             },
             "callbacks_": self.callbacks_,
             "batch_listeners": self._batch_listeners,
+            # What a continued fit sets from the current parameters.
+            "trim_fraction": self.criterion_.trim_fraction,
+            "module_attributes": plain_attributes(self.module_),
         }
 
     def restore(self, snapshot):
@@ -250,6 +268,9 @@ class AutoencoderNet(NeuralNet):
         self.set_params(**params)
         self.callbacks_ = snapshot["callbacks_"]
         self._batch_listeners = snapshot["batch_listeners"]
+        self.criterion_.trim_fraction = snapshot["trim_fraction"]
+        for name, attributes in snapshot["module_attributes"].items():
+            vars(self.module_.get_submodule(name)).update(attributes)
 
     def initialize_optimizer(self, *args, **kwargs):
         try:

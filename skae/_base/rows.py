@@ -71,7 +71,7 @@ class InMemoryRows:
     def split(self, fraction, random_state):
         """Training and validation rows: a random ``fraction`` held out."""
         train, valid = train_test_split(
-            self.X, test_size=fraction, random_state=random_state
+            self.X, test_size=float(fraction), random_state=random_state
         )
         return InMemoryRows(train), InMemoryRows(valid)
 

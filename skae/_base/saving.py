@@ -13,7 +13,7 @@ import torch
 from skorch.history import History
 
 from .._persistence import Saveable, decode_value, encode_value
-from .training import new_module
+from .module import plain_attributes
 from .utils import copy_tensors, make_generator, resolve_device, warn
 
 
@@ -33,16 +33,7 @@ def net_state(net):
         ],
         # The module's plain attributes (numbers, strings: the VAE's
         # evaluation seed); its tensors are in the state dict.
-        "module_attributes": {
-            name: {
-                key: value
-                for key, value in vars(submodule).items()
-                if not key.startswith("_")
-                and key != "training"
-                and isinstance(value, (bool, int, float, str))
-            }
-            for name, submodule in module.named_modules()
-        },
+        "module_attributes": plain_attributes(module),
     }
 
 
@@ -93,7 +84,7 @@ class SaveableAutoencoder(Saveable):
         # The module's data-dependent tensors (buffers) come from the state
         # dict, so any data of the right width builds it.
         blank = torch.zeros((2, self.n_features_in_))
-        module = new_module(settings.build_module, blank, 0, torch.device("cpu"))
+        module = settings.new_module(blank, 0, torch.device("cpu"))
         for name, attributes in state["module_attributes"].items():
             submodule = module.get_submodule(name)
             for key, value in attributes.items():

@@ -108,6 +108,7 @@ def resolve_n_jobs(n_jobs, work, cap, idle=None):
         if idle is not None:
             threads = min(threads, idle)
         return max(1, threads)
+    n_jobs = int(n_jobs)  # a numpy integer works as an int does
     if n_jobs < 0:
         return max(1, cap + 1 + n_jobs)
     return n_jobs

@@ -11,6 +11,7 @@ the training run itself (:meth:`Trainer._run`).
 
 import contextlib
 import dataclasses
+import json
 
 import numpy as np
 import torch
@@ -58,6 +59,8 @@ class TrainingSettings:
     build_module: object
     callbacks: tuple
     score_kwargs: dict
+    module_settings: dict
+    architecture: str
     custom_modules: bool
     n_components: int
     standardize: object
@@ -87,6 +90,23 @@ class TrainingSettings:
             custom_modules=params["encoder"] is not None
             or params["decoder"] is not None,
         )
+
+    def new_module(self, X, seed, device):
+        """The model's fresh module for the scaled rows ``X``, on ``device``.
+
+        Built under torch's global RNG seeded with ``seed``, so that weight
+        initialization drawn from it is reproducible. It records the code
+        width and the architecture it was built for (plain attributes, kept
+        by ``save`` and pickles), so that outputs and feature names follow
+        the fitted network, and a continued fit knows whether the current
+        parameters still describe it.
+        """
+        with seeded_global_rng(seed, device):
+            module = self.build_module(X)
+        if not hasattr(module, "n_components"):
+            module.n_components = int(self.n_components)
+        module.architecture = self.architecture
+        return module.to(device)
 
     def net(self, module, device, batch_size, *, callbacks, **kwargs):
         """The net of ``module``, through the one construction path."""
@@ -236,7 +256,7 @@ class Trainer:
         settings = self.settings
         batch_size = self._batch_size(len(train))
         sample = train.scaled_sample(dataset, self.scale_training_data)
-        module = new_module(settings.build_module, sample, seed, self.device)
+        module = settings.new_module(sample, seed, self.device)
         check_module(
             module, sample[:2].to(self.device), settings.n_components, settings.name
         )
@@ -280,6 +300,7 @@ class Trainer:
             # skorch's set_params keeps the initialized callbacks: a fresh
             # schedule (and progress bar, for the new verbose) needs this.
             net.initialize_callbacks()
+            apply_current_settings(net, self.settings)
             module = net.module_
             with self._threads(module, len(train), net.batch_size):
                 result = self._run(net, dataset, seed, epochs)
@@ -399,15 +420,49 @@ def convergence_message(settings, result):
     )
 
 
-def new_module(build_module, X, seed, device):
-    """The model's fresh module for the scaled rows ``X``, on ``device``.
+def apply_current_settings(net, settings):
+    """Make a trained net follow the current parameters, for a continued fit.
 
-    Built under torch's global RNG seeded with ``seed``, so that weight
-    initialization drawn from it is reproducible.
+    As ``MLPRegressor`` does for its learning rate: the learning rate and
+    weight decay of every parameter group, the loss's trim fraction, and the
+    module attributes the model's parameters set (the VAE's ``k`` and
+    ``beta``, a penalty's weight: ``module_settings``, by dotted path).
     """
-    with seeded_global_rng(seed, device):
-        module = build_module(X)
-    return module.to(device)
+    for group in net.optimizer_.param_groups:
+        group["lr"] = float(settings.lr)
+        if "weight_decay" in group:
+            group["weight_decay"] = float(settings.weight_decay)
+    net.criterion_.trim_fraction = float(settings.trim_fraction)
+    for path, value in settings.module_settings.items():
+        owner, _, name = path.rpartition(".")
+        setattr(net.module_.get_submodule(owner), name, value)
+
+
+def architecture(params, names):
+    """The parameters ``names`` that shape a network, as one JSON string."""
+    return json.dumps({name: _plain(params[name]) for name in names}, sort_keys=True)
+
+
+def changed_architecture(module, current):
+    """Names of the parameters whose values differ between the architecture
+    ``module`` was built for and ``current`` (both :func:`architecture`)."""
+    built = getattr(module, "architecture", None)
+    if built is None or built == current:  # None: a file of an older skae
+        return []
+    built, current = json.loads(built), json.loads(current)
+    return sorted(name for name in current if built.get(name) != current[name])
+
+
+def _plain(value):
+    """``value`` as JSON: modules by their class and parameter shapes."""
+    if isinstance(value, torch.nn.Module):
+        shapes = [list(p.shape) for p in value.parameters()]
+        return [type(value).__module__ + "." + type(value).__qualname__, shapes]
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    return value
 
 
 @contextlib.contextmanager
@@ -442,9 +497,16 @@ def check_module(module, X, n_components, name):
 
 def _call(method, batch, part, name):
     try:
-        return method(batch)
+        out = method(batch)
     except (RuntimeError, ValueError) as exc:
         raise ValueError(
             f"The {part} of {name} failed on a batch of shape "
             f"{tuple(batch.shape)}: {exc}"
         ) from exc
+    if not isinstance(out, torch.Tensor):
+        raise ValueError(
+            f"The {part} of {name} must return one tensor of shape (batch, ...), "
+            f"got a {type(out).__name__}. Wrap the module to return the tensor "
+            "(e.g. the first element of a tuple)."
+        )
+    return out

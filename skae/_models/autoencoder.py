@@ -1,7 +1,7 @@
 """The plain undercomplete autoencoder."""
 
 from .._base import _BaseAutoencoder
-from .._base.module import AutoencoderModule
+from .._base.module import AutoencoderModule, warn_if_code_is_as_wide
 from .._docstrings import fill_doc
 
 
@@ -57,6 +57,9 @@ class AutoencoderTransformer(_BaseAutoencoder):
     array(['autoencodertransformer0', 'autoencodertransformer1',
            'autoencodertransformer2'], dtype=object)
     """
+
+    def _check_params(self):
+        warn_if_code_is_as_wide(self)
 
     def _build_module(self, X):
         return AutoencoderModule(*self._encoder_decoder(X.shape[1]))

@@ -5,7 +5,7 @@ from numbers import Real
 import torch
 
 from .._base import _BaseAutoencoder
-from .._base.module import AutoencoderModule
+from .._base.module import AutoencoderModule, warn_if_code_is_as_wide
 from .._compat import Interval
 from .._docstrings import fill_doc
 
@@ -194,7 +194,13 @@ class ContractiveAutoencoder(_BaseAutoencoder):
         )
         self.contraction_weight = contraction_weight
 
+    def _check_params(self):
+        warn_if_code_is_as_wide(self)
+
+    def _module_settings(self):
+        return {"weight": float(self.contraction_weight)}
+
     def _build_module(self, X):
         return ContractiveAutoencoderModule(
-            *self._encoder_decoder(X.shape[1]), weight=self.contraction_weight
+            *self._encoder_decoder(X.shape[1]), **self._module_settings()
         )

@@ -227,6 +227,12 @@ class DenoisingAutoencoder(_BaseAutoencoder):
     def _finish_fit(self, X):
         self.noise_level_ = self._noise_level()
 
+    _architecture_params = (*_BaseAutoencoder._architecture_params, "noise")
+
+    def _module_settings(self):
+        level = "corruption.std" if self.noise == "gaussian" else "corruption.rate"
+        return {level: self._noise_level()}
+
     def _build_module(self, X):
         level = self._noise_level()
         if self.noise == "gaussian":

@@ -230,10 +230,17 @@ class SparseAutoencoder(_BaseAutoencoder):
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target
 
+    _architecture_params = (*_BaseAutoencoder._architecture_params, "sparsity")
+
+    def _module_settings(self):
+        return {
+            "weight": float(self.sparsity_weight),
+            "target": float(self.sparsity_target),
+        }
+
     def _build_module(self, X):
         return SparseAutoencoderModule(
             *self._encoder_decoder(X.shape[1]),
             penalty=self.sparsity,
-            weight=self.sparsity_weight,
-            target=self.sparsity_target,
+            **self._module_settings(),
         )

@@ -260,8 +260,7 @@ class VAE(_BaseAutoencoder):
             n_components=int(self.n_components),
             likelihood=self.likelihood,
             bound=self._bound,
-            k=int(self.k),
-            beta=self.beta,
+            **self._module_settings(),
             variance_floor=self._variance_floor(X),
             noise_variance=self.noise_variance,
             # Drawn from the seeded RNG of fit: reproducible under random_state.
@@ -295,7 +294,23 @@ class VAE(_BaseAutoencoder):
                 "MinMaxScaler), or use likelihood='gaussian'."
             )
 
+    _architecture_params = (
+        *_BaseAutoencoder._architecture_params,
+        "likelihood",
+        "noise_variance",
+        "min_variance",
+    )
+
+    def _module_settings(self):
+        return {"k": int(self.k), "beta": float(self.beta)}
+
     def _score_kwargs(self):
+        # Read at call time, so validated here too: k_eval may be set after fit.
+        if not Integer(1).is_satisfied_by(self.k_eval):
+            raise ValueError(
+                f"The 'k_eval' parameter of {type(self).__name__} must be an int "
+                f"in the range [1, inf), got {self.k_eval!r}."
+            )
         return {"k": int(self.k_eval)}
 
     def _fit_callbacks(self):
@@ -349,7 +364,7 @@ class VAE(_BaseAutoencoder):
         if not Integer(1).is_satisfied_by(n_samples):
             raise ValueError(f"n_samples must be a positive int, got {n_samples!r}.")
         rng = check_random_state(random_state)
-        Z = rng.standard_normal((n_samples, self.n_components))
+        Z = rng.standard_normal((n_samples, self.net_.module_.n_components))
         X = self._inference().map(Z, lambda module, z: module.decode(z), scaled=False)
         if noise:
             if self.likelihood == "bernoulli":
