@@ -170,9 +170,18 @@ TRAINING_PARAMETERS = """\
         If True and the model is fitted, ``fit`` continues training from the
         fitted weights and optimizer state, for up to ``max_epochs`` more
         epochs, instead of starting afresh (as in ``MLPRegressor``). The
-        input scaling and the network stay those of the first fit; ``X``
-        must have the same features. ``n_iter_`` and ``loss_curve_`` count
-        and list the epochs of all fits since the last fresh one.
+        input scaling stays that of the first fit, and ``X`` must have the
+        same features. The continued fit uses the parameters set now: the
+        learning rate (which also undoes the schedule's halvings), the
+        weight decay, ``trim_fraction`` and the model's own weights and
+        sample counts (a penalty's weight, the VAE's ``k`` and ``beta``).
+        When a parameter that shapes the network changed since it was
+        built (``n_components``, ``hidden_layer_sizes``, ``activation``,
+        ``encoder``, ``decoder``, ``standardize``, and the models' own,
+        such as ``likelihood``), a new network is trained from scratch, with
+        a warning; ``partial_fit`` raises a ``ValueError`` instead.
+        ``n_iter_`` and ``loss_curve_`` count and list the epochs of all
+        fits since the last fresh one.
 """
 
 FITTED_ATTRIBUTES = """\
