@@ -35,6 +35,7 @@ from .._compat import (
     input_feature_names,
     wrap_in_output_container,
 )
+from .architecture import architecture, changed_architecture
 from .inference import Inference
 from .module import encoder_and_decoder
 from .parameters import AutoencoderParameters
@@ -42,12 +43,7 @@ from .progress import fit_summary
 from .rows import as_rows
 from .saving import SaveableAutoencoder
 from .scaling import fit_scaling
-from .training import (
-    Trainer,
-    TrainingSettings,
-    architecture,
-    changed_architecture,
-)
+from .training import Trainer, TrainingSettings
 from .utils import resolve_device, warn
 from .validation import validate_codes, validate_rows
 
