@@ -33,6 +33,12 @@ from .calibration import (
 from .scoring import DetectorScoring
 
 
+def python_number(value):
+    """``value`` as a Python float if it is a number (a numpy scalar too);
+    strings such as ``"auto"`` unchanged."""
+    return value if isinstance(value, str) else float(value)
+
+
 def default_n_components(n_features):
     """The latent size of the default estimator: ``n_features // 4`` in [2, 16]."""
     return int(np.clip(n_features // 4, 2, 16))
@@ -326,29 +332,35 @@ class OutlierDetector(
             The fitted detector.
         """
         X = self._validate(X, reset=True)
-        self.calibration_ = calibration_plan(
-            self.calibration_fraction,
+        # numpy scalars as Python numbers, which every function they reach
+        # accepts (train_test_split rejects np.float32 as test_size).
+        contamination = python_number(self.contamination)
+        fraction = python_number(self.calibration_fraction)
+        plan = calibration_plan(
+            fraction,
             novelty=self.novelty,
-            contamination=self.contamination,
+            contamination=contamination,
             n_rows=len(X),
             streamed=is_streamed(X),
         )
-        if self.calibration_ == "cross_fit":
+        if plan == "cross_fit":
             scores = self._cross_fitted_scores(X)
-            self.estimator_ = self._make_estimator().fit(X)
-        elif self.calibration_ == "held_out":
+            estimator = self._make_estimator().fit(X)
+        elif plan == "held_out":
             X_train, X_calibration = train_test_split(
                 X,
-                test_size=held_out_fraction(self.calibration_fraction),
+                test_size=held_out_fraction(fraction),
                 random_state=self._split_rng(),
             )
-            self.estimator_ = self._make_estimator().fit(X_train)
-            scores = self._scores(X_calibration)
+            estimator = self._make_estimator().fit(X_train)
+            scores = self._scores(X_calibration, estimator=estimator)
         else:
-            self.estimator_ = self._make_estimator().fit(X)
-            scores = self._scores(X)
+            estimator = self._make_estimator().fit(X)
+            scores = self._scores(X, estimator=estimator)
+        # Set together at the end: a fit that fails leaves no mix of states.
+        self.estimator_, self.calibration_ = estimator, plan
         self.calibration_scores_ = scores
-        self.offset_ = threshold(scores, self.contamination)
+        self.offset_ = threshold(scores, contamination)
         return self
 
     def _split_rng(self):
