@@ -286,7 +286,9 @@ def test_nan_and_infinite_scores_rank_least_normal(method):
     X = np.zeros((8, 2))
     scores = [np.nan, np.inf, -np.inf, 0.0, 1.0, 2.0, 3.0, 4.0]
     if method == "score_samples":
-        detector = OutlierDetector(_Scorer(scores), contamination=0.1).fit(X)
+        detector = OutlierDetector(
+            _Scorer(scores), contamination=0.1, calibration_fraction=0.0
+        ).fit(X)
     else:
         # PCA's own reconstruction error overflows to inf (and inf - inf).
         X = np.random.RandomState(0).normal(size=(30, 2))
@@ -303,7 +305,9 @@ def test_nan_and_infinite_scores_rank_least_normal(method):
 def test_threshold_when_training_scores_are_minus_infinity(contamination):
     scores = [-np.inf] * 5 + [0.0, 1.0, 2.0]
     X = np.zeros((8, 2))
-    detector = OutlierDetector(_Scorer(scores), contamination=contamination).fit(X)
+    detector = OutlierDetector(
+        _Scorer(scores), contamination=contamination, calibration_fraction=0.0
+    ).fit(X)
     assert detector.offset_ == -np.inf
     assert_array_equal(detector.predict(X), [-1] * 5 + [1] * 3)
     assert_array_equal(detector.decision_function(X)[:5], -np.inf)

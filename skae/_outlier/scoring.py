@@ -175,6 +175,12 @@ class DetectorScoring:
         scores : ndarray of shape (n_samples,)
             The wrapped estimator's score, see ``method``; ``-inf`` where it
             is not finite.
+
+        Raises
+        ------
+        ValueError
+            When the wrapped estimator does not return one real score per
+            row (or a reconstruction of the shape of ``X``).
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
@@ -272,7 +278,11 @@ class DetectorScoring:
 
         - ``method="reconstruction"``: ``-(x_j - x_hat_j) ** 2 / n_features``,
           each feature's squared reconstruction error in the units of ``X``,
-          as a share of the mean.
+          as a share of the mean. A row without a reconstruction (see
+          ``method``) has ``-inf`` for the features whose scaled values are
+          beyond the float32 range of the network and 0 for the others, or
+          ``-inf`` for every feature when none is (the network overflowed
+          inside).
         - ``method="score_samples"``: the wrapped estimator's own
           ``score_samples_per_feature`` (every skae autoencoder has one; see
           :meth:`AutoencoderTransformer.score_samples_per_feature
@@ -299,7 +309,8 @@ class DetectorScoring:
         ValueError
             With ``method="score_samples"``, when the wrapped estimator has
             no ``score_samples_per_feature`` (``PCA``, for instance): use
-            ``method="reconstruction"``.
+            ``method="reconstruction"``. Also when the wrapped estimator
+            returns terms (or reconstructions) of another shape than ``X``.
 
         Examples
         --------
