@@ -137,7 +137,8 @@ def test_auto_calibration_holds_out_rows_or_cross_fits_small_data(curve):
     # training scores.
     assert [cross_fit_folds(n) for n in [10, 15, 19, 20, 1000]] == [5, 7, 9, 10, 10]
     assert OutlierDetector(PCA(1)).fit(X[:10]).calibration_ == "cross_fit"
-    assert OutlierDetector(PCA(1)).fit(X[:9]).calibration_ == "training"
+    with pytest.warns(UserWarning, match="training scores"):
+        assert OutlierDetector(PCA(1)).fit(X[:9]).calibration_ == "training"
 
 
 def test_novelty_false_takes_the_threshold_from_the_training_rows(curve):
