@@ -1,11 +1,13 @@
 """Tests of OutlierDetector: interface, thresholds, composition and quality."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
@@ -135,7 +137,8 @@ def test_auto_calibration_holds_out_rows_or_cross_fits_small_data(curve):
     # training scores.
     assert [cross_fit_folds(n) for n in [10, 15, 19, 20, 1000]] == [5, 7, 9, 10, 10]
     assert OutlierDetector(PCA(1)).fit(X[:10]).calibration_ == "cross_fit"
-    assert OutlierDetector(PCA(1)).fit(X[:9]).calibration_ == "training"
+    with pytest.warns(UserWarning, match="training scores"):
+        assert OutlierDetector(PCA(1)).fit(X[:9]).calibration_ == "training"
 
 
 def test_novelty_false_takes_the_threshold_from_the_training_rows(curve):
@@ -169,7 +172,9 @@ def test_seeded_estimator_seeds_the_calibration_split(curve):
 
 def test_calibration_falls_back_to_training_scores_below_one_row(curve):
     X, _ = curve
-    detector = OutlierDetector(PCA(1), calibration_fraction=0.1).fit(X[:9])
+    detector = OutlierDetector(PCA(1), calibration_fraction=0.1)
+    with pytest.warns(UserWarning, match="9 rows are too few"):
+        detector.fit(X[:9])
     assert len(detector.calibration_scores_) == 9
 
 
@@ -282,7 +287,9 @@ def test_nan_and_infinite_scores_rank_least_normal(method):
     X = np.zeros((8, 2))
     scores = [np.nan, np.inf, -np.inf, 0.0, 1.0, 2.0, 3.0, 4.0]
     if method == "score_samples":
-        detector = OutlierDetector(_Scorer(scores), contamination=0.1).fit(X)
+        detector = OutlierDetector(
+            _Scorer(scores), contamination=0.1, calibration_fraction=0.0
+        ).fit(X)
     else:
         # PCA's own reconstruction error overflows to inf (and inf - inf).
         X = np.random.RandomState(0).normal(size=(30, 2))
@@ -299,7 +306,9 @@ def test_nan_and_infinite_scores_rank_least_normal(method):
 def test_threshold_when_training_scores_are_minus_infinity(contamination):
     scores = [-np.inf] * 5 + [0.0, 1.0, 2.0]
     X = np.zeros((8, 2))
-    detector = OutlierDetector(_Scorer(scores), contamination=contamination).fit(X)
+    detector = OutlierDetector(
+        _Scorer(scores), contamination=contamination, calibration_fraction=0.0
+    ).fit(X)
     assert detector.offset_ == -np.inf
     assert_array_equal(detector.predict(X), [-1] * 5 + [1] * 3)
     assert_array_equal(detector.decision_function(X)[:5], -np.inf)
@@ -590,3 +599,249 @@ def test_predict_proba_of_infinite_scores_is_never_nan():
     # scores that are -inf, below all the others.
     assert_allclose(proba[:3, 0], (1 + 3) / 9)
     assert_allclose(proba[3:, 0], np.arange(5, 10) / 9)
+
+
+# ----------------------------------------------------------------------
+# Rows without a reconstruction, and what wrapped estimators return
+
+
+@pytest.fixture(scope="module")
+def reconstruction_ae(curve):
+    X, _ = curve
+    return OutlierDetector(
+        AutoencoderTransformer(1, **FAST, random_state=0),
+        method="reconstruction",
+        contamination=0.05,
+        random_state=0,
+    ).fit(X)
+
+
+@pytest.mark.parametrize("value", [1e39, 1e300, -1e308, "3.4e38 scales"])
+def test_a_row_beyond_float32_does_not_fail_the_reconstruction_scores(
+    reconstruction_ae, curve, value
+):
+    """The issue's case: one such row made predict raise "transform has no
+    finite result" for the whole batch."""
+    X, _ = curve
+    scale = reconstruction_ae.estimator_.scale_[0]
+    rows = X[:6].copy()
+    rows[2, 0] = 3.4e38 * scale if value == "3.4e38 scales" else value
+    normal = np.delete(np.arange(6), 2)
+    scores = reconstruction_ae.score_samples(rows)
+    assert_array_equal(scores[normal], reconstruction_ae.score_samples(X[normal]))
+    labels = reconstruction_ae.predict(rows)
+    assert labels[2] == -1
+    assert_array_equal(labels[normal], reconstruction_ae.predict(X[normal]))
+    terms = reconstruction_ae.score_samples_per_feature(rows)
+    assert not np.isnan(terms).any()
+    if value != "3.4e38 scales":  # within float32 once scaled: may be finite
+        assert scores[2] == -np.inf and terms[2].sum() == -np.inf
+        # the feature out of range is to blame, the others are not
+        assert terms[2, 0] == -np.inf and np.isfinite(terms[2, 1:]).all()
+
+
+class _Overflowing(BaseEstimator, TransformerMixin):
+    """A transformer that, like skae's, raises for rows it cannot map
+    (here: rows with a value above ``limit``, well inside float32)."""
+
+    def __init__(self, limit=100.0, error="has no finite result"):
+        self.limit = limit
+        self.error = error
+
+    def fit(self, X, y=None):
+        self.n_calls_ = 0
+        return self
+
+    def transform(self, X):
+        self.n_calls_ += 1
+        if (np.asarray(X) > self.limit).any():
+            raise ValueError(f"_Overflowing.transform {self.error} for a row")
+        return np.asarray(X)[:, :1]
+
+    def inverse_transform(self, Z):
+        return np.hstack([Z, -Z])
+
+
+def test_rows_that_overflow_inside_the_model_are_found_by_splitting(curve):
+    X, _ = curve
+    detector = OutlierDetector(_Overflowing(), method="reconstruction").fit(X[:, :2])
+    rows = np.repeat(X[:, :2], 20, axis=0)  # 4000 rows, several chunks
+    bad = [5, 6, 1500, 3999]
+    rows[bad, 1] = 1e3
+    detector.estimator_.n_calls_ = 0
+    scores = detector.score_samples(rows)
+    assert_array_equal(np.flatnonzero(scores == -np.inf), bad)
+    good = np.delete(np.arange(len(rows)), bad)
+    assert_array_equal(scores[good], -((rows[good, 0] + rows[good, 1]) ** 2) / 2)
+    # halves, not each row: at most two calls per bad row and halving
+    assert detector.estimator_.n_calls_ <= 2 * len(bad) * np.log2(len(rows)) + 1
+    terms = detector.score_samples_per_feature(rows)
+    assert_array_equal(terms[bad], -np.inf)  # no feature to blame: all of them
+
+
+def test_other_errors_of_the_wrapped_estimator_are_raised(curve):
+    X, _ = curve
+    detector = OutlierDetector(
+        _Overflowing(error="is broken"), method="reconstruction"
+    ).fit(X[:, :2])
+    with pytest.raises(ValueError, match="is broken"):
+        detector.score_samples([[1e3, 0.0]])
+
+
+class _Misshapen(_Scorer):
+    """A scorer whose scores have the wrong shape: ``extra`` more rows, or
+    a column per feature."""
+
+    def score_samples(self, X):
+        extra = self.scores or 0
+        return np.zeros((len(X), 1) if extra == "2-D" else len(X) + extra)
+
+    def score_samples_per_feature(self, X):
+        return np.zeros((len(X), X.shape[1] + 1))
+
+    def set_params(self, **params):
+        self.scores = params["scores"]
+        return self
+
+
+@pytest.mark.parametrize("extra", [1, -1, "2-D"])
+@pytest.mark.parametrize("calibration_fraction", ["auto", 0.0])
+def test_scores_of_the_wrong_shape_raise(curve, extra, calibration_fraction):
+    X, _ = curve
+    if extra == "2-D":
+        extra, match = "2-D", r"shape \(\d+, 1\)"
+    else:
+        match = "_Misshapen.score_samples returned"
+    detector = OutlierDetector(
+        _Misshapen(extra), calibration_fraction=calibration_fraction
+    )
+    with pytest.raises(ValueError, match=match):
+        detector.fit(X)
+
+
+@pytest.mark.parametrize(
+    "method", ["score_samples", "predict", "predict_proba", "decision_function"]
+)
+def test_scores_of_the_wrong_length_raise_at_prediction(curve, method):
+    """The issue's case: predict_proba returned n + 1 rows."""
+    X, _ = curve
+    detector = OutlierDetector(_Misshapen(0)).fit(X)
+    detector.estimator_.scores = 1
+    with pytest.raises(
+        ValueError, match=r"_Misshapen.score_samples returned .*\(21,\)"
+    ):
+        getattr(detector, method)(X[:20])
+    with pytest.raises(ValueError, match="score_samples_per_feature returned"):
+        detector.score_samples_per_feature(X[:20])
+
+
+def test_reconstructions_of_the_wrong_shape_raise(curve):
+    X, _ = curve
+
+    class Truncating(_Overflowing):
+        def inverse_transform(self, Z):
+            return np.hstack([Z, -Z])[:-1]
+
+    with pytest.raises(ValueError, match=r"Truncating.inverse_transform\(transform"):
+        OutlierDetector(Truncating(), method="reconstruction").fit(X[:, :2])
+
+
+def test_a_failed_fit_leaves_the_fitted_detector_unchanged(curve):
+    X, _ = curve
+    detector = OutlierDetector(PCA(1), random_state=0).fit(X)
+    fitted = {name: getattr(detector, name) for name in vars(detector)}
+    detector.set_params(estimator=_Misshapen(1))
+    with pytest.raises(ValueError, match="_Misshapen"):
+        detector.fit(X)
+    for name in ("estimator_", "offset_", "calibration_", "calibration_scores_"):
+        assert getattr(detector, name) is fitted[name]
+
+
+# ----------------------------------------------------------------------
+# When the threshold cannot be calibrated as asked, and numpy parameters
+
+
+def _fits_with_warning(detector, X, match):
+    with pytest.warns(UserWarning, match=match) as record:
+        detector.fit(X)
+    # attributed to the caller's line, here
+    assert any(warning.filename == __file__ for warning in record)
+    return detector
+
+
+@pytest.mark.parametrize("calibration_fraction", ["auto", 0.5])
+def test_too_few_rows_to_hold_out_warn(curve, calibration_fraction):
+    X, _ = curve
+    detector = OutlierDetector(PCA(1), calibration_fraction=calibration_fraction)
+    _fits_with_warning(detector, X[:9], "training scores.*9 rows are too few")
+    assert detector.calibration_ == "training"
+
+
+def test_a_fraction_of_less_than_one_row_warns(curve):
+    X, _ = curve
+    detector = OutlierDetector(PCA(1), calibration_fraction=0.004)
+    _fits_with_warning(detector, X, "0.004 of 200 rows is less than one row")
+    assert detector.calibration_ == "training"
+
+
+def test_out_of_core_data_warn(curve, tmp_path):
+    X, _ = curve
+    rows = np.memmap(tmp_path / "X.dat", dtype=X.dtype, mode="w+", shape=X.shape)
+    rows[:] = X
+    detector = OutlierDetector(PCA(1))
+    _fits_with_warning(detector, rows, "training scores.*out of core")
+    assert detector.calibration_ == "training"
+
+
+@pytest.mark.parametrize(
+    "contamination, match",
+    [
+        (0.05, "Only 10 of the 200.*lowest score.*1/11 of new normal rows"),
+        ("auto", "Only 10 of the 200 rows.*at least 19"),
+    ],
+)
+def test_too_few_held_out_rows_for_the_quantile_warn(curve, contamination, match):
+    X, _ = curve
+    detector = OutlierDetector(
+        PCA(1), contamination=contamination, calibration_fraction=0.05
+    )
+    _fits_with_warning(detector, X, match)
+    assert len(detector.calibration_scores_) == 10
+    if contamination != "auto":
+        assert detector.offset_ == detector.calibration_scores_.min()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(calibration_fraction=0.0),
+        dict(calibration_fraction="auto"),
+        dict(calibration_fraction=0.2, contamination=0.05),
+        dict(calibration_fraction="auto", novelty=False),
+    ],
+)
+def test_calibration_as_asked_does_not_warn(curve, params):
+    X, _ = curve
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        OutlierDetector(PCA(1), **params).fit(X)
+
+
+@pytest.mark.parametrize("to_numpy", [np.float32, np.float64])
+def test_numpy_scalars_work_as_parameters(curve, to_numpy):
+    """The issue's case: np.float32(0.3) reached train_test_split, which
+    rejected it."""
+    X, _ = curve
+    params = dict(calibration_fraction=0.3, contamination=0.1, random_state=0)
+    numpy_params = {**params}
+    for name in ("calibration_fraction", "contamination"):
+        numpy_params[name] = to_numpy(params[name])
+        params[name] = float(numpy_params[name])
+    detector = OutlierDetector(PCA(1), **numpy_params).fit(X)
+    expected = OutlierDetector(PCA(1), **params).fit(X)
+    assert detector.offset_ == expected.offset_
+    assert_array_equal(detector.calibration_scores_, expected.calibration_scores_)
+    assert (
+        OutlierDetector(PCA(1), calibration_fraction=np.int64(0)).fit(X).calibration_
+        == "training"
+    )

@@ -8,7 +8,11 @@ not train on: a held-out share, or every row cross-fitted on small data
 detector's ``offset_``.
 """
 
+import math
+
 import numpy as np
+
+from .._base.utils import warn
 
 # Tukey's fence: training scores further than this many interquartile ranges
 # below the first quartile are outliers under contamination="auto".
@@ -39,7 +43,9 @@ def cross_fit_folds(n_samples):
 def calibration_plan(fraction, *, novelty, contamination, n_rows, streamed):
     """How the calibration scores are obtained: see ``calibration_fraction``.
 
-    Returns ``"training"``, ``"held_out"`` or ``"cross_fit"``.
+    Returns ``"training"``, ``"held_out"`` or ``"cross_fit"``. Warns when
+    the threshold cannot be calibrated as asked: when training scores
+    stand in for held-out ones, or when too few rows are held out.
     """
     if not novelty:
         if fraction not in ("auto", 0):
@@ -50,15 +56,65 @@ def calibration_plan(fraction, *, novelty, contamination, n_rows, streamed):
                 "calibration_fraction='auto', or set novelty=True."
             )
         return "training"
+    if fraction == 0:
+        return "training"
     # Out-of-core data are read block by block, not split by rows; below
     # two rows per fold, no model could be fitted without some of them.
-    if streamed or fraction == 0 or n_rows < MIN_CROSS_FIT_ROWS:
-        return "training"
+    if streamed:
+        return _training_fallback("the data are out of core (read in blocks)")
+    if n_rows < MIN_CROSS_FIT_ROWS:
+        return _training_fallback(
+            f"{n_rows} rows are too few to hold any out (at least "
+            f"{MIN_CROSS_FIT_ROWS} are needed, two per cross-fitting fold)"
+        )
     if fraction == "auto":
-        share = AUTO_CONTAMINATION_SHARE if contamination == "auto" else contamination
-        enough = AUTO_CALIBRATION_FRACTION * n_rows >= 1 / share - 1
+        enough = AUTO_CALIBRATION_FRACTION * n_rows >= _rows_needed(contamination)
         return "held_out" if enough else "cross_fit"
-    return "held_out" if n_rows * fraction >= 1 else "training"
+    if n_rows * fraction < 1:
+        return _training_fallback(
+            f"calibration_fraction={fraction!r} of {n_rows} rows is less than one row"
+        )
+    n_held_out = math.ceil(n_rows * fraction)  # as train_test_split rounds
+    if n_held_out < _rows_needed(contamination):
+        warn(
+            f"Only {n_held_out} of the {n_rows} rows are held out to calibrate "
+            f"the threshold, too few to place it (at least "
+            f"{math.ceil(_rows_needed(contamination))} for contamination="
+            f"{contamination!r}){_lowest_score_effect(n_held_out, contamination)}"
+            ". Hold out more rows, or leave calibration_fraction='auto' (which "
+            "cross-fits small data)."
+        )
+    return "held_out"
+
+
+def _rows_needed(contamination):
+    """How many calibration scores place the threshold: ``1 / p - 1``, so
+    that the p(n + 1)-th smallest exists (p = 5% for ``"auto"``)."""
+    share = AUTO_CONTAMINATION_SHARE if contamination == "auto" else contamination
+    return 1 / share - 1
+
+
+def _lowest_score_effect(n_held_out, contamination):
+    """What a threshold from too few held-out scores does, for a float
+    ``contamination``: the quantile is then their lowest score."""
+    if contamination == "auto":
+        return ""
+    return (
+        f": the threshold is their lowest score, which flags about "
+        f"1/{n_held_out + 1} of new normal rows instead of {contamination:.3g}"
+    )
+
+
+def _training_fallback(reason):
+    """Warn that the training scores set the threshold, and say so."""
+    warn(
+        f"The threshold is set from training scores, not from scores of rows "
+        f"the model did not train on, because {reason}. A model scores its "
+        "own training rows better than new ones, so the detector will flag "
+        "more new normal rows than contamination says. Pass "
+        "calibration_fraction=0 to choose this and silence the warning."
+    )
+    return "training"
 
 
 def held_out_fraction(fraction):

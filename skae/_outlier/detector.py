@@ -33,6 +33,12 @@ from .calibration import (
 from .scoring import DetectorScoring
 
 
+def python_number(value):
+    """``value`` as a Python float if it is a number (a numpy scalar too);
+    strings such as ``"auto"`` unchanged."""
+    return value if isinstance(value, str) else float(value)
+
+
 def default_n_components(n_features):
     """The latent size of the default estimator: ``n_features // 4`` in [2, 16]."""
     return int(np.clip(n_features // 4, 2, 16))
@@ -117,8 +123,19 @@ class OutlierDetector(
         - float in (0, 1): that share of the rows is held out.
         - ``0``: no calibration rows: ``estimator_`` is fitted on every row
           and the threshold comes from the training scores, as for
-          ``IsolationForest`` (also the fallback for out-of-core data, and
-          for fewer than 10 rows, two per fold).
+          ``IsolationForest``.
+
+        A ``UserWarning`` says when the threshold cannot be calibrated as
+        asked: when the training scores stand in (for out-of-core data,
+        for fewer than 10 rows, two per fold, and for a share of less than
+        one row), and when a float share holds out too few rows to place
+        the threshold (fewer than ``1 / contamination - 1``; the threshold
+        is then their lowest score, which flags about ``1 / (n + 1)`` of
+        new normal rows). Measured on small tables (default detector,
+        ``contamination=0.05``, ``docs/outliers.rst``): of the new normal
+        rows, all were flagged after 8 training rows (training scores);
+        on average 2.7% to 3.8% after 60 (cross-fitted) and 3.6% after 220
+        (held out), with single fits from 0% to 18%.
 
         With ``novelty=False`` it must be ``"auto"`` or 0.
 
@@ -131,9 +148,12 @@ class OutlierDetector(
           models), for ``PCA`` the log-likelihood under probabilistic PCA.
         - ``"reconstruction"``: minus the mean squared error of
           ``inverse_transform(transform(X))`` against ``X``, in the units of
-          ``X``. This makes ``PCA(n_components=k)`` the linear baseline of an
-          autoencoder with ``k`` components (scale ``X`` first, e.g. in a
-          ``Pipeline``, so that every feature counts equally).
+          ``X``; ``-inf`` for rows of which a skae estimator has no finite
+          reconstruction (it raises a ``ValueError`` that says so), without
+          failing the other rows. This makes ``PCA(n_components=k)`` the
+          linear baseline of an autoencoder with ``k`` components (scale
+          ``X`` first, e.g. in a ``Pipeline``, so that every feature counts
+          equally).
 
     novelty : bool, default=True
         As for ``LocalOutlierFactor``. ``True``: novelty detection, the
@@ -326,29 +346,35 @@ class OutlierDetector(
             The fitted detector.
         """
         X = self._validate(X, reset=True)
-        self.calibration_ = calibration_plan(
-            self.calibration_fraction,
+        # numpy scalars as Python numbers, which every function they reach
+        # accepts (train_test_split rejects np.float32 as test_size).
+        contamination = python_number(self.contamination)
+        fraction = python_number(self.calibration_fraction)
+        plan = calibration_plan(
+            fraction,
             novelty=self.novelty,
-            contamination=self.contamination,
+            contamination=contamination,
             n_rows=len(X),
             streamed=is_streamed(X),
         )
-        if self.calibration_ == "cross_fit":
+        if plan == "cross_fit":
             scores = self._cross_fitted_scores(X)
-            self.estimator_ = self._make_estimator().fit(X)
-        elif self.calibration_ == "held_out":
+            estimator = self._make_estimator().fit(X)
+        elif plan == "held_out":
             X_train, X_calibration = train_test_split(
                 X,
-                test_size=held_out_fraction(self.calibration_fraction),
+                test_size=held_out_fraction(fraction),
                 random_state=self._split_rng(),
             )
-            self.estimator_ = self._make_estimator().fit(X_train)
-            scores = self._scores(X_calibration)
+            estimator = self._make_estimator().fit(X_train)
+            scores = self._scores(X_calibration, estimator=estimator)
         else:
-            self.estimator_ = self._make_estimator().fit(X)
-            scores = self._scores(X)
+            estimator = self._make_estimator().fit(X)
+            scores = self._scores(X, estimator=estimator)
+        # Set together at the end: a fit that fails leaves no mix of states.
+        self.estimator_, self.calibration_ = estimator, plan
         self.calibration_scores_ = scores
-        self.offset_ = threshold(scores, self.contamination)
+        self.offset_ = threshold(scores, contamination)
         return self
 
     def _split_rng(self):

@@ -10,8 +10,13 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._base.data import iter_row_chunks
+from .._base.scaling import standardize
 from .._base.stream import is_streamed
 from .._compat import input_feature_names, wrap_in_output_container
+
+# The message of skae's ValueError for rows that its network cannot map to
+# finite values (see Inference.check_finite): only that error marks rows.
+NO_FINITE_RESULT = "has no finite result"
 
 
 def reconstruction_terms(estimator, X):
@@ -20,15 +25,105 @@ def reconstruction_terms(estimator, X):
     The terms of the reconstruction score of each feature, in float64:
     their sum over the features is minus the mean squared error. In
     chunks, so that memory stays bounded for large (or out-of-core) X.
+    Rows without a reconstruction (see :func:`reconstruct`) have NaN terms
+    where the reconstruction is NaN.
     """
     for chunk in iter_row_chunks(X):
         chunk = np.asarray(chunk)
-        reconstruction = estimator.inverse_transform(estimator.transform(chunk))
+        reconstruction = reconstruct(estimator, chunk)
         with np.errstate(over="ignore", invalid="ignore"):
             terms = np.subtract(chunk, reconstruction, dtype=np.float64)
             terms **= 2
             terms /= -chunk.shape[1]
         yield terms
+
+
+def reconstruct(estimator, rows):
+    """``inverse_transform(transform(rows))``, also when some rows have none.
+
+    A skae estimator raises a ``ValueError`` saying that it "has no finite
+    result" when a row lies so far outside its training data that its
+    network overflows; one such row must not fail the others. Its
+    reconstruction here is NaN where the row's scaled value is beyond the
+    float32 range of the network (those features are to blame) and the
+    row itself elsewhere (a zero error); NaN throughout when no feature is
+    out of range (the overflow happened inside the network). Such rows are
+    found without a further call when their values are out of range, and
+    by splitting the rows in halves otherwise. Any other error is raised.
+    """
+    try:
+        reconstruction = estimator.inverse_transform(estimator.transform(rows))
+    except ValueError as error:
+        if NO_FINITE_RESULT not in str(error):
+            raise
+    else:
+        return _checked_reconstruction(estimator, reconstruction, rows)
+    out_of_range = _out_of_range(estimator, rows)
+    failed = out_of_range.any(axis=1)
+    if len(rows) == 1:
+        failed[:] = True
+    reconstruction = np.array(rows, dtype=np.float64)
+    reconstruction[failed] = np.where(
+        out_of_range[failed] | ~out_of_range[failed].any(axis=1, keepdims=True),
+        np.nan,
+        reconstruction[failed],
+    )
+    rest = np.flatnonzero(~failed)
+    if len(rest) == len(rows):  # none out of range: split in halves
+        halves = [rest[: len(rest) // 2], rest[len(rest) // 2 :]]
+    else:
+        halves = [rest] if len(rest) else []
+    for half in halves:
+        reconstruction[half] = reconstruct(estimator, rows[half])
+    return reconstruction
+
+
+def _out_of_range(estimator, rows):
+    """Where the values of ``rows`` are infinite in float32 once scaled.
+
+    Scaled by the estimator's ``mean_`` and ``scale_`` when it has both
+    for every feature (skae's estimators), as its network receives them.
+    """
+    mean = getattr(estimator, "mean_", None)
+    scale = getattr(estimator, "scale_", None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.shape(mean) == np.shape(scale) == (rows.shape[1],):
+            rows = standardize(rows, np.asarray(mean), np.asarray(scale))
+        return ~np.isfinite(np.asarray(rows).astype(np.float32))
+
+
+def _checked_reconstruction(estimator, reconstruction, rows):
+    """``reconstruction`` as an array, after checking that it has the shape
+    of ``rows``."""
+    reconstruction = np.asarray(reconstruction)
+    if reconstruction.shape != rows.shape:
+        raise ValueError(
+            f"{type(estimator).__name__}.inverse_transform(transform(X)) "
+            f"returned shape {reconstruction.shape} for X of shape "
+            f"{rows.shape}: method='reconstruction' needs one reconstruction "
+            "of each row, with its features."
+        )
+    return reconstruction
+
+
+def _checked_scores(estimator, X, per_feature):
+    """The estimator's scores of ``X`` as a float array, after checking
+    their shape.
+
+    Its ``score_samples`` (one score per row), or with ``per_feature=True``
+    its ``score_samples_per_feature`` (one per row and feature).
+    """
+    method = "score_samples_per_feature" if per_feature else "score_samples"
+    scores = np.asarray(getattr(estimator, method)(X))
+    expected = (len(X), X.shape[1]) if per_feature else (len(X),)
+    if scores.shape != expected or scores.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{type(estimator).__name__}.{method} returned {scores.dtype} "
+            f"values of shape {scores.shape} for {len(X)} rows of "
+            f"{X.shape[1]} features; OutlierDetector needs real numbers of "
+            f"shape {expected}."
+        )
+    return scores.astype(np.result_type(scores.dtype, np.float32))
 
 
 class DetectorScoring:
@@ -56,13 +151,7 @@ class DetectorScoring:
         """
         estimator = self.estimator_ if estimator is None else estimator
         if self.method == "score_samples":
-            score = (
-                estimator.score_samples_per_feature
-                if per_feature
-                else estimator.score_samples
-            )
-            scores = np.asarray(score(X))
-            scores = scores.astype(np.result_type(scores.dtype, np.float32))
+            scores = _checked_scores(estimator, X, per_feature)
         else:
             scores = np.concatenate(
                 [
@@ -86,6 +175,12 @@ class DetectorScoring:
         scores : ndarray of shape (n_samples,)
             The wrapped estimator's score, see ``method``; ``-inf`` where it
             is not finite.
+
+        Raises
+        ------
+        ValueError
+            When the wrapped estimator does not return one real score per
+            row (or a reconstruction of the shape of ``X``).
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)
@@ -183,7 +278,11 @@ class DetectorScoring:
 
         - ``method="reconstruction"``: ``-(x_j - x_hat_j) ** 2 / n_features``,
           each feature's squared reconstruction error in the units of ``X``,
-          as a share of the mean.
+          as a share of the mean. A row without a reconstruction (see
+          ``method``) has ``-inf`` for the features whose scaled values are
+          beyond the float32 range of the network and 0 for the others, or
+          ``-inf`` for every feature when none is (the network overflowed
+          inside).
         - ``method="score_samples"``: the wrapped estimator's own
           ``score_samples_per_feature`` (every skae autoencoder has one; see
           :meth:`AutoencoderTransformer.score_samples_per_feature
@@ -210,7 +309,8 @@ class DetectorScoring:
         ValueError
             With ``method="score_samples"``, when the wrapped estimator has
             no ``score_samples_per_feature`` (``PCA``, for instance): use
-            ``method="reconstruction"``.
+            ``method="reconstruction"``. Also when the wrapped estimator
+            returns terms (or reconstructions) of another shape than ``X``.
 
         Examples
         --------
