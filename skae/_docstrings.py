@@ -212,6 +212,15 @@ FITTED_ATTRIBUTES = """\
         Why training stopped: ``"max_epochs=200 reached"``, or the monitored
         loss did not improve by ``tol`` for ``n_iter_no_change`` epochs.
 
+    kept_linear_start_ : bool
+        Whether training kept the linear start of ``init="pca"``: no epoch
+        beat it on the validation rows, so the model is its linear
+        counterpart (``PCA``, or factor analysis for ``VAE`` and ``IWAE``)
+        fitted on all the rows, and nothing nonlinear was learned. The data
+        may be linear; else try more rows, another ``n_components``, or
+        ``init="random"``. False after ``partial_fit``, and when training
+        left the start.
+
     device_ : torch.device
         Device the model lives on.
 

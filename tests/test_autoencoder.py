@@ -202,3 +202,24 @@ def test_a_code_as_wide_as_the_input_warns(model_class, small_X):
         warnings.simplefilter("error", UserWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         model_class(4, hidden_layer_sizes=(4,), max_epochs=1).fit(small_X)
+
+
+def test_kept_linear_start_says_when_nothing_nonlinear_was_learned(capsys):
+    rng = np.random.RandomState(0)
+    linear = rng.normal(size=(300, 3)) @ rng.normal(size=(3, 6))
+    linear += 0.1 * rng.normal(size=linear.shape)
+    t = rng.uniform(-2, 2, size=(600, 1))
+    curve = np.hstack([t, t**2, np.sin(2 * t), -t]) + 0.02 * rng.normal(size=(600, 4))
+    model = AutoencoderTransformer(3, hidden_layer_sizes=(32,), random_state=0)
+    assert model.set_params(verbose=2).fit(linear).kept_linear_start_
+    assert "nothing nonlinear was learned" in capsys.readouterr().out
+    pca = PCA(3).fit(linear)
+    assert_allclose(
+        model.inverse_transform(model.transform(linear)),
+        pca.inverse_transform(pca.transform(linear)),
+        atol=1e-4 * np.abs(linear).max(),
+    )
+    bent = AutoencoderTransformer(1, hidden_layer_sizes=(32,), random_state=0)
+    assert not bent.fit(curve).kept_linear_start_
+    assert not bent.set_params(init="random").fit(curve).kept_linear_start_
+    assert not bent.partial_fit(curve).kept_linear_start_

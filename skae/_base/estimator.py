@@ -227,6 +227,9 @@ class _BaseAutoencoder(
         self.loss_curve_ = (self.loss_curve_ if warm else []) + result.losses
         self.n_iter_ = len(self.loss_curve_)
         self.stop_reason_ = result.stop_reason
+        # A continued fit keeps it only if it kept its own start.
+        linear = self.init == "pca" and (not warm or self.kept_linear_start_)
+        self.kept_linear_start_ = bool(linear and result.kept_start)
         if result.warning is not None:
             warn(result.warning, ConvergenceWarning)
         self._finish_fit(rows)
