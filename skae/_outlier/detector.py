@@ -11,7 +11,7 @@ from sklearn.base import (
     clone,
 )
 from sklearn.model_selection import KFold, train_test_split
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 
 from .._base.stream import is_streamed
@@ -430,5 +430,8 @@ class OutlierDetector(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        # Sparse rows are passed on: taken if the wrapped estimator takes them.
+        tags.input_tags.sparse = (
+            self.estimator is None or get_tags(self.estimator).input_tags.sparse
+        )
         return tags

@@ -7,10 +7,10 @@ reconstruction score of any transformer with ``inverse_transform``.
 """
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._base.data import iter_row_chunks
-from .._base.stream import is_streamed
+from .._base.validation import dense_rows, validate_passed_on
 from .._compat import input_feature_names, wrap_in_output_container
 
 
@@ -22,7 +22,7 @@ def reconstruction_terms(estimator, X):
     chunks, so that memory stays bounded for large (or out-of-core) X.
     """
     for chunk in iter_row_chunks(X):
-        chunk = np.asarray(chunk)
+        chunk = dense_rows(chunk)
         reconstruction = estimator.inverse_transform(estimator.transform(chunk))
         with np.errstate(over="ignore", invalid="ignore"):
             terms = np.subtract(chunk, reconstruction, dtype=np.float64)
@@ -40,10 +40,7 @@ class DetectorScoring:
         Of a memory map or a dask array only the first rows are checked
         here (width, type, names); the estimator checks every block it reads.
         """
-        if is_streamed(X):
-            validate_data(self, np.asarray(X[:2]), reset=reset)
-            return X
-        return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+        return validate_passed_on(self, X, reset=reset)
 
     def _scores(self, X, *, per_feature=False, estimator=None):
         """Scores of validated rows ``X``, higher for more normal samples.
