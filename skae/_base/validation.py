@@ -114,7 +114,9 @@ def validate_in_memory(estimator, X, *, reset):
             raise
         columns = _non_numeric_columns(X) if hasattr(X, "columns") else []
         where = f" in columns {_describe(columns)}" if columns else ""
-        raise ValueError(
+        # Objects that are no numbers at all (dicts, Periods) stay a TypeError.
+        error = TypeError if isinstance(exc, TypeError) else ValueError
+        raise error(
             f"{type(estimator).__name__} needs numeric input, but X has "
             f"non-numeric values{where} ({exc}). Encode categorical columns "
             "first, e.g. with sklearn.preprocessing.OneHotEncoder."

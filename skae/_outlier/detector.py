@@ -330,7 +330,7 @@ class OutlierDetector(
             self.calibration_fraction,
             novelty=self.novelty,
             contamination=self.contamination,
-            n_rows=len(X),
+            n_rows=X.shape[0],  # len() of a sparse matrix is an error
             streamed=is_streamed(X),
         )
         if self.calibration_ == "cross_fit":
@@ -365,9 +365,9 @@ class OutlierDetector(
     def _cross_fitted_scores(self, X):
         """Each row's score by the model of the folds that leave it out."""
         folds = KFold(
-            cross_fit_folds(len(X)), shuffle=True, random_state=self._split_rng()
+            cross_fit_folds(X.shape[0]), shuffle=True, random_state=self._split_rng()
         )
-        scores = np.empty(len(X))
+        scores = np.empty(X.shape[0])
         for train, held_out in folds.split(X):
             estimator = self._make_estimator().fit(X[train])
             scores[held_out] = self._scores(X[held_out], estimator=estimator)
