@@ -13,6 +13,7 @@ from sklearn.utils import check_array
 import skae._base.stream
 from skae import VAE, AutoencoderTransformer, OutlierDetector
 from skae._base.data import BatchIterator
+from skae._base.rows import InMemoryRows
 from skae._base.stream import RowStream, StreamedDataset, is_streamed
 from tests._estimators import ESTIMATORS
 
@@ -403,3 +404,15 @@ def test_sparse_rows_are_read_dense(small_blocks, X):
     block = stream.read_block(3)
     assert isinstance(block, np.ndarray)
     assert_array_equal(stream[:], sparse.toarray())
+
+
+def test_sparse_rows_are_held_out_as_in_memory(small_blocks, X):
+    sparse = scipy.sparse.csr_matrix(np.where(np.abs(X) < 0.7, 0.0, X))
+    stream = RowStream(sparse, check=check_array)
+    train, valid = stream.split(0.2, np.random.RandomState(0))
+    expected = InMemoryRows(sparse.toarray()).split(0.2, np.random.RandomState(0))
+    assert_array_equal(train[:], expected[0][:])
+    assert_array_equal(valid[:], expected[1][:])
+    model = AutoencoderTransformer(2, max_epochs=2, device="cpu", random_state=0)
+    assert model.fit(sparse).transform(sparse).shape == (len(X), 2)
+    assert "valid_loss" in model.net_.history[-1]

@@ -22,6 +22,7 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse
 import torch
+from sklearn.model_selection import train_test_split
 from sklearn.utils.random import sample_without_replacement
 from torch.utils.data import Dataset
 
@@ -196,7 +197,18 @@ class RowStream:
 
     def split(self, fraction, random_state):
         """Training and validation streams: whole blocks, ``fraction`` of them
-        (at least one, and one left to train on) held out."""
+        (at least one, and one left to train on) held out.
+
+        A sparse matrix is indexed by rows in memory, so its rows are held
+        out as those of in-memory data are: the same rows, drawn one by one.
+        """
+        if scipy.sparse.issparse(self.source):
+            return tuple(
+                RowStream(part, self.check, sample=self._sample)
+                for part in train_test_split(
+                    self.source, test_size=fraction, random_state=random_state
+                )
+            )
         n_valid = max(1, round(fraction * self.n_blocks))
         n_valid = min(n_valid, self.n_blocks - 1)
         valid = random_state.permutation(self.n_blocks)[:n_valid]
