@@ -249,6 +249,15 @@ def test_sparse_tags():
     assert get_tags(OutlierDetector(PCA(1))).input_tags.sparse
     assert not get_tags(OutlierDetector(KernelDensity())).input_tags.sparse
 
+    class DuckTyped:  # no scikit-learn tags
+        def fit(self, X, y=None):
+            return self
+
+        def score_samples(self, X):
+            return np.zeros(len(X))
+
+    assert not get_tags(OutlierDetector(DuckTyped())).input_tags.sparse
+
 
 @pytest.mark.parametrize("kind", ["csr", "csc", "coo", "csr_array"])
 @pytest.mark.parametrize(

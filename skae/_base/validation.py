@@ -17,6 +17,7 @@ without naming them or turn them into nanoseconds silently.
 import numpy as np
 import scipy.sparse
 import torch
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_array, validate_data
 
 from .stream import RowStream, is_streamed
@@ -37,6 +38,20 @@ def is_out_of_core(X):
     memory.
     """
     return is_streamed(X)
+
+
+def takes_sparse(estimator):
+    """Whether ``estimator`` takes sparse input, by its tags.
+
+    None (a meta-estimator's default, a skae autoencoder) does; an estimator
+    without scikit-learn's tags (a duck-typed one) is not assumed to.
+    """
+    if estimator is None:
+        return True
+    try:
+        return get_tags(estimator).input_tags.sparse
+    except AttributeError:
+        return False
 
 
 def from_tensor(X):

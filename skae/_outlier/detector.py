@@ -11,10 +11,10 @@ from sklearn.base import (
     clone,
 )
 from sklearn.model_selection import KFold, train_test_split
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
-from .._base.stream import is_streamed
+from .._base.validation import is_out_of_core, takes_sparse
 from .._compat import (
     HasMethods,
     Interval,
@@ -331,7 +331,7 @@ class OutlierDetector(
             novelty=self.novelty,
             contamination=self.contamination,
             n_rows=X.shape[0],  # len() of a sparse matrix is an error
-            streamed=is_streamed(X),
+            streamed=is_out_of_core(X),
         )
         if self.calibration_ == "cross_fit":
             scores = self._cross_fitted_scores(X)
@@ -431,7 +431,5 @@ class OutlierDetector(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # Sparse rows are passed on: taken if the wrapped estimator takes them.
-        tags.input_tags.sparse = (
-            self.estimator is None or get_tags(self.estimator).input_tags.sparse
-        )
+        tags.input_tags.sparse = takes_sparse(self.estimator)
         return tags
