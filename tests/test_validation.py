@@ -100,6 +100,13 @@ def test_fit_on_a_tensor_equals_fit_on_its_values(estimator, kind, X):
     assert_array_equal(on_tensor, on_array)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_gpu_tensor_is_moved_to_the_cpu(X, fitted):
+    tensor = torch.tensor(X, device="cuda", requires_grad=True).bfloat16()
+    expected = fitted.transform(tensor.detach().float().cpu().numpy())
+    assert_array_equal(fitted.transform(tensor), expected)
+
+
 @pytest.mark.parametrize("kind", ["requires_grad", "bfloat16", "sparse"])
 def test_outlier_detector_takes_tensors(kind, X):
     tensor = TENSORS[kind](X)

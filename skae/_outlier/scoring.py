@@ -35,7 +35,8 @@ class DetectorScoring:
     """The methods of :class:`~skae.OutlierDetector` that score rows."""
 
     def _validate(self, X, *, reset):
-        """Validated ``X``; out-of-core data stay out of core.
+        """Validated ``X``; out-of-core data stay out of core, sparse stays
+        sparse: see :func:`~skae._base.validation.validate_passed_on`.
 
         Of a memory map or a dask array only the first rows are checked
         here (width, type, names); the estimator checks every block it reads.
