@@ -4,13 +4,16 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.sparse
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
+from sklearn.utils import check_array
 
 import skae._base.stream
 from skae import VAE, AutoencoderTransformer, OutlierDetector
 from skae._base.data import BatchIterator
+from skae._base.rows import InMemoryRows
 from skae._base.stream import RowStream, StreamedDataset, is_streamed
 from tests._estimators import ESTIMATORS
 
@@ -313,3 +316,103 @@ def test_outlier_detector_streams_a_memmap(method, small_blocks, tmp_path, X):
         in_memory.score_samples(X),
         rtol=1e-5,
     )
+
+
+def _dask_with_empty_chunks(X):
+    """X's rows 40 to 79 and 96 on, as filtering and compute_chunk_sizes()
+    leave them: chunks of 8 rows, five of them empty."""
+    da = pytest.importorskip("dask.array")
+    chunks = da.from_array(X, chunks=(8, 5))
+    keep = da.from_array((np.arange(len(X)) // 8) % 2 == 0, chunks=8)
+    keep = keep | (da.arange(len(X), chunks=8) >= 40)
+    keep = keep & ~(
+        (da.arange(len(X), chunks=8) >= 80) & (da.arange(len(X), chunks=8) < 96)
+    )
+    filtered = chunks[keep]
+    filtered.compute_chunk_sizes()
+    assert 0 in filtered.chunks[0]
+    return filtered, np.asarray(filtered)
+
+
+def test_empty_dask_chunks_are_skipped(X):
+    filtered, values = _dask_with_empty_chunks(X)
+    stream = RowStream(filtered, check=check_array)
+    assert stream.n_blocks == sum(size > 0 for size in filtered.chunks[0])
+    assert_array_equal(stream[:], values)
+    # No validation split: a streamed one holds out whole blocks, not rows.
+    model = AutoencoderTransformer(
+        2, max_epochs=2, early_stopping=False, device="cpu", random_state=0
+    )
+    in_memory = clone(model).fit(values)
+    model.fit(filtered)
+    assert_array_equal(model.transform(filtered), in_memory.transform(values))
+    assert_array_equal(model.score_samples(filtered), in_memory.score_samples(values))
+
+
+def test_dask_array_filtered_to_nothing_is_a_clear_error(X):
+    filtered, _ = _dask_with_empty_chunks(X)
+    empty = filtered[filtered[:, 0] > np.inf]
+    empty.compute_chunk_sizes()
+    with pytest.raises(ValueError, match="0 sample"):
+        AutoencoderTransformer(max_epochs=1, device="cpu").fit(empty)
+
+
+class MisSliced(RowSliceable):
+    """A row-sliceable source whose slices have ``extra`` rows too many (or,
+    negative, too few) from row ``start`` on: a shape that lies."""
+
+    def __init__(self, X, extra, start=0):
+        super().__init__(X)
+        self.extra, self.start = extra, start
+
+    def __getitem__(self, key):
+        rows = super().__getitem__(key)
+        if key.stop is not None and key.stop > self.start:
+            rows = (
+                np.concatenate([rows, rows[: self.extra]])
+                if self.extra > 0
+                else rows[: self.extra]
+            )
+        return rows
+
+
+@pytest.mark.parametrize("extra", [-1, 1], ids=["fewer", "more"])
+@pytest.mark.parametrize("start", [0, 50], ids=["first_block", "late_block"])
+def test_blocks_of_the_wrong_length_are_an_error(small_blocks, extra, start, X):
+    source = MisSliced(X, extra, start)
+    with pytest.raises(ValueError, match=r"returned an array of shape"):
+        RowStream(source, check=lambda rows: None)[:]
+    model = AutoencoderTransformer(2, max_epochs=1, device="cpu", random_state=0)
+    # A failed fit leaves the model as it was; a fitted model refuses too.
+    if start:  # (the first rows are validated before any block is read)
+        with pytest.raises(ValueError, match=r"returned an array of shape"):
+            model.fit(source)
+        assert not hasattr(model, "n_features_in_")
+    model.fit(X)
+    for method in ("transform", "score_samples"):
+        with pytest.raises(ValueError, match=r"returned an array of shape"):
+            getattr(model, method)(source)
+    codes = MisSliced(model.transform(X).astype(np.float32), extra, start)
+    with pytest.raises(ValueError, match=r"returned an array of shape"):
+        model.inverse_transform(codes)
+
+
+def test_sparse_rows_are_read_dense(small_blocks, X):
+    sparse = scipy.sparse.csr_matrix(np.where(np.abs(X) < 0.7, 0.0, X))
+    stream = RowStream(sparse, check=check_array)
+    assert stream.n_blocks == 13 and stream.dtype == np.float32
+    block = stream.read_block(3)
+    assert isinstance(block, np.ndarray)
+    assert_array_equal(stream[:], sparse.toarray())
+
+
+def test_sparse_rows_are_held_out_as_in_memory(small_blocks, X):
+    sparse = scipy.sparse.csr_matrix(np.where(np.abs(X) < 0.7, 0.0, X))
+    stream = RowStream(sparse, check=check_array)
+    train, valid = stream.split(0.2, np.random.RandomState(0))
+    expected = InMemoryRows(sparse.toarray()).split(0.2, np.random.RandomState(0))
+    assert_array_equal(train[:], expected[0][:])
+    assert_array_equal(valid[:], expected[1][:])
+    model = AutoencoderTransformer(2, max_epochs=2, device="cpu", random_state=0)
+    assert model.fit(sparse).transform(sparse).shape == (len(X), 2)
+    assert "valid_loss" in model.net_.history[-1]

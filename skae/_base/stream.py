@@ -1,7 +1,8 @@
 """Out-of-core data: rows read, checked and scaled one block at a time.
 
 A :class:`numpy.memmap`, a dask array, or any 2-D array-like that can be
-sliced by rows (h5py, zarr) is never copied whole. :class:`RowStream` reads
+sliced by rows (h5py, zarr) is never copied whole; nor is a sparse matrix
+densified whole. :class:`RowStream` reads
 it in blocks, checks each block as it arrives, and, for a memory map, drops
 the pages it has read from the process's resident memory: a page of a
 memory-mapped file that has been read counts as resident until the kernel
@@ -21,6 +22,7 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse
 import torch
+from sklearn.model_selection import train_test_split
 from sklearn.utils.random import sample_without_replacement
 from torch.utils.data import Dataset
 
@@ -46,8 +48,9 @@ def is_streamed(X):
     True for a 2-D :class:`numpy.memmap` and for 2-D array-likes that are not
     numpy arrays but have a known ``shape``, a ``dtype`` and row slicing
     (dask arrays, h5py datasets, zarr arrays). numpy arrays, pandas objects,
-    sparse matrices, torch tensors and lists are validated and copied as
-    usual.
+    torch tensors and lists are validated and copied as usual; sparse
+    matrices are validated whole, and then read as a :class:`RowStream`
+    too (see :func:`~skae._base.validation.validate_rows`).
     """
     if isinstance(X, np.memmap):
         return X.ndim == 2
@@ -100,9 +103,35 @@ def _block_starts(source, n_samples, n_features):
                 "X.compute_chunk_sizes() (or pass lengths=True to "
                 "to_dask_array) first."
             )
-        return np.concatenate([[0], np.cumsum(sizes.astype(np.int64))])
+        # Empty chunks (left by filtering, then compute_chunk_sizes) are no
+        # blocks: each block must hold rows.
+        return np.unique(np.concatenate([[0], np.cumsum(sizes.astype(np.int64))]))
     rows = chunk_rows(n_features, n_samples, STREAM_BLOCK_VALUES)
     return np.append(np.arange(0, n_samples, rows, dtype=np.int64), n_samples)
+
+
+def read_rows(source, start, stop, dtype):
+    """Rows ``start:stop`` of ``source`` as a new dense array in ``dtype``.
+
+    A sparse block is densified. Raises a ``ValueError`` when the source
+    returns another number of rows (or columns) than its ``shape`` implies:
+    the output would otherwise be misaligned or left unfilled.
+    """
+    rows = source[start:stop]
+    if scipy.sparse.issparse(rows):
+        rows = np.asarray(rows.toarray(), dtype=dtype)
+    else:
+        # A copy: a memory map's pages are released after the read.
+        rows = np.array(rows, dtype=dtype)
+    expected = (int(stop - start), int(source.shape[1]))
+    if rows.shape != expected:
+        raise ValueError(
+            f"X[{start}:{stop}] returned an array of shape {rows.shape}, but X "
+            f"has shape {tuple(source.shape)}, so {expected} was expected. X's "
+            "shape and its row slicing disagree; check the source (for an "
+            "array-like wrapper, its shape and __getitem__)."
+        )
+    return rows
 
 
 class RowStream:
@@ -168,7 +197,18 @@ class RowStream:
 
     def split(self, fraction, random_state):
         """Training and validation streams: whole blocks, ``fraction`` of them
-        (at least one, and one left to train on) held out."""
+        (at least one, and one left to train on) held out.
+
+        A sparse matrix is indexed by rows in memory, so its rows are held
+        out as those of in-memory data are: the same rows, drawn one by one.
+        """
+        if scipy.sparse.issparse(self.source):
+            return tuple(
+                RowStream(part, self.check, sample=self._sample)
+                for part in train_test_split(
+                    self.source, test_size=fraction, random_state=random_state
+                )
+            )
         n_valid = max(1, round(fraction * self.n_blocks))
         n_valid = min(n_valid, self.n_blocks - 1)
         valid = random_state.permutation(self.n_blocks)[:n_valid]
@@ -197,7 +237,7 @@ class RowStream:
         block = int(self.blocks[position])
         if self._cached[0] != block:
             start, stop = self._starts[block], self._starts[block + 1]
-            rows = np.array(self.source[start:stop], dtype=self.dtype)
+            rows = read_rows(self.source, start, stop, self.dtype)
             release_pages(self.source)
             self.check(rows)
             self._cached = (block, rows)

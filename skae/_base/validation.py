@@ -1,49 +1,199 @@
-"""Input validation: scikit-learn's, with clearer messages, and for streams."""
+"""Input validation: scikit-learn's, with clearer messages, and for streams.
+
+Beyond what :func:`sklearn.utils.validation.validate_data` accepts, rows may
+come as
+
+- out-of-core data (:func:`~skae._base.stream.is_streamed`), read and
+  checked block by block as a :class:`~skae._base.stream.RowStream`;
+- a scipy sparse matrix or array, validated as CSR and densified one block
+  of rows at a time (whole, when it fits in one block);
+- a torch tensor, detached, moved to the CPU, made dense, and with float16
+  and bfloat16 upcast to float32.
+
+Datetime and timedelta columns are refused by name: numpy would either fail
+without naming them or turn them into nanoseconds silently.
+"""
 
 import numpy as np
+import scipy.sparse
+import torch
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_array, validate_data
 
 from .stream import RowStream, is_streamed
 
+# The float dtypes that skae computes in; others are converted (sklearn's).
+FLOAT_DTYPES = [np.float64, np.float32]
+# Phrases of scikit-learn's and numpy's errors for values that are no numbers.
+NON_NUMERIC_ERRORS = ("could not convert", "dtype='numeric'", "float() argument")
+
+
+def is_out_of_core(X):
+    """Whether ``X`` stays where it is, read one block of rows at a time.
+
+    True for memory maps, dask arrays and other row-sliceable sources
+    (:func:`~skae._base.stream.is_streamed`); false for in-memory data,
+    sparse matrices included: those can be split and indexed by rows as a
+    whole (``train_test_split``), so a meta-estimator treats them as in
+    memory.
+    """
+    return is_streamed(X)
+
+
+def takes_sparse(estimator):
+    """Whether ``estimator`` takes sparse input, by its tags.
+
+    None (a meta-estimator's default, a skae autoencoder) does; an estimator
+    without scikit-learn's tags (a duck-typed one) is not assumed to.
+    """
+    if estimator is None:
+        return True
+    try:
+        return get_tags(estimator).input_tags.sparse
+    except AttributeError:
+        return False
+
+
+def from_tensor(X):
+    """``X`` as a numpy array if it is a torch tensor, else unchanged.
+
+    The tensor is detached (a tensor that requires grad has no numpy view),
+    moved to the CPU and made dense; float16 and bfloat16, which numpy lacks
+    or scikit-learn does not keep, become float32, which holds them exactly.
+    """
+    if not isinstance(X, torch.Tensor):
+        return X
+    X = X.detach().cpu()
+    if X.layout != torch.strided:
+        X = X.to_dense()
+    if X.is_floating_point() and X.dtype not in (torch.float32, torch.float64):
+        X = X.to(torch.float32)
+    return X.resolve_conj().resolve_neg().numpy()
+
+
+def _columns_and_dtypes(X):
+    """``(name, dtype)`` of each column of a DataFrame, or of an array as one."""
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):
+        return list(zip(X.columns, X.dtypes))
+    dtype = getattr(X, "dtype", None)
+    return [] if dtype is None else [("X", dtype)]
+
+
+def _describe(columns):
+    return ", ".join(f"{name!r} ({dtype})" for name, dtype in columns)
+
+
+def check_no_datetimes(estimator, X):
+    """Raise a ``ValueError`` naming the datetime or timedelta columns of ``X``."""
+    temporal = [
+        (name, dtype)
+        for name, dtype in _columns_and_dtypes(X)
+        if getattr(dtype, "kind", None) in ("M", "m")
+    ]
+    if temporal:
+        what = (
+            f"datetime or timedelta columns: {_describe(temporal)}"
+            if hasattr(X, "columns")
+            else f"dtype {temporal[0][1]}"
+        )
+        raise ValueError(
+            f"{type(estimator).__name__} needs numeric input, but X has "
+            f"{what}. Convert them to "
+            "numbers first (e.g. seconds since a reference time, "
+            "(X[column] - start).dt.total_seconds()), or drop them."
+        )
+
+
+def _non_numeric_columns(X):
+    """The columns of a DataFrame whose values are not numbers."""
+    columns = []
+    for name, dtype in _columns_and_dtypes(X):
+        # A categorical column is as numeric as its categories.
+        values = getattr(getattr(dtype, "categories", None), "dtype", dtype)
+        if getattr(values, "kind", "O") not in "biuf":
+            columns.append((name, dtype))
+    return columns
+
+
+def validate_in_memory(estimator, X, *, reset):
+    """``validate_data`` for in-memory ``X`` (sparse kept as CSR), in float32
+    or float64, with a clear message for columns that are not numeric."""
+    X = from_tensor(X)
+    check_no_datetimes(estimator, X)
+    try:
+        return validate_data(
+            estimator, X, reset=reset, accept_sparse="csr", dtype=FLOAT_DTYPES
+        )
+    except (ValueError, TypeError) as exc:
+        if not any(phrase in str(exc) for phrase in NON_NUMERIC_ERRORS):
+            raise
+        columns = _non_numeric_columns(X) if hasattr(X, "columns") else []
+        where = f" in columns {_describe(columns)}" if columns else ""
+        # Objects that are no numbers at all (dicts, Periods) stay a TypeError.
+        error = TypeError if isinstance(exc, TypeError) else ValueError
+        raise error(
+            f"{type(estimator).__name__} needs numeric input, but X has "
+            f"non-numeric values{where} ({exc}). Encode categorical columns "
+            "first, e.g. with sklearn.preprocessing.OneHotEncoder."
+        ) from exc
+
 
 def validate_rows(estimator, X, *, reset, check):
-    """Validate ``X`` as scikit-learn does, with a clearer message for strings.
+    """Validate ``X`` as scikit-learn does, with clearer messages.
 
     ``check(X)`` runs the estimator's own checks on validated data.
-    Out-of-core data (:func:`~skae._base.stream.is_streamed`) come back as a
-    :class:`~skae._base.stream.RowStream`: their first rows are validated
-    here, and every block is checked when it is read. Data of one block
-    are read into memory.
+    Out-of-core data (:func:`~skae._base.stream.is_streamed`) and sparse
+    matrices come back as a :class:`~skae._base.stream.RowStream`: the
+    first rows of out-of-core data (all of a sparse matrix) are validated
+    here, and every block is checked, dense, when it is read. Data of one
+    block are read into memory.
     """
+    X = from_tensor(X)
     if is_streamed(X):
         # The first rows: width, dtype, feature names.
         validate_rows(estimator, np.asarray(X[:2]), reset=reset, check=check)
-        stream = RowStream(X, check=lambda rows: check(check_array(rows, dtype=None)))
-        return stream if stream.n_blocks > 1 else stream.read(0, len(stream))
-    try:
-        X = validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32])
-    except ValueError as exc:
-        if "could not convert" in str(exc) or "dtype='numeric'" in str(exc):
-            raise ValueError(
-                f"{type(estimator).__name__} needs numeric input, but X has "
-                f"non-numeric values ({exc}). Encode categorical columns "
-                "first, e.g. with sklearn.preprocessing.OneHotEncoder."
-            ) from exc
-        raise
-    check(X)
-    return X
+    else:
+        X = validate_in_memory(estimator, X, reset=reset)
+        if not scipy.sparse.issparse(X):
+            check(X)
+            return X
+    stream = RowStream(X, check=lambda rows: check(check_array(rows, dtype=None)))
+    return stream if stream.n_blocks > 1 else stream.read(0, len(stream))
 
 
 def validate_codes(Z, n_components):
-    """Codes for ``inverse_transform``: checked, and streamed if out of core."""
-    Z = (
-        RowStream(Z, check=check_array)
-        if is_streamed(Z)
-        else check_array(Z, dtype=[np.float64, np.float32])
-    )
+    """Codes for ``inverse_transform``: checked, and streamed if out of core
+    or sparse."""
+    Z = from_tensor(Z)
+    if is_streamed(Z):
+        Z = RowStream(Z, check=check_array)
+    else:
+        Z = check_array(Z, accept_sparse="csr", dtype=FLOAT_DTYPES)
+        if scipy.sparse.issparse(Z):
+            Z = RowStream(Z, check=check_array)
+            Z = Z if Z.n_blocks > 1 else Z.read(0, len(Z))
     if Z.shape[1] != n_components:
         raise ValueError(
             f"X has {Z.shape[1]} features, but inverse_transform expects "
             f"codes with n_components={n_components} features."
         )
     return Z
+
+
+def validate_passed_on(estimator, X, *, reset):
+    """``X`` validated for a meta-estimator that passes its rows on.
+
+    As :func:`validate_in_memory`, except that out-of-core data stay out of
+    core: only their first rows are checked here (width, type, names), and
+    the wrapped estimator checks every block it reads.
+    """
+    X = from_tensor(X)
+    if is_out_of_core(X):
+        validate_in_memory(estimator, np.asarray(X[:2]), reset=reset)
+        return X
+    return validate_in_memory(estimator, X, reset=reset)
+
+
+def dense_rows(rows):
+    """A block of rows (sparse, a memory map's, a dask array's) as a numpy array."""
+    return rows.toarray() if scipy.sparse.issparse(rows) else np.asarray(rows)

@@ -14,7 +14,7 @@ from sklearn.model_selection import KFold, train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
-from .._base.stream import is_streamed
+from .._base.validation import is_out_of_core, takes_sparse
 from .._compat import (
     HasMethods,
     Interval,
@@ -354,8 +354,8 @@ class OutlierDetector(
             fraction,
             novelty=self.novelty,
             contamination=contamination,
-            n_rows=len(X),
-            streamed=is_streamed(X),
+            n_rows=X.shape[0],  # len() of a sparse matrix is an error
+            streamed=is_out_of_core(X),
         )
         if plan == "cross_fit":
             scores = self._cross_fitted_scores(X)
@@ -391,9 +391,9 @@ class OutlierDetector(
     def _cross_fitted_scores(self, X):
         """Each row's score by the model of the folds that leave it out."""
         folds = KFold(
-            cross_fit_folds(len(X)), shuffle=True, random_state=self._split_rng()
+            cross_fit_folds(X.shape[0]), shuffle=True, random_state=self._split_rng()
         )
-        scores = np.empty(len(X))
+        scores = np.empty(X.shape[0])
         for train, held_out in folds.split(X):
             estimator = self._make_estimator().fit(X[train])
             scores[held_out] = self._scores(X[held_out], estimator=estimator)
@@ -456,5 +456,6 @@ class OutlierDetector(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        # Sparse rows are passed on: taken if the wrapped estimator takes them.
+        tags.input_tags.sparse = takes_sparse(self.estimator)
         return tags

@@ -7,11 +7,11 @@ reconstruction score of any transformer with ``inverse_transform``.
 """
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._base.data import iter_row_chunks
 from .._base.scaling import standardize
-from .._base.stream import is_streamed
+from .._base.validation import dense_rows, validate_passed_on
 from .._compat import input_feature_names, wrap_in_output_container
 
 # The message of skae's ValueError for rows that its network cannot map to
@@ -29,7 +29,7 @@ def reconstruction_terms(estimator, X):
     where the reconstruction is NaN.
     """
     for chunk in iter_row_chunks(X):
-        chunk = np.asarray(chunk)
+        chunk = dense_rows(chunk)
         reconstruction = reconstruct(estimator, chunk)
         with np.errstate(over="ignore", invalid="ignore"):
             terms = np.subtract(chunk, reconstruction, dtype=np.float64)
@@ -115,11 +115,11 @@ def _checked_scores(estimator, X, per_feature):
     """
     method = "score_samples_per_feature" if per_feature else "score_samples"
     scores = np.asarray(getattr(estimator, method)(X))
-    expected = (len(X), X.shape[1]) if per_feature else (len(X),)
+    expected = (X.shape[0], X.shape[1]) if per_feature else (X.shape[0],)
     if scores.shape != expected or scores.dtype.kind not in "biuf":
         raise ValueError(
             f"{type(estimator).__name__}.{method} returned {scores.dtype} "
-            f"values of shape {scores.shape} for {len(X)} rows of "
+            f"values of shape {scores.shape} for {X.shape[0]} rows of "
             f"{X.shape[1]} features; OutlierDetector needs real numbers of "
             f"shape {expected}."
         )
@@ -130,15 +130,13 @@ class DetectorScoring:
     """The methods of :class:`~skae.OutlierDetector` that score rows."""
 
     def _validate(self, X, *, reset):
-        """Validated ``X``; out-of-core data stay out of core.
+        """Validated ``X``; out-of-core data stay out of core, sparse stays
+        sparse: see :func:`~skae._base.validation.validate_passed_on`.
 
         Of a memory map or a dask array only the first rows are checked
         here (width, type, names); the estimator checks every block it reads.
         """
-        if is_streamed(X):
-            validate_data(self, np.asarray(X[:2]), reset=reset)
-            return X
-        return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+        return validate_passed_on(self, X, reset=reset)
 
     def _scores(self, X, *, per_feature=False, estimator=None):
         """Scores of validated rows ``X``, higher for more normal samples.
