@@ -269,7 +269,7 @@ def check_fitted(estimator, fitted):
 
 
 def _estimator_class(name):
-    cls = _CLASSES.get(name)
+    cls = _CLASSES.get(name) if isinstance(name, str) else None
     if cls is None or inspect.isabstract(cls) or not hasattr(cls, "fit"):
         raise InvalidModelFile(
             f"it holds a {name!r}, which is not a skae estimator known to "

@@ -354,6 +354,12 @@ EDITS = {
     "params-list": ("ae", PARAMS, [1], "'params'"),
     "class-unknown": ("ae", ("estimator", "class"), "Nope", "'Nope'"),
     "class-base": ("ae", ("estimator", "class"), "Saveable", "'Saveable'"),
+    "inner-class-list": (
+        "detector",
+        (*PARAMS, "estimator", "__estimator__", "class"),
+        [],
+        r"\[\]",
+    ),
     "param-unknown": ("ae", (*PARAMS, "forward"), 1, "no parameter 'forward'"),
     "optimizer-unknown": (
         "ae",
