@@ -9,6 +9,7 @@ which :func:`skae.load` reports as a ``ValueError`` naming the file.
 
 import json
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -37,11 +38,23 @@ def short(value):
 
 
 def read_archive(path):
+    """The manifest (parsed) and the weights (bytes) of the model file."""
     try:
         with zipfile.ZipFile(path) as archive:
             manifest = _read_member(archive, JSON_NAME, MAX_JSON_BYTES)
             weights = _read_member(archive, WEIGHTS_NAME, MAX_WEIGHTS_BYTES)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise  # no file to judge
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        # an encrypted member, or one packed by an unknown method
+        RuntimeError,
+        NotImplementedError,
+    ) as exc:
         raise InvalidModelFile(f"it is not a readable zip archive ({exc})") from None
     try:
         manifest = json.loads(manifest)
@@ -183,11 +196,17 @@ def text_array(length):
 def output_config(value, context, name):
     """``set_output``'s choice: a dict of containers by method."""
     if not isinstance(value, dict) or not all(
-        isinstance(key, str) and isinstance(item, str) for key, item in value.items()
+        key in OUTPUT_METHODS and item in OUTPUT_CONTAINERS
+        for key, item in value.items()
     ):
-        raise InvalidModelFile(f"{name} is not a dict of str: {short(value)}")
+        raise InvalidModelFile(
+            f"{name} is not a choice of set_output's containers: {short(value)}"
+        )
     return value
 
+
+OUTPUT_METHODS = ("transform",)
+OUTPUT_CONTAINERS = ("default", "pandas", "polars")
 
 # Attributes of every fitted estimator, and those a fit may leave unset.
 COMMON_FITTED = {

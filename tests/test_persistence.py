@@ -420,6 +420,12 @@ EDITS = {
         "scale_",
     ),
     "scale-list": ("ae", (*FITTED, "scale_"), [1.0] * 5, "scale_"),
+    "output-config": (
+        "ae",
+        (*FITTED, "_sklearn_output_config"),
+        {"__dict__": {"transform": "nope"}},
+        "set_output",
+    ),
     "transform": ("ae", (*FITTED, "transform"), 1, "no fitted attribute 'transform'"),
     "forward": ("ae", (*FITTED, "forward"), "x", "no fitted attribute 'forward'"),
     "private": ("ae", (*FITTED, "_fit"), 1, "no fitted attribute '_fit'"),
@@ -588,6 +594,21 @@ def test_member_larger_than_its_header_says_is_refused(saved_files):
     offset = data.rfind(b"PK\x01\x02", 0, data.rfind(b"skae.json") + 1)
     data[offset + 24 : offset + 28] = (info.file_size - 10).to_bytes(4, "little")
     _assert_invalid(io.BytesIO(bytes(data)), "")
+
+
+def test_corrupted_archive_is_a_clear_error(saved_files):
+    manifest, weights = _members(saved_files["ae"])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("skae.json", json.dumps(manifest))
+        archive.writestr("weights.pt", weights)
+    data = bytearray(buffer.getvalue())
+    start = data.find(b"skae.json") + len("skae.json")
+    data[start + 20 : start + 60] = bytes(40)  # inside the deflated JSON
+    _assert_invalid(io.BytesIO(bytes(data)), "not a readable zip archive")
+    _assert_invalid(io.BytesIO(saved_files["ae"][:-30]), "")
+    with pytest.raises(FileNotFoundError):  # no file is not a damaged file
+        skae.load("no such file.skae")
 
 
 def test_a_rejected_file_names_itself(tmp_path, saved_files):
