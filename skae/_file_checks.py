@@ -107,6 +107,31 @@ def _check_depth(value):
     raise InvalidModelFile(f"its {JSON_NAME} is nested more than {MAX_DEPTH} deep")
 
 
+def check_fitted(estimator, fitted):
+    """``fitted`` validated against the attributes ``estimator`` sets in fit.
+
+    ``_fitted_attributes`` declares each name with a validator; names it does
+    not declare (methods such as ``transform`` included) are refused.
+    """
+    declared = type(estimator)._fitted_attributes
+    unknown = sorted(set(fitted) - set(declared))
+    if unknown:
+        raise InvalidModelFile(
+            f"{type(estimator).__name__} has no fitted attribute {unknown[0]!r}"
+        )
+    checked = {}
+    for name, validator in declared.items():
+        if name in fitted:
+            context = {**estimator.get_params(deep=False), **checked}
+            checked[name] = validator(fitted[name], context, name)
+        elif name not in OPTIONAL_FITTED:
+            raise InvalidModelFile(
+                f"the fitted attribute {name!r} of {type(estimator).__name__} "
+                "is missing"
+            )
+    return checked
+
+
 # ----------------------------------------------------------------------------
 # Fitted attributes: validators, called as ``validator(value, context, name)``
 # where ``context`` holds the parameters and the attributes checked before.

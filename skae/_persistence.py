@@ -14,9 +14,16 @@ A model file is a zip archive of two members:
 
 Loading creates the estimator from its parameters, sets its fitted
 attributes, rebuilds the module through ``_build_module`` and loads the
-weights into it. No code named by the file runs: classes are looked up among
-the skae estimators already imported, and optimizers in ``torch.optim``.
-Custom ``encoder`` and ``decoder`` modules cannot be rebuilt from a file
+weights into it. Each step validates what it reads first
+(:mod:`skae._file_checks`): member sizes and JSON depth within limits, the
+parameters through the estimator's own validation, only the fitted
+attributes the class declares, with their types and shapes, and weights of
+the rebuilt module's names and shapes. Anything else is a ``ValueError``
+that says the file is not a valid skae model file, and what is wrong.
+
+No code named by the file runs: classes are looked up among the skae
+estimators already imported, and optimizers in ``torch.optim``. Custom
+``encoder`` and ``decoder`` modules cannot be rebuilt from a file
 without running its code, so :func:`load` takes them as arguments and loads
 the saved weights into them.
 """
@@ -26,6 +33,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 
 import numpy as np
@@ -36,9 +44,9 @@ from ._compat import OUTPUT_CONFIG_ATTRIBUTE, validate_params
 from ._file_checks import (
     COMMON_FITTED,
     JSON_NAME,
-    OPTIONAL_FITTED,
     WEIGHTS_NAME,
     InvalidModelFile,
+    check_fitted,
     read_archive,
     short,
 )
@@ -191,7 +199,11 @@ def _read_weights(weights):
     # its errors advise weights_only=False, which a user must never follow
     # for an untrusted file, so they are not passed on.
     try:
-        tensors = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
+        with warnings.catch_warnings():  # torch's notes on the pickle protocol
+            warnings.simplefilter("ignore")
+            tensors = torch.load(
+                io.BytesIO(weights), weights_only=True, map_location="cpu"
+            )
     except Exception:  # any failure to read them means a bad file
         raise InvalidModelFile(
             f"its {WEIGHTS_NAME} is damaged or holds more than tensors"
@@ -241,31 +253,6 @@ def _new_estimator(class_name, params, modules):
     except ValueError as exc:  # InvalidParameterError included
         raise InvalidModelFile(f"{class_name}: {exc}") from None
     return estimator
-
-
-def check_fitted(estimator, fitted):
-    """``fitted`` validated against the attributes ``estimator`` sets in fit.
-
-    ``_fitted_attributes`` declares each name with a validator; names it does
-    not declare (methods such as ``transform`` included) are refused.
-    """
-    declared = type(estimator)._fitted_attributes
-    unknown = sorted(set(fitted) - set(declared))
-    if unknown:
-        raise InvalidModelFile(
-            f"{type(estimator).__name__} has no fitted attribute {unknown[0]!r}"
-        )
-    checked = {}
-    for name, validator in declared.items():
-        if name in fitted:
-            context = {**estimator.get_params(deep=False), **checked}
-            checked[name] = validator(fitted[name], context, name)
-        elif name not in OPTIONAL_FITTED:
-            raise InvalidModelFile(
-                f"the fitted attribute {name!r} of {type(estimator).__name__} "
-                "is missing"
-            )
-    return checked
 
 
 def _estimator_class(name):
