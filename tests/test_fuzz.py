@@ -25,7 +25,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, note
+from hypothesis import assume, event, given, note
 from hypothesis import strategies as st
 
 import skae
@@ -430,5 +430,7 @@ def test_load_of_an_edited_file_gives_a_valueerror_or_a_working_model(name, data
             model = skae.load(buffer)
     except ValueError as exc:
         assert "weights_only" not in str(exc)
+        event("refused")
         return
+    event("loaded")
     _check_loaded_model(model, X)

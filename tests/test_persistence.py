@@ -514,6 +514,18 @@ def test_widths_beyond_the_saved_weights_allocate_nothing(saved_files):
     assert peak < 2**26  # the JSON's arrays, not a module 10**5 wide
 
 
+def test_width_that_does_not_match_the_weights_is_named(saved_files):
+    manifest, weights = _members(saved_files["ae"])
+    fitted = manifest["estimator"]["fitted"]
+    fitted["n_features_in_"] = 4
+    for name in ("mean_", "scale_"):
+        fitted[name]["__ndarray__"] = fitted[name]["__ndarray__"][:4]
+    _assert_invalid(
+        _archive(manifest, weights),
+        r"'decoder.linear.bias' are .* \(5,\), not .*\(4,\)",
+    )
+
+
 @pytest.mark.parametrize(
     "tensors",
     [
