@@ -107,23 +107,25 @@ def _check_depth(value):
     raise InvalidModelFile(f"its {JSON_NAME} is nested more than {MAX_DEPTH} deep")
 
 
-def check_fitted(estimator, fitted):
-    """``fitted`` validated against the attributes ``estimator`` sets in fit.
+def check_fitted(estimator, saved, decode):
+    """The fitted attributes ``saved`` in a file, decoded and validated.
 
-    ``_fitted_attributes`` declares each name with a validator; names it does
-    not declare (methods such as ``transform`` included) are refused.
+    ``_fitted_attributes`` declares each name that ``estimator`` sets in fit
+    with a validator; names it does not declare (methods such as
+    ``transform`` included) are refused before any value is decoded, each
+    by ``decode(name, value)``.
     """
     declared = type(estimator)._fitted_attributes
-    unknown = sorted(set(fitted) - set(declared))
+    unknown = sorted(set(saved) - set(declared))
     if unknown:
         raise InvalidModelFile(
             f"{type(estimator).__name__} has no fitted attribute {unknown[0]!r}"
         )
     checked = {}
     for name, validator in declared.items():
-        if name in fitted:
+        if name in saved:
             context = {**estimator.get_params(deep=False), **checked}
-            checked[name] = validator(fitted[name], context, name)
+            checked[name] = validator(decode(name, saved[name]), context, name)
         elif name not in OPTIONAL_FITTED:
             raise InvalidModelFile(
                 f"the fitted attribute {name!r} of {type(estimator).__name__} "

@@ -225,15 +225,15 @@ def _from_node(node, prefix, tensors, modules, device):
             f"{where} is not a dict of 'class' (a str), 'params' and 'fitted' (dicts)"
         )
     estimator = _new_estimator(node["class"], node["params"], modules)
-    fitted = {}
-    for name, value in node["fitted"].items():
+
+    def decode(name, value):
         if isinstance(value, dict) and "__fitted__" in value:
-            fitted[name] = _from_node(
+            return _from_node(
                 value["__fitted__"], prefix + name + ".", tensors, modules, device
             )
-        else:
-            fitted[name] = decode_value(value, modules, name)
-    for name, value in check_fitted(estimator, fitted).items():
+        return decode_value(value, modules, name)
+
+    for name, value in check_fitted(estimator, node["fitted"], decode).items():
         setattr(estimator, name, value)
     estimator._load_tensors(node, prefix, tensors, device)
     return estimator
