@@ -31,6 +31,7 @@ __all__ = [
     "fit_context",
     "input_feature_names",
     "memory_map_of",
+    "validate_params",
     "set_output_container",
     "wrap_in_output_container",
 ]
@@ -103,3 +104,12 @@ def memory_map_of(array):
     own no mapping, absent for other arrays).
     """
     return getattr(array, "_mmap", None)
+
+
+def validate_params(estimator):
+    """Check ``estimator``'s parameters against its ``_parameter_constraints``.
+
+    What ``fit`` checks first, for an estimator that is not fitted (one read
+    from a model file); raises ``InvalidParameterError``, a ``ValueError``.
+    """
+    estimator._validate_params()

@@ -14,9 +14,16 @@ A model file is a zip archive of two members:
 
 Loading creates the estimator from its parameters, sets its fitted
 attributes, rebuilds the module through ``_build_module`` and loads the
-weights into it. No code named by the file runs: classes are looked up among
-the skae estimators already imported, and optimizers in ``torch.optim``.
-Custom ``encoder`` and ``decoder`` modules cannot be rebuilt from a file
+weights into it. Each step validates what it reads first
+(:mod:`skae._file_checks`): member sizes and JSON depth within limits, the
+parameters through the estimator's own validation, only the fitted
+attributes the class declares, with their types and shapes, and weights of
+the rebuilt module's names and shapes. Anything else is a ``ValueError``
+that says the file is not a valid skae model file, and what is wrong.
+
+No code named by the file runs: classes are looked up among the skae
+estimators already imported, and optimizers in ``torch.optim``. Custom
+``encoder`` and ``decoder`` modules cannot be rebuilt from a file
 without running its code, so :func:`load` takes them as arguments and loads
 the saved weights into them.
 """
@@ -26,20 +33,28 @@ import io
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._compat import OUTPUT_CONFIG_ATTRIBUTE
+from ._compat import OUTPUT_CONFIG_ATTRIBUTE, validate_params
+from ._file_checks import (
+    COMMON_FITTED,
+    JSON_NAME,
+    WEIGHTS_NAME,
+    InvalidModelFile,
+    check_fitted,
+    read_archive,
+    short,
+)
 from ._version import __version__
 
 # Bump when a file written by this version cannot be read by an older skae
 # or the reverse; load() reads this version only.
 FORMAT_VERSION = 1
-JSON_NAME = "skae.json"
-WEIGHTS_NAME = "weights.pt"
 
 # Every saveable class, by name: load() creates only these.
 _CLASSES = {}
@@ -63,6 +78,9 @@ class Saveable:
     """
 
     _saved_separately = ()
+    # Each fitted attribute that a model file may set, with its validator
+    # (see check_fitted): subclasses declare theirs.
+    _fitted_attributes = COMMON_FITTED
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -115,6 +133,9 @@ class Saveable:
         self._save_tensors(node, prefix, tensors)
         return node
 
+    def _check_params(self):
+        """Check what parameter constraints cannot express."""
+
     def _save_tensors(self, node, prefix, tensors):
         """Add the tensors of the model to ``tensors`` (and notes to ``node``)."""
 
@@ -146,10 +167,23 @@ def load(path, *, encoder=None, decoder=None, device=None):
     Raises
     ------
     ValueError
-        If the file is not a skae model, was written in another file format
-        version, or holds weights that do not fit the estimator.
+        If the file is not a valid skae model file (damaged, edited, or
+        holding values that the estimator could not have fitted: the message
+        says what), or was written in another file format version.
     """
-    manifest, weights = _read_archive(path)
+    try:
+        manifest, weights = read_archive(path)
+        _check_format_version(manifest, path)
+        tensors = _read_weights(weights)
+        modules = {"encoder": encoder, "decoder": decoder}
+        return _from_node(manifest.get("estimator"), "", tensors, modules, device)
+    except InvalidModelFile as exc:
+        raise ValueError(
+            f"{_describe(path)} is not a valid skae model file: {exc}"
+        ) from None
+
+
+def _check_format_version(manifest, path):
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise ValueError(
@@ -158,38 +192,75 @@ def load(path, *, encoder=None, decoder=None, device=None):
             f"this skae ({__version__}) reads format {FORMAT_VERSION} only. Load "
             "it with the skae version that wrote it and refit, or pickle it there."
         )
-    tensors = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
-    modules = {"encoder": encoder, "decoder": decoder}
+
+
+def _read_weights(weights):
+    # weights_only=True refuses anything but tensors and plain containers;
+    # its errors advise weights_only=False, which a user must never follow
+    # for an untrusted file, so they are not passed on.
     try:
-        return _from_node(manifest["estimator"], "", tensors, modules, device)
-    except (KeyError, RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"{_describe(path)}, written by skae {manifest.get('skae_version')}, "
-            f"does not match the estimators of skae {__version__}: {exc}"
-        ) from exc
+        with warnings.catch_warnings():  # torch's notes on the pickle protocol
+            warnings.simplefilter("ignore")
+            tensors = torch.load(
+                io.BytesIO(weights), weights_only=True, map_location="cpu"
+            )
+    except Exception:  # any failure to read them means a bad file
+        raise InvalidModelFile(
+            f"its {WEIGHTS_NAME} is damaged or holds more than tensors"
+        ) from None
+    if not isinstance(tensors, dict):
+        raise InvalidModelFile(f"its {WEIGHTS_NAME} is not a dict of tensors")
+    return tensors
 
 
 def _from_node(node, prefix, tensors, modules, device):
-    cls = _estimator_class(node["class"])
-    estimator = cls(**_decode_params(node["params"], modules))
-    for name, value in node["fitted"].items():
+    where = f"estimator {prefix[:-1]!r}" if prefix else "the estimator"
+    if not (
+        isinstance(node, dict)
+        and isinstance(node.get("class"), str)
+        and isinstance(node.get("params"), dict)
+        and isinstance(node.get("fitted"), dict)
+    ):
+        raise InvalidModelFile(
+            f"{where} is not a dict of 'class' (a str), 'params' and 'fitted' (dicts)"
+        )
+    estimator = _new_estimator(node["class"], node["params"], modules)
+
+    def decode(name, value):
         if isinstance(value, dict) and "__fitted__" in value:
-            value = _from_node(
+            return _from_node(
                 value["__fitted__"], prefix + name + ".", tensors, modules, device
             )
-        else:
-            value = decode_value(value, modules, name)
+        return decode_value(value, modules, name)
+
+    for name, value in check_fitted(estimator, node["fitted"], decode).items():
         setattr(estimator, name, value)
     estimator._load_tensors(node, prefix, tensors, device)
     return estimator
 
 
+def _new_estimator(class_name, params, modules):
+    """An unfitted estimator of ``class_name`` with ``params``, validated."""
+    cls = _estimator_class(class_name)
+    known = inspect.signature(cls.__init__).parameters
+    unknown = sorted(name for name in params if name not in known or name == "self")
+    if unknown:
+        raise InvalidModelFile(f"{class_name} has no parameter {unknown[0]!r}")
+    estimator = cls(**_decode_params(params, modules))
+    try:
+        validate_params(estimator)
+        estimator._check_params()
+    except ValueError as exc:  # InvalidParameterError included
+        raise InvalidModelFile(f"{class_name}: {exc}") from None
+    return estimator
+
+
 def _estimator_class(name):
-    cls = _CLASSES.get(name)
+    cls = _CLASSES.get(name) if isinstance(name, str) else None
     if cls is None or inspect.isabstract(cls) or not hasattr(cls, "fit"):
-        raise ValueError(
-            f"The file holds a {name}, which is not a skae estimator known to "
-            f"this Python session (skae {__version__})."
+        raise InvalidModelFile(
+            f"it holds a {name!r}, which is not a skae estimator known to "
+            f"this Python session (skae {__version__})"
         )
     return cls
 
@@ -277,38 +348,99 @@ def encode_value(value, where, name=""):
 
 
 def decode_value(value, modules, name):
+    """A value written by :func:`encode_value`; :class:`InvalidModelFile` if
+    it is not one."""
     if isinstance(value, list):
         return [decode_value(item, modules, name) for item in value]
     if not isinstance(value, dict):
         return value
-    if "__dict__" in value:
+    if len(value) == 1 and "__dict__" in value:
         return {
             key: decode_value(item, modules, name)
-            for key, item in value["__dict__"].items()
+            for key, item in _payload(value, "__dict__", dict, name).items()
         }
-    if "__tuple__" in value:
-        return tuple(decode_value(item, modules, name) for item in value["__tuple__"])
-    if "__ndarray__" in value:
-        dtype = object if value["dtype"] == "object" else np.dtype(value["dtype"])
-        return np.asarray(value["__ndarray__"], dtype=dtype)
-    if "__device__" in value:
-        return torch.device(value["__device__"])
-    if "__random_state__" in value:
-        kind, keys, position, has_gauss, cached = value["__random_state__"]
-        random_state = np.random.RandomState()
+    if len(value) == 1 and "__tuple__" in value:
+        items = _payload(value, "__tuple__", list, name)
+        return tuple(decode_value(item, modules, name) for item in items)
+    for tag, decode in _TAGGED.items():
+        if tag in value:
+            return decode(value, modules, name)
+    raise InvalidModelFile(f"{name} holds an unknown value {short(value)}")
+
+
+def _payload(value, tag, kind, name):
+    if not isinstance(value[tag], kind):
+        raise InvalidModelFile(f"{name} holds a {tag} that is not a {kind.__name__}")
+    return value[tag]
+
+
+def _decode_array(value, modules, name):
+    items = _payload(value, "__ndarray__", list, name)
+    dtype = value.get("dtype")
+    try:
+        # Numbers of at most 8 bytes, or str objects: no dtype from the
+        # file allocates more than its values.
+        dtype = object if dtype == "object" else np.dtype(dtype)
+        if dtype is not object and (dtype.kind not in "biuf" or dtype.itemsize > 8):
+            raise TypeError
+        array = np.asarray(items, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidModelFile(f"{name} is not an array of numbers or str") from None
+    if dtype is object and not all(isinstance(item, str) for item in array.flat):
+        raise InvalidModelFile(f"{name} is an object array of values other than str")
+    return array
+
+
+def _decode_device(value, modules, name):
+    try:
+        return torch.device(_payload(value, "__device__", str, name))
+    except RuntimeError:
+        raise InvalidModelFile(f"{name} names no torch device") from None
+
+
+def _decode_random_state(value, modules, name):
+    state = _payload(value, "__random_state__", list, name)
+    random_state = np.random.RandomState()
+    try:
+        kind, keys, position, has_gauss, cached = state
         random_state.set_state(
             (kind, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached)
         )
-        return random_state
-    if "__optimizer__" in value:
-        return getattr(torch.optim, value["__optimizer__"])
-    if "__module__" in value:
-        return modules[value["name"]]  # given to load(); see _decode_params
-    if "__estimator__" in value:
-        node = value["__estimator__"]
-        cls = _estimator_class(node["class"])
-        return cls(**_decode_params(node["params"], modules))
-    raise ValueError(f"Unknown value in a skae model file: {value!r}")
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidModelFile(f"{name} is not a RandomState's state") from None
+    return random_state
+
+
+def _decode_optimizer(value, modules, name):
+    cls = getattr(torch.optim, str(value["__optimizer__"]), None)
+    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        raise InvalidModelFile(
+            f"{name} names no optimizer of torch.optim: {short(value)}"
+        )
+    return cls
+
+
+def _decode_module(value, modules, name):
+    if value.get("name") not in modules:
+        raise InvalidModelFile(f"{name} holds a module of unknown use {short(value)}")
+    return modules[value["name"]]  # given to load(); see _decode_params
+
+
+def _decode_estimator(value, modules, name):
+    node = _payload(value, "__estimator__", dict, name)
+    if not isinstance(node.get("params"), dict):
+        raise InvalidModelFile(f"{name} has no dict of 'params'")
+    return _new_estimator(node.get("class"), node["params"], modules)
+
+
+_TAGGED = {
+    "__ndarray__": _decode_array,
+    "__device__": _decode_device,
+    "__random_state__": _decode_random_state,
+    "__optimizer__": _decode_optimizer,
+    "__module__": _decode_module,
+    "__estimator__": _decode_estimator,
+}
 
 
 # ----------------------------------------------------------------------------
@@ -337,20 +469,6 @@ def _write_archive(path, manifest, weights):
     except BaseException:
         os.unlink(temporary)
         raise
-
-
-def _read_archive(path):
-    try:
-        with zipfile.ZipFile(path) as archive:
-            manifest = json.loads(archive.read(JSON_NAME))
-            weights = archive.read(WEIGHTS_NAME)
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
-        raise ValueError(
-            f"{_describe(path)} is not a skae model file ({exc})."
-        ) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != "skae":
-        raise ValueError(f"{_describe(path)} is not a skae model file.")
-    return manifest, weights
 
 
 def _describe(path):

@@ -14,15 +14,27 @@ or infinity; the parameters are Python or numpy scalars. The models are tiny,
 so that an example takes a fraction of a second. How many examples run is
 the hypothesis profile's choice (``tests/conftest.py``: 50 per estimator by
 default, 500 with ``HYPOTHESIS_PROFILE=slow``).
+
+``skae.load`` gets the files of small saved models with their JSON edited at
+random (values replaced, deleted, inserted, of another type, nested deeply):
+it either raises a ``ValueError`` or returns a model whose outputs have the
+right shape, with finite codes and no NaN score (rows far from an edited
+mean score -inf, as far rows do).
 """
 
+import functools
+import io
+import json
 import re
+import warnings
+import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, note
+from hypothesis import assume, event, given, note
 from hypothesis import strategies as st
 
+import skae
 from skae import (
     IWAE,
     VAE,
@@ -293,3 +305,145 @@ def test_vae_variance_floor_fits_float32_at_any_spread(Estimator, X, early_stopp
         random_state=0,
     )
     assert np.all(np.isfinite(model.fit(X).score_samples(X)))
+
+
+# ----------------------------------------------------------------------------
+# skae.load on edited model files
+
+
+@functools.cache
+def _saved_models():
+    """Small fitted models, saved once: ``(file bytes, data)`` by name."""
+    X = np.random.RandomState(0).normal(size=(30, 4))
+    fast = dict(hidden_layer_sizes=(4,), max_epochs=2, random_state=0, device="cpu")
+    models = {
+        "ae": AutoencoderTransformer(**fast),
+        "vae": VAE(**fast),
+        "detector": OutlierDetector(AutoencoderTransformer(**fast), contamination=0.1),
+    }
+    saved = {}
+    for name, model in models.items():
+        buffer = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X).save(buffer)
+        saved[name] = buffer.getvalue()
+    return saved, X
+
+
+# Names a model file uses, so that edits hit what load() reads.
+NAMES = [
+    "__tuple__", "__dict__", "__ndarray__", "dtype", "__device__", "__optimizer__",
+    "__random_state__", "__module__", "__estimator__", "__fitted__", "class",
+    "params", "fitted", "mean_", "scale_", "n_features_in_", "transform",
+    "forward", "estimator_", "history", "batch_size", "module_attributes",
+    "eval_seed", "object", "<f8", "<U9", "Adam", "cpu", "cuda:3",
+]  # fmt: skip
+DEEP = "__DEEP__"
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 16)
+    | st.sampled_from([0, 2**31, 10**12, 3 * 10**6])
+    | st.floats()
+    | st.text(max_size=4)
+    | st.sampled_from(NAMES),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(NAMES) | st.text(max_size=3), children, max_size=3
+        )
+    ),
+    max_leaves=6,
+)
+
+
+def _paths(tree, path=()):
+    """Every path into the JSON tree, the root's excepted."""
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree)
+    for key, value in items:
+        yield (*path, key)
+        if isinstance(value, (dict, list)):
+            yield from _paths(value, (*path, key))
+
+
+def _mutate(manifest, data):
+    path = data.draw(st.sampled_from(sorted(_paths(manifest), key=repr)))
+    parent = manifest
+    for key in path[:-1]:
+        parent = parent[key]
+    key, old = path[-1], parent[path[-1]]
+    kinds = ["replace", "delete", "insert", "type", "deep", "nudge", "nudge"]
+    kind = data.draw(st.sampled_from(kinds))
+    if kind == "nudge":  # a value of the same kind: more edits load
+        same = {bool: st.booleans(), str: st.sampled_from(NAMES) | st.text(max_size=4)}
+        parent[key] = data.draw(
+            same.get(type(old), st.integers(-3, 16) | st.floats(-1e3, 1e3))
+        )
+    elif kind == "delete":
+        del parent[key]
+    elif kind == "insert" and isinstance(old, dict):
+        old[data.draw(st.sampled_from(NAMES))] = data.draw(json_values)
+    elif kind == "insert" and isinstance(old, list):
+        old.insert(data.draw(st.integers(0, len(old))), data.draw(json_values))
+    elif kind == "type":
+        parent[key] = data.draw(
+            st.sampled_from([[old], str(old), {"__tuple__": old}, {"__dict__": old}])
+        )
+    elif kind == "deep":
+        parent[key] = DEEP
+    else:
+        parent[key] = data.draw(json_values)
+    note(f"{kind} at {path}")
+
+
+def _edited_file(saved, data):
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(saved)).read("skae.json"))
+    weights = zipfile.ZipFile(io.BytesIO(saved)).read("weights.pt")
+    for _ in range(data.draw(st.integers(1, 3))):
+        _mutate(manifest, data)
+    text = json.dumps(manifest)
+    depth = data.draw(st.sampled_from([20, 40, 5000]))
+    text = text.replace(f'"{DEEP}"', "[" * depth + "]" * depth)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("skae.json", text)
+        archive.writestr("weights.pt", weights)
+    buffer.seek(0)
+    return buffer
+
+
+def _check_loaded_model(model, X):
+    try:
+        if isinstance(model, OutlierDetector):
+            assert model.predict(X).shape == (len(X),)
+            # rows far from an edited model score -inf, as far rows do
+            assert not np.any(np.isnan(model.decision_function(X)))
+            return
+        codes = model.transform(X)
+        assert codes.shape == (len(X), int(model.n_components))
+        assert np.all(np.isfinite(codes))
+        assert not np.any(np.isnan(model.score_samples(X)))
+        assert model.inverse_transform(codes).shape == X.shape
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.partial_fit(X)
+    except ValueError as exc:
+        _assert_clear(exc, ["no finite result", "diverged", "beyond the float32"])
+
+
+@pytest.mark.parametrize("name", ["ae", "vae", "detector"])
+@given(data=st.data())
+def test_load_of_an_edited_file_gives_a_valueerror_or_a_working_model(name, data):
+    saved, X = _saved_models()
+    buffer = _edited_file(saved[name], data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. a device this machine lacks
+            model = skae.load(buffer)
+    except ValueError as exc:
+        assert "weights_only" not in str(exc)
+        event("refused")
+        return
+    event("loaded")
+    _check_loaded_model(model, X)

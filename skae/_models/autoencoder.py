@@ -58,7 +58,7 @@ class AutoencoderTransformer(_BaseAutoencoder):
            'autoencodertransformer2'], dtype=object)
     """
 
-    def _check_params(self):
+    def _finish_fit(self, X):
         warn_if_code_is_as_wide(self)
 
     def _build_module(self, X):

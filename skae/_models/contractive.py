@@ -194,7 +194,7 @@ class ContractiveAutoencoder(_BaseAutoencoder):
         )
         self.contraction_weight = contraction_weight
 
-    def _check_params(self):
+    def _finish_fit(self, X):
         warn_if_code_is_as_wide(self)
 
     def _module_settings(self):

@@ -6,6 +6,7 @@ from .._base import _BaseAutoencoder
 from .._base.module import AutoencoderModule
 from .._compat import Interval, StrOptions
 from .._docstrings import fill_doc
+from .._file_checks import number
 from .corruption import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 
 NOISES = ("gaussian", "masking", "salt_and_pepper")
@@ -151,6 +152,10 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         **_BaseAutoencoder._parameter_constraints,
         "noise": [StrOptions(set(NOISES))],
         "noise_level": [Interval(Real, 0, None, closed="left"), None],
+    }
+    _fitted_attributes = {
+        **_BaseAutoencoder._fitted_attributes,
+        "noise_level_": number(low=0.0),
     }
 
     def __init__(

@@ -12,6 +12,7 @@ from .._base.scaling import fit_scaling
 from .._base.utils import warn
 from .._compat import Integer, Interval, StrOptions
 from .._docstrings import fill_doc
+from .._file_checks import count, float_array
 from .variational import (
     ACTIVE_UNIT_THRESHOLD,
     LIKELIHOODS,
@@ -184,6 +185,11 @@ class VAE(_BaseAutoencoder):
         # would exceed the data's own variance (and 1e39 overflows float32).
         "min_variance": [Interval(Real, 0, 1, closed="right")],
         "noise_variance": [StrOptions(set(NOISE_VARIANCES))],
+    }
+    _fitted_attributes = {
+        **_BaseAutoencoder._fitted_attributes,
+        "latent_activity_": float_array("n_components", low=0.0),
+        "n_active_components_": count(0, "n_components"),
     }
 
     def __init__(

@@ -22,6 +22,13 @@ from .._compat import (
     fit_context,
     set_output_container,
 )
+from .._file_checks import (
+    COMMON_FITTED,
+    InvalidModelFile,
+    float_array,
+    number,
+    text,
+)
 from .._models.vae import VAE
 from .._persistence import Saveable
 from .calibration import (
@@ -37,6 +44,22 @@ def python_number(value):
     """``value`` as a Python float if it is a number (a numpy scalar too);
     strings such as ``"auto"`` unchanged."""
     return value if isinstance(value, str) else float(value)
+
+
+def fitted_estimator(value, context, name):
+    """A model file's ``estimator_``: a fitted skae estimator of the class of
+    ``estimator`` (VAE when None) and of the detector's width."""
+    template = context["estimator"]
+    expected = VAE if template is None else type(template)
+    if (
+        type(value) is not expected
+        or getattr(value, "n_features_in_", None) != (context["n_features_in_"])
+    ):
+        raise InvalidModelFile(
+            f"{name} is not a fitted {expected.__name__} of "
+            f"{context['n_features_in_']} features"
+        )
+    return value
 
 
 def default_n_components(n_features):
@@ -278,6 +301,13 @@ class OutlierDetector(
         "method": [StrOptions({"score_samples", "reconstruction"})],
         "novelty": ["boolean"],
         "random_state": ["random_state"],
+    }
+    _fitted_attributes = {
+        **COMMON_FITTED,
+        "calibration_": text({"training", "held_out", "cross_fit"}),
+        "estimator_": fitted_estimator,
+        "calibration_scores_": float_array(),
+        "offset_": number(),
     }
 
     def __init__(
