@@ -20,9 +20,11 @@ anomaly. We look at
 3. the test images that the autoencoder finds most anomalous, and where in
    each image its reconstruction fails.
 
-The autoencoder and PCA see the same raw pixels (grey levels 0 to 16, one
-scale for all, hence ``standardize=False``), so the two differ only in their
-decoder: a nonlinear network against a linear map.
+The autoencoder is given ``standardize=False`` so that it sees the same raw
+pixels as PCA (grey levels 0 to 16) and the two differ only in their
+decoder: a nonlinear network against a linear map. (The default,
+``standardize="auto"``, would divide all pixels by one shared scale, which
+ranks the images the same way up to that factor.)
 """
 
 # sphinx_gallery_thumbnail_number = 3
@@ -55,7 +57,7 @@ autoencoder = AutoencoderTransformer(
     n_components=n_components,
     hidden_layer_sizes=(128,),
     max_epochs=200,
-    standardize=False,
+    standardize=False,  # the raw pixels, as PCA sees them (see above)
     random_state=0,
 )
 detectors = {

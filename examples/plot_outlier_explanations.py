@@ -174,7 +174,10 @@ X_train, X_test, y_train, y_test = train_test_split(
 )
 zeros = OutlierDetector(
     AutoencoderTransformer(
-        n_components=4, hidden_layer_sizes=(64,), standardize=False, random_state=0
+        n_components=4,
+        hidden_layer_sizes=(64,),
+        standardize=False,  # per-pixel terms in grey levels squared
+        random_state=0,
     ),
     random_state=0,
 ).fit(X_train[y_train == 0])

@@ -43,6 +43,8 @@ params = dict(
     max_epochs=60,
     batch_size=128,
     lr=1e-3,
+    # Per-pixel standardization, not the default "auto": the last section
+    # shows what it does to the digits with ink on a nearly blank pixel.
     standardize=True,
     random_state=0,
 )
@@ -97,9 +99,11 @@ plt.show()
 # %%
 # A few digits land far outside the circle. Nearly all of them have ink on a
 # pixel that is almost always blank: the model standardizes each pixel
-# (``standardize=True``), and divided by its tiny standard deviation, such a
-# stroke becomes a value of many standard deviations, which the encoder maps
-# far out. The check below compares, for the digits beyond 1.5 times the
+# (``standardize=True``, set above to show this), and divided by its tiny
+# standard deviation, such a stroke becomes a value of many standard
+# deviations, which the encoder maps far out. The default,
+# ``standardize="auto"``, scales all pixels by one shared scale and avoids
+# this (:ref:`scaling`). The check below compares, for the digits beyond 1.5 times the
 # circle and for the others, how often a digit has a standardized pixel
 # beyond 5.
 vae = models["VAE"]
