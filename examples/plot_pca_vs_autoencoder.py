@@ -129,6 +129,7 @@ ax_accuracy.set(ylabel="held-out accuracy", title="Logistic regression on the co
 for ax in (ax_error, ax_accuracy):
     ax.set(xlabel="n_components", xscale="log")
     ax.set_xticks(sizes, labels=sizes)
+    ax.minorticks_off()  # the log axis's own labels would overprint these
     ax.legend()
 fig.tight_layout()
 plt.show()
