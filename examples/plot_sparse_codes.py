@@ -43,6 +43,10 @@ params = dict(
     max_epochs=60,
     batch_size=128,
     lr=1e-3,
+    # Per-pixel standardization, not the default "auto": with every pixel on
+    # its own unit scale the KL penalty costs little reconstruction (the last
+    # check below); with "auto" it costs more on these digits (2.5 times).
+    standardize=True,
     random_state=0,
 )
 models = {
@@ -57,7 +61,7 @@ for name, model in models.items():
     print(
         f"{name:>10}: mean activation {codes[name].mean():.3f}, "
         f"activations below 0.05: {np.mean(codes[name] < 0.05):.0%}, "
-        f"test reconstruction MSE (scaled) {test_error[name]:.3f}"
+        f"test reconstruction MSE (standardized) {test_error[name]:.3f}"
     )
 
 # %%
