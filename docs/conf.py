@@ -45,6 +45,9 @@ sphinx_gallery_conf = {
     # "# sphinx_gallery_thumbnail_number = 2" configures the gallery; readers
     # should not see it as a line of code.
     "remove_config_comments": True,
+    # No sg_execution_times page: it loads jQuery and DataTables from CDNs,
+    # and the site must work offline (docs/test_built_site.py checks it).
+    "write_computation_times": False,
     # (code links to skae's API need no "reference_url", which is deprecated:
     # sphinx-gallery resolves them from the docs being built, and other
     # packages' names from intersphinx_mapping)
