@@ -175,7 +175,9 @@ def _link_user_guide(app, what, name, obj, options, lines):
 
 # Included benchmark results carry the commit they were measured at, for the
 # record; the reader's pages describe the current release and drop it.
-_COMMIT = re.compile(r",? ?\(?\bskae commit [0-9a-f]{7,40}\)?|\(commit [0-9a-f]{7,40}\)")
+_COMMIT = re.compile(
+    r",? ?\(?\bskae commit [0-9a-f]{7,40}\)?|\(commit [0-9a-f]{7,40}\)"
+)
 
 
 def _drop_commit_hashes(app, relative_path, parent_docname, content):

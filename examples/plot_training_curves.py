@@ -49,7 +49,7 @@ params = dict(
     n_components=8,
     hidden_layer_sizes=(128,),
     batch_size=128,
-    standardize=False,
+    standardize=False,  # the loss in grey levels squared (see above)
     random_state=0,
 )
 
