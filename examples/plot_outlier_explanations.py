@@ -210,10 +210,11 @@ outside_ratio = np.mean(blot_terms[:, ~in_blot].sum(axis=1)) / np.mean(
     clean_terms[:, ~in_blot].sum(axis=1)
 )
 print(
-    f"{len(blotted)} blotted zeros, {flagged_blotted:.0%} flagged; the lowest "
-    f"term lies in the blot in {lowest_in_blot:.0%} of them.\n"
-    f"The 4 blot pixels hold {blot_share:.0%} of the squared error on average "
-    f"({clean_share:.0%} before the blot); the other 60 pixels have "
+    # (one short line each: the page's output box is some 80 characters wide)
+    f"{len(blotted)} blotted zeros, {flagged_blotted:.0%} flagged;\n"
+    f"the lowest term lies in the blot in {lowest_in_blot:.0%} of them.\n"
+    f"The 4 blot pixels hold {blot_share:.0%} of the squared error on average\n"
+    f"({clean_share:.0%} before the blot); the other 60 pixels have\n"
     f"{outside_ratio:.1f} times their error before the blot."
 )
 assert flagged_blotted == 1.0 and lowest_in_blot == 1.0
