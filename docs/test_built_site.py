@@ -206,3 +206,32 @@ def test_api_reference_is_in_the_top_bar(site):
     header = (site / "index.html").read_text(encoding="utf-8")
     header = header.split('navbar-nav"', 1)[1].split("dropdown", 1)[0]
     assert 'href="api.html"' in header
+
+
+class _CodeBlocks(HTMLParser):
+    """The text of each ``<pre>`` block of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.blocks, self._depth = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "pre":
+            self._depth += 1
+            self.blocks.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "pre" and self._depth:
+            self._depth -= 1
+
+    def handle_data(self, data):
+        if self._depth:
+            self.blocks[-1] += data
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_page_has_no_empty_code_block(site, example):
+    """A cell that held only a config comment shows as an empty box."""
+    page = _CodeBlocks()
+    page.feed((site / "auto_examples" / f"{example}.html").read_text("utf-8"))
+    assert all(block.strip() for block in page.blocks)

@@ -27,8 +27,6 @@ decoder: a nonlinear network against a linear map. (The default,
 ranks the images the same way up to that factor.)
 """
 
-# sphinx_gallery_thumbnail_number = 3
-
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
@@ -39,6 +37,8 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderTransformer, OutlierDetector
+
+# sphinx_gallery_thumbnail_number = 3
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(

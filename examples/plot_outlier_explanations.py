@@ -28,8 +28,6 @@ squared reconstruction error divided by the number of features, with a
 minus sign.
 """
 
-# sphinx_gallery_thumbnail_number = 2
-
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
@@ -39,6 +37,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from skae import VAE, AutoencoderTransformer, OutlierDetector
+
+# sphinx_gallery_thumbnail_number = 2
 
 # %%
 # A table: benign and malignant tumours

@@ -20,8 +20,6 @@ Every number quoted in the text is computed below, and an ``assert`` checks
 each claim, so the example fails rather than show a stale statement.
 """
 
-# sphinx_gallery_thumbnail_number = 2
-
 # %%
 import warnings
 from time import perf_counter
@@ -37,6 +35,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 
 from skae import AutoencoderTransformer
+
+# sphinx_gallery_thumbnail_number = 2
 
 # Every model here trains for at most a number of epochs written out
 # (max_epochs), to keep the example fast; skae would warn (ConvergenceWarning)

@@ -15,8 +15,6 @@ plane, which we can look at in two ways:
    plane.
 """
 
-# sphinx_gallery_thumbnail_number = 3
-
 # %%
 import warnings
 
@@ -27,6 +25,8 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from skae import IWAE, VAE
+
+# sphinx_gallery_thumbnail_number = 3
 
 # Every model here trains for at most a number of epochs written out
 # (max_epochs), to keep the example fast; skae would warn (ConvergenceWarning)
