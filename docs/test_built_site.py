@@ -8,6 +8,7 @@ template that was never found), and numpydoc sections rendered as text with
 a line of dashes (a docstring template that dropped a blank line).
 """
 
+import html
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -235,3 +236,17 @@ def test_example_page_has_no_empty_code_block(site, example):
     page = _CodeBlocks()
     page.feed((site / "auto_examples" / f"{example}.html").read_text("utf-8"))
     assert all(block.strip() for block in page.blocks)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_output_lines_fit_the_page(site, example):
+    """Output boxes do not wrap: a longer line is clipped at the right."""
+    text = (site / "auto_examples" / f"{example}.html").read_text("utf-8")
+    outputs = re.findall(r"sphx-glr-script-out.*?<pre>(.*?)</pre>", text, re.S)
+    lines = [
+        line
+        for output in outputs
+        for line in html.unescape(re.sub(r"<[^>]+>", "", output)).splitlines()
+    ]
+    assert lines, "no output shown"
+    assert all(len(line) <= 90 for line in lines), max(lines, key=len)

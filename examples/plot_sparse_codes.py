@@ -60,8 +60,8 @@ for name, model in models.items():
     test_error[name] = -model.score(X_test)
     print(
         f"{name:>10}: mean activation {codes[name].mean():.3f}, "
-        f"activations below 0.05: {np.mean(codes[name] < 0.05):.0%}, "
-        f"test reconstruction MSE (standardized) {test_error[name]:.3f}"
+        f"activations below 0.05: {np.mean(codes[name] < 0.05):.0%},\n"
+        f"{'':>12}test reconstruction MSE (standardized) {test_error[name]:.3f}"
     )
 
 # %%

@@ -114,7 +114,7 @@ share_far = np.mean(largest_standardized[far] > 5)
 share_rest = np.mean(largest_standardized[~far] > 5)
 print(
     f"{far.sum()} digits far out; a standardized pixel beyond 5 in "
-    f"{share_far:.0%} of them, against {share_rest:.0%} of the other digits"
+    f"{share_far:.0%} of them,\nagainst {share_rest:.0%} of the other digits"
 )
 assert share_far > 0.5 and share_far > 5 * share_rest
 
