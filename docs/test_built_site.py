@@ -250,3 +250,14 @@ def test_example_output_lines_fit_the_page(site, example):
     ]
     assert lines, "no output shown"
     assert all(len(line) <= 90 for line in lines), max(lines, key=len)
+
+
+def test_no_page_shows_a_commit_hash(site):
+    """User pages describe the release; the results files keep the commits."""
+    commit = re.compile(r"\bcommit [0-9a-f]{7,40}\b")
+    offenders = [
+        str(path.relative_to(site))
+        for path in html_pages(site)
+        if commit.search("".join(resources(path).text))
+    ]
+    assert not offenders
