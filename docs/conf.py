@@ -97,10 +97,11 @@ html_sidebars = {
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_theme_options = {
-    # The first six pages of the index's toctree in the top bar, the API
-    # reference included (the theme's default of 5 hid it under "More"); the
-    # FAQ, the narrative and the project pages follow under "More".
-    "header_links_before_dropdown": 6,
+    # The first five pages of the index's toctree in the top bar, the API
+    # reference last among them (it was under "More"); installation, the FAQ,
+    # the narrative and the project pages follow under "More". Five keep the
+    # bar on one line at 1280 px.
+    "header_links_before_dropdown": 5,
     # the page TOC shows each class's methods (and the user guide's subsections)
     "show_toc_level": 2,
     # Example pages keep the full width for their code and figures (their
