@@ -291,11 +291,15 @@ def rows(timings, states=STATES):
     return table
 
 
-def _cell(value):
+def _cell(value, seconds=False):
     if value is None:
         return ""
     if isinstance(value, float):
-        return "n/a" if not np.isfinite(value) else f"{value:.2f}"
+        if not np.isfinite(value):
+            return "n/a"
+        # Times to three significant digits: a transform of 9 ms on digits
+        # must not read "0.00" beside a ratio computed from its real value.
+        return f"{value:.3g}" if seconds else f"{value:.2f}"
     return str(value)
 
 
@@ -303,7 +307,9 @@ def table(timings, style="text"):
     table = rows(timings)
     header = list(table[0])
     return h.table(
-        header, [[_cell(row[key]) for key in header] for row in table], style
+        header,
+        [[_cell(row[key], key.endswith(" s")) for key in header] for row in table],
+        style,
     )
 
 

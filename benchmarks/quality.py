@@ -453,7 +453,7 @@ def _summary(values, digits):
     """``mean [min, max]`` of the values (only the value when there is one)."""
     values = np.asarray([np.nan if v is None else v for v in values], dtype=float)
     if len(values) == 0:
-        return "-"
+        return "n/a"  # a lone "-" would read as a list item in RST
     if not np.all(np.isfinite(values)):
         return "non-finite"
     if len(values) == 1:
@@ -526,11 +526,11 @@ def table_blocks(records, info):
             for model in shown:
                 failed = [r for r in by_model.get(model, []) if r.error]
                 ok = [r for r in by_model.get(model, []) if not r.error]
-                row.append("failed" if failed and not ok else cell(ok) if ok else "-")
+                row.append("failed" if failed and not ok else cell(ok) if ok else "n/a")
             if likelihood_only:
                 for ref in references:
                     values = info[dataset]["references"].get(ref)
-                    row.append(_summary(values, 0) if values else "-")
+                    row.append(_summary(values, 0) if values else "n/a")
             rows.append(row)
         blocks.append((title, header, rows))
     return blocks

@@ -19,6 +19,9 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # MathJax shipped in _static/mathjax: formulas render without a network
+    # (the build machines and many readers' are offline; no CDN script).
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "matplotlib.sphinxext.plot_directive",
@@ -39,6 +42,12 @@ sphinx_gallery_conf = {
     # of doc_module, the examples that use it into backreferences_dir.
     "doc_module": ("skae",),
     "backreferences_dir": "generated/backreferences",
+    # "# sphinx_gallery_thumbnail_number = 2" configures the gallery; readers
+    # should not see it as a line of code.
+    "remove_config_comments": True,
+    # No sg_execution_times page: it loads jQuery and DataTables from CDNs,
+    # and the site must work offline (docs/test_built_site.py checks it).
+    "write_computation_times": False,
     # (code links to skae's API need no "reference_url", which is deprecated:
     # sphinx-gallery resolves them from the docs being built, and other
     # packages' names from intersphinx_mapping)
@@ -70,6 +79,8 @@ html_sidebars = {
     for page in [
         "index",
         "install",
+        "getting_started",
+        "choosing",
         "user_guide",
         "outliers",
         "benchmarks",
@@ -78,11 +89,19 @@ html_sidebars = {
         "changelog",
         "contributing",
         "citing",
+        "quality",
+        "scale",
+        "design",
     ]
 }
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_theme_options = {
+    # The first five pages of the index's toctree in the top bar, the API
+    # reference last among them (it was under "More"); installation, the FAQ,
+    # the narrative and the project pages follow under "More". Five keep the
+    # bar on one line at 1280 px.
+    "header_links_before_dropdown": 5,
     # the page TOC shows each class's methods (and the user guide's subsections)
     "show_toc_level": 2,
     # Example pages keep the full width for their code and figures (their
@@ -96,6 +115,7 @@ html_theme_options = {
         # wide result tables
         "outliers": [],
         "benchmarks": [],
+        "quality": [],
     },
 }
 templates_path = ["_templates"]
@@ -129,5 +149,43 @@ def _unlink_inherited_refs(app, what, name, obj, options, lines):
     lines[:] = [_SKLEARN_REF.sub(_sklearn_ref_as_text, line) for line in lines]
 
 
+# "Read more in the User Guide", as scikit-learn's class pages have: after the
+# first paragraph of each skae class's docstring, a link to its section of
+# docs/user_guide.rst (labels "ug-<class name in lower case>").
+USER_GUIDE_SECTIONS = {
+    "AutoencoderTransformer",
+    "SparseAutoencoder",
+    "DenoisingAutoencoder",
+    "ContractiveAutoencoder",
+    "VAE",
+    "IWAE",
+    "OutlierDetector",
+}
+
+
+def _link_user_guide(app, what, name, obj, options, lines):
+    short = name.rsplit(".", 1)[-1]
+    if what != "class" or short not in USER_GUIDE_SECTIONS:
+        return
+    end = lines.index("") if "" in lines else len(lines)
+    lines[end:end] = [
+        "",
+        f"Read more in the :ref:`User Guide <ug-{short.lower()}>`.",
+    ]
+
+
+# Included benchmark results carry the commit they were measured at, for the
+# record; the reader's pages describe the current release and drop it.
+_COMMIT = re.compile(
+    r",? ?\(?\bskae commit [0-9a-f]{7,40}\)?|\(commit [0-9a-f]{7,40}\)"
+)
+
+
+def _drop_commit_hashes(app, relative_path, parent_docname, content):
+    content[0] = _COMMIT.sub("", content[0]).replace("skae 0.1.0 ,", "skae 0.1.0,")
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _unlink_inherited_refs)
+    app.connect("autodoc-process-docstring", _link_user_guide)
+    app.connect("include-read", _drop_commit_hashes)

@@ -67,6 +67,8 @@ params = dict(
     max_epochs=60,
     batch_size=128,
     lr=1e-3,
+    # Per-pixel standardization, so that ``noise_level`` is in units of each
+    # pixel's standard deviation, as the test-time noise above.
     standardize=True,
     random_state=0,
 )

@@ -47,7 +47,6 @@ params = dict(
     max_epochs=30,
     batch_size=128,
     lr=1e-3,
-    standardize=True,
     k_eval=100,
     random_state=0,
 )

@@ -20,12 +20,12 @@ anomaly. We look at
 3. the test images that the autoencoder finds most anomalous, and where in
    each image its reconstruction fails.
 
-The autoencoder and PCA see the same raw pixels (grey levels 0 to 16, one
-scale for all, hence ``standardize=False``), so the two differ only in their
-decoder: a nonlinear network against a linear map.
+The autoencoder is given ``standardize=False`` so that it sees the same raw
+pixels as PCA (grey levels 0 to 16) and the two differ only in their
+decoder: a nonlinear network against a linear map. (The default,
+``standardize="auto"``, would divide all pixels by one shared scale, which
+ranks the images the same way up to that factor.)
 """
-
-# sphinx_gallery_thumbnail_number = 3
 
 # %%
 import matplotlib.pyplot as plt
@@ -37,6 +37,8 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderTransformer, OutlierDetector
+
+# sphinx_gallery_thumbnail_number = 3
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
@@ -55,7 +57,7 @@ autoencoder = AutoencoderTransformer(
     n_components=n_components,
     hidden_layer_sizes=(128,),
     max_epochs=200,
-    standardize=False,
+    standardize=False,  # the raw pixels, as PCA sees them (see above)
     random_state=0,
 )
 detectors = {

@@ -28,8 +28,6 @@ squared reconstruction error divided by the number of features, with a
 minus sign.
 """
 
-# sphinx_gallery_thumbnail_number = 2
-
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
@@ -39,6 +37,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from skae import VAE, AutoencoderTransformer, OutlierDetector
+
+# sphinx_gallery_thumbnail_number = 2
 
 # %%
 # A table: benign and malignant tumours
@@ -174,7 +174,10 @@ X_train, X_test, y_train, y_test = train_test_split(
 )
 zeros = OutlierDetector(
     AutoencoderTransformer(
-        n_components=4, hidden_layer_sizes=(64,), standardize=False, random_state=0
+        n_components=4,
+        hidden_layer_sizes=(64,),
+        standardize=False,  # per-pixel terms in grey levels squared
+        random_state=0,
     ),
     random_state=0,
 ).fit(X_train[y_train == 0])
@@ -207,10 +210,11 @@ outside_ratio = np.mean(blot_terms[:, ~in_blot].sum(axis=1)) / np.mean(
     clean_terms[:, ~in_blot].sum(axis=1)
 )
 print(
-    f"{len(blotted)} blotted zeros, {flagged_blotted:.0%} flagged; the lowest "
-    f"term lies in the blot in {lowest_in_blot:.0%} of them.\n"
-    f"The 4 blot pixels hold {blot_share:.0%} of the squared error on average "
-    f"({clean_share:.0%} before the blot); the other 60 pixels have "
+    # (one short line each: the page's output box is some 80 characters wide)
+    f"{len(blotted)} blotted zeros, {flagged_blotted:.0%} flagged;\n"
+    f"the lowest term lies in the blot in {lowest_in_blot:.0%} of them.\n"
+    f"The 4 blot pixels hold {blot_share:.0%} of the squared error on average\n"
+    f"({clean_share:.0%} before the blot); the other 60 pixels have\n"
     f"{outside_ratio:.1f} times their error before the blot."
 )
 assert flagged_blotted == 1.0 and lowest_in_blot == 1.0

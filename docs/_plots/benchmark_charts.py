@@ -73,7 +73,10 @@ OUTLIER_SETTINGS = [
 def plot_outliers():
     """ROC AUC of every detector on every data set, clean and contaminated."""
     tables = read_simple_tables(OUTLIER_RESULTS)
-    fig, axes = plt.subplots(2, 3, figsize=(15, 9.5))
+    # Two panels a row, so that the detector names read at page width (the
+    # figure is shown some 1000 px wide).
+    n_rows = -(-len(tables) // 2)
+    fig, axes = plt.subplots(n_rows, 2, figsize=(11, 4.6 * n_rows))
     for ax, (title, rows) in zip(axes.ravel(), tables.items()):
         rows = sorted(
             rows, key=lambda r: np.nan_to_num(mean_and_std(r["ROC AUC clean"])[0])
@@ -100,11 +103,11 @@ def plot_outliers():
             r["detector"] + (" (failed)" if r["ROC AUC clean"] == "failed" else "")
             for r in rows
         ]
-        ax.set_yticks(positions, labels=labels, fontsize=7)
+        ax.set_yticks(positions, labels=labels, fontsize=9)
         for label, row in zip(ax.get_yticklabels(), rows):
             if row["detector"].startswith("skae"):
                 label.set_color(SKAE_COLOR)
-        ax.set_title(title)
+        ax.set_title(title, fontsize=12)
         ax.set_xlabel("ROC AUC (mean ± std over seeds)")
         ax.grid(axis="x", alpha=0.3)
     handles = [
@@ -119,8 +122,10 @@ def plot_outliers():
         )
         for _, marker, _, label in OUTLIER_SETTINGS
     ]
-    fig.legend(handles=handles, loc="lower center", ncol=3)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    for ax in axes.ravel()[len(tables) :]:
+        ax.set_visible(False)
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=10)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
 
 
 def read_list_table(path):
@@ -143,6 +148,16 @@ def plot_speed():
     rows = read_list_table(SPEED_RESULTS)
     datasets = list(dict.fromkeys(r["data"] for r in rows))
     fig, axes = plt.subplots(1, len(datasets), figsize=(11, 5), sharey=True)
+    # The axis reaches past the smallest ratio (PCA fits hundreds of times
+    # faster), so that every bar ends inside it.
+    low = min(
+        (float(r["skae / other"]) for r in rows if "higher" in r["metric"]),
+        default=1,
+    )
+    low = min(
+        [low] + [1 / float(r["skae / other"]) for r in rows if "lower" in r["metric"]]
+    )
+    x_min = np.log10(min(0.004, low / 3))
     for ax, dataset in zip(np.atleast_1d(axes), datasets):
         selected = [
             r for r in rows if r["data"] == dataset and not r["vs"].startswith("IWAE")
@@ -159,19 +174,23 @@ def plot_speed():
         ax.barh(positions, np.log10(advantage), color=colors)
         for y, a in zip(positions, advantage):
             text = f"{a:.2f}x" if a >= 0.1 else f"1/{1 / a:.0f}"
+            # A long red bar carries its figure inside its end, in white, so
+            # that the figure never prints over the row labels.
+            inside = np.log10(a) < -0.8
             ax.text(
                 np.log10(a),
                 y,
                 f" {text} ",
                 va="center",
-                ha="left" if a >= 1 else "right",
+                ha="left" if a >= 1 or inside else "right",
+                color="white" if inside else "black",
                 fontsize=8,
             )
         ax.axvline(0, color="k", lw=1)
         ax.set_yticks(positions, labels=labels, fontsize=8)
-        ticks = [0.01, 0.1, 0.5, 1, 2]
+        ticks = [t for t in [0.001, 0.01, 0.1, 1, 2] if np.log10(t) >= x_min]
         ax.set_xticks(np.log10(ticks), labels=[f"{t:g}x" for t in ticks])
-        ax.set_xlim(np.log10(0.004), np.log10(5))
+        ax.set_xlim(x_min, np.log10(8))
         ax.set_title(dataset)
         ax.set_xlabel("skae relative to the contender (> 1: skae better)")
     fig.tight_layout()

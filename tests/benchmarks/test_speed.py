@@ -217,3 +217,11 @@ def test_command_line_dispatches_scale(tmp_path, monkeypatch):
     report = json.loads(path.read_text())
     assert report["rows"] == 123
     assert report["command"].endswith("scale --quick --rows 123 --json scale.json")
+
+
+def test_contention_times_keep_three_significant_digits():
+    """A 2 ms transform must not read "0.00 s" beside a ratio from its value."""
+    assert contention._cell(0.00235, seconds=True) == "0.00235"
+    assert contention._cell(12.345, seconds=True) == "12.3"
+    assert contention._cell(1.0) == "1.00"
+    assert contention._cell(float("nan"), seconds=True) == "n/a"
