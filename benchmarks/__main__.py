@@ -16,7 +16,6 @@ from . import (
     outliers,
     quality,
     scale,
-    scaling_study,
     speed,
     start_rule_study,
 )
@@ -28,7 +27,6 @@ COMMANDS = {
     "outliers": (outliers, "outlier detection vs sklearn and PyOD detectors"),
     "contention": (contention, "fit and transform time on a busy machine"),
     "scale": (scale, "streaming throughput, out-of-core memory, Dask grid search"),
-    "scaling-study": (scaling_study, "study: which input scaling by default"),
     "start-rule-study": (start_rule_study, "study: when to leave the linear start"),
 }
 DEFAULT_COMMAND = "speed"
