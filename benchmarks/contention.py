@@ -51,18 +51,23 @@ class ContentionConfig(h.Config):
     """Sizes of one run; :meth:`quick` is a smoke run of seconds."""
 
     digits_rows: int | None = None
-    digits_epochs: int = 20
-    mnist_rows: int = 60000
+    digits_epochs: int = h.option(20, "epochs (digits)")
+    mnist_rows: int = h.option(60000, "rows (synthetic MNIST)")
     mnist_features: int = 784
-    mnist_epochs: int = 1
-    repeats: int = 3
-    mnist_repeats: int = 1
-    datasets: tuple = ("digits", "mnist")
-    models: tuple = MODELS
-    n_jobs: tuple = ("auto",)
-    states: tuple = STATES
+    mnist_epochs: int = h.option(1, "epochs (synthetic MNIST)")
+    repeats: int = h.option(3, "repeats per contender (digits)")
+    mnist_repeats: int = h.option(1, "repeats (synthetic MNIST)")
+    datasets: tuple = h.option(("digits", "mnist"), "data sets", choices=speed.DATASETS)
+    models: tuple = h.option(MODELS, "skae models", choices=MODELS)
+    n_jobs: tuple = h.option(
+        ("auto",),
+        "skae's n_jobs: auto (None, the default) and/or torch (-1: torch's "
+        "own setting, as skae did before n_jobs); default: auto",
+        choices=list(N_JOBS),
+    )
+    states: tuple = h.option(STATES, "states of the machine", choices=STATES)
     busy_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
-    busy_seconds: float = 3600.0
+    busy_seconds: float = h.option(3600.0, "how long each busy process may run at most")
     grid_jobs: int = 2
     QUICK = dict(
         digits_rows=300,
@@ -340,26 +345,7 @@ def as_dict(timing):
 
 def add_arguments(parser):
     """Add the options of ``python -m benchmarks contention`` to ``parser``."""
-    h.add_common(parser)
-    parser.add_argument("--datasets", nargs="+", choices=["digits", "mnist"])
-    parser.add_argument("--models", nargs="+", choices=MODELS)
-    parser.add_argument(
-        "--n-jobs",
-        nargs="+",
-        choices=list(N_JOBS),
-        help="skae's n_jobs: auto (None, the default) and/or torch (-1: torch's "
-        "own setting, as skae did before n_jobs); default: auto",
-    )
-    parser.add_argument("--states", nargs="+", choices=STATES)
-    parser.add_argument("--repeats", type=int, help="repeats per contender (digits)")
-    parser.add_argument("--mnist-repeats", type=int, help="repeats (synthetic)")
-    for name in ("--digits-epochs", "--mnist-epochs", "--mnist-rows"):
-        parser.add_argument(name, type=int)
-    parser.add_argument(
-        "--busy-seconds",
-        type=float,
-        help="how long each busy process may run at most (default 3600)",
-    )
+    ContentionConfig.add_arguments(parser)
     parser.add_argument("--rst", type=Path, help="also write an RST table here")
 
 

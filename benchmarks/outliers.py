@@ -77,7 +77,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
@@ -286,20 +285,30 @@ class OutliersConfig(h.Config):
     refitted without that fraction of its worst-scored training samples.
     """
 
-    datasets: tuple = tuple(_data.OUTLIER_SETS)
-    settings: tuple = tuple(SETTINGS)
-    seeds: int = 5
+    datasets: tuple = h.option(
+        tuple(_data.OUTLIER_SETS),
+        f"from {_data.OUTLIER_SETS}; default all (--quick: mnist only with "
+        "--mnist-npz)",
+        choices=_data.OUTLIER_SETS,
+        metavar="NAME",
+    )
+    settings: tuple = h.option(tuple(SETTINGS), "training sets", choices=list(SETTINGS))
+    seeds: int = h.option(5, "number of seeds")
     contaminations: tuple = tuple(CONTAMINATIONS)
-    pyod: bool = True
+    pyod: bool = h.option(True, "skip PyOD")
     trim: float | None = None
-    mnist_npz: str | None = None
+    mnist_npz: Path | None = h.option(
+        None,
+        "read MNIST from this .npz (x_train, y_train, x_test, y_test) instead of "
+        "fetch_openml",
+    )
     tiny: bool = False  # tiny networks, one task per data set
     QUICK = dict(tiny=True)
+    JOBS = 1
 
 
-def _run_unit(dataset, tasks, setting, seed, config, threads):
+def _run_unit(dataset, tasks, setting, seed, config):
     """The records of one data set, setting and seed: every task, every detector."""
-    h.set_threads(threads)  # in a worker process too
     k = latent_size(dataset, tasks[0][1].shape[1])
     standardize = dataset not in UNSCALED_DATASETS
     every = dataset not in FEW_DETECTOR_DATASETS
@@ -325,9 +334,8 @@ def run(config, n_jobs=1, threads=None, log=print):
     ``records``: one dict per fit (data set, task, setting, seed, detector,
     contamination and :data:`METRICS`). ``skipped``: ``{data set: reason}``
     for data sets that could not be loaded. ``n_jobs > 1`` runs the (data
-    set, setting, seed) units in that many processes, each with ``threads``
-    torch threads; every fit is seeded on its own, so the records are the
-    same.
+    set, setting, seed) units in that many processes (:func:`h.run_units`);
+    every fit is seeded on its own, so the records are the same.
     """
     skipped, units = {}, []
     for dataset in config.datasets:
@@ -338,12 +346,12 @@ def run(config, n_jobs=1, threads=None, log=print):
             skipped[dataset] = str(exc)
             continue
         seeds = range(config.seeds)
-        units += [(dataset, tasks, s, seed) for s in config.settings for seed in seeds]
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_run_unit)(*unit, config, threads) for unit in units
-    )
+        units += [
+            (dataset, tasks, s, seed, config) for s in config.settings for seed in seeds
+        ]
     records = []
-    for (dataset, _, setting, seed), unit_records in zip(units, results):
+    results = h.run_units(_run_unit, units, n_jobs, threads)
+    for (dataset, _, setting, seed, _), unit_records in zip(units, results):
         records += unit_records
         log(f"{dataset:14s} {setting:6s} seed {seed} done")
     return records, skipped
@@ -588,24 +596,7 @@ def _json_text(report):
 
 
 def add_arguments(parser):
-    h.add_common(parser, jobs=1)
-    parser.add_argument("--seeds", type=int, help="number of seeds (default 5)")
-    parser.add_argument(
-        "--datasets",
-        nargs="+",
-        choices=_data.OUTLIER_SETS,
-        metavar="NAME",
-        help=f"from {_data.OUTLIER_SETS}; default all "
-        "(--quick: mnist only with --mnist-npz)",
-    )
-    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS))
-    parser.add_argument(
-        "--mnist-npz",
-        type=Path,
-        help="read MNIST from this .npz (x_train, y_train, x_test, y_test) "
-        "instead of fetch_openml",
-    )
-    parser.add_argument("--no-pyod", action="store_true", help="skip PyOD")
+    OutliersConfig.add_arguments(parser)
     parser.add_argument(
         "--trim-study",
         action="store_true",
@@ -671,7 +662,7 @@ def run_command(args, argv=()):
             args.out.write_text(text, encoding="utf-8")
         return report["records"]
     h.set_threads(args.threads)
-    overrides = dict(pyod=not args.no_pyod)
+    overrides = {}
     if args.quick and args.mnist_npz is None and not args.datasets:
         overrides["datasets"] = tuple(_data.OUTLIER_SMALL)
     if args.trim_study:

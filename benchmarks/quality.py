@@ -93,8 +93,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from joblib import Parallel, delayed
 from sklearn.decomposition import PCA, FactorAnalysis
 
 import skae
@@ -291,13 +289,17 @@ def evaluate(estimator, log_likelihood, X_train, X_test, standardized, record):
 class QualityConfig(h.Config):
     """What one run measures; :meth:`quick` is a smoke run of seconds."""
 
-    datasets: tuple = tuple(DATASETS)
-    models: tuple = tuple(MODELS)
-    seeds: int = 3
-    mnist_seeds: int = 1
+    datasets: tuple = h.option(
+        tuple(DATASETS), "data sets", choices=list(DATASETS), metavar="NAME"
+    )
+    models: tuple = h.option(
+        tuple(MODELS), "models", choices=list(MODELS), metavar="NAME"
+    )
+    seeds: int = h.option(3, "seeds per data set")
+    mnist_seeds: int = h.option(1, "seeds for MNIST")
     max_train: int | None = None  # caps on the rows of every data set
     max_test: int | None = None
-    mnist_npz: str | None = None
+    mnist_npz: str | None = h.option(None, "offline MNIST (keys x_train, x_test)")
     download: bool = True  # may MNIST come from OpenML?
     skae_params: dict = field(default_factory=dict)  # e.g. a max_epochs cap
     QUICK = dict(
@@ -308,6 +310,7 @@ class QualityConfig(h.Config):
         download=False,
         skae_params={"max_epochs": 5},
     )
+    JOBS = os.cpu_count() or 1
 
 
 def _load(name, seed, config):
@@ -402,19 +405,13 @@ def run(config, log=print, jobs=1, threads=None):
     ``info`` maps each data set to its sizes, ``n_components``, how its
     errors are measured, its reference log-likelihoods (a list over seeds)
     and ``cpu_seconds`` (summed over its seeds), or to the reason it was
-    skipped. With ``jobs > 1`` the units (:func:`_units`) run in that many
-    processes, in the order of ``config.datasets`` (put the longest first),
-    each with ``threads`` torch threads (default: joblib's share of the CPUs).
+    skipped. The units (:func:`_units`) run in ``jobs`` processes
+    (:func:`~benchmarks._harness.run_units`), in the order of
+    ``config.datasets`` (put the longest first).
     """
     units = _units(config)
-    if jobs == 1:
-        warm_up()
-        results = [run_seed(*unit[:2], config, log, unit[2]) for unit in units]
-    else:
-        results = Parallel(n_jobs=jobs)(
-            delayed(_run_seed_in_worker)(threads, *unit[:2], config, log, unit[2])
-            for unit in units
-        )
+    calls = [(name, seed, config, log, models) for name, seed, models in units]
+    results = h.run_units(run_seed, calls, jobs, threads, setup=warm_up)
     records, info, seen = [], {}, set()
     for (name, seed, _), (unit_records, entry, cpu_seconds) in zip(units, results):
         records.extend(unit_records)
@@ -429,13 +426,6 @@ def run(config, log=print, jobs=1, threads=None):
                 merged["references"].setdefault(ref, []).append(value)
     _set_fvu_ratios(records)
     return records, info
-
-
-def _run_seed_in_worker(threads, *args):
-    if threads:
-        torch.set_num_threads(threads)
-    warm_up()  # once per worker process would do; a tiny fit costs little
-    return run_seed(*args)
 
 
 # ----------------------------------------------------------------------
@@ -587,12 +577,7 @@ def rst_tables(records, info, footer):
 
 
 def add_arguments(parser):
-    h.add_common(parser, jobs=os.cpu_count() or 1)
-    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), metavar="NAME")
-    parser.add_argument("--models", nargs="+", choices=list(MODELS), metavar="NAME")
-    parser.add_argument("--seeds", type=int, help="seeds per data set (default 3)")
-    parser.add_argument("--mnist-seeds", type=int, help="seeds for MNIST (default 1)")
-    parser.add_argument("--mnist-npz", help="offline MNIST (keys x_train, x_test)")
+    QualityConfig.add_arguments(parser)
     parser.add_argument("--max-epochs", type=int, help="cap max_epochs of skae models")
     parser.add_argument(
         "--from-json",

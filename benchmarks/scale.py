@@ -34,18 +34,18 @@ GRID = {"n_components": [2, 8], "lr": [1e-3, 3e-3]}
 
 @dataclass
 class ScaleConfig(h.Config):
-    rows: int = 60_000
-    features: int = 784
-    epochs: int = 2
-    chunk_rows: tuple = (10_000, 2_000)
-    repeats: int = 3
-    memory_gb: float = 2.0
+    rows: int = h.option(60_000, "rows of the throughput data")
+    features: int = h.option(784, "features (all parts)")
+    epochs: int = h.option(2, "passes in the throughput runs")
+    chunk_rows: tuple = h.option((10_000, 2_000), "partial_fit chunks")
+    repeats: int = h.option(3, "throughput repeats")
+    memory_gb: float = h.option(2.0, "size of the memmap file")
     # The in-memory reference fit reads this much into memory (much less
     # than memory_gb: it needs several times the file size).
     memory_reference_gb: float = 0.25
     memory_batch_size: int = 256
-    dask: bool = True
-    dask_repeats: int = 2
+    dask: bool = h.option(True, "skip the Dask part")
+    dask_repeats: int = h.option(2, "grid searches per backend")
     grid_epochs: int = 10
     QUICK = dict(
         rows=2_000,
@@ -59,6 +59,7 @@ class ScaleConfig(h.Config):
         dask_repeats=1,
         grid_epochs=1,
     )
+    THREADS = 1
 
 
 # ----------------------------------------------------------------------
@@ -297,22 +298,13 @@ def text_report(report):
 
 def add_arguments(parser):
     """Add the options of ``python -m benchmarks scale`` to ``parser``."""
-    h.add_common(parser, threads=1)
-    parser.add_argument("--rows", type=int, help="rows of the throughput data")
-    parser.add_argument("--features", type=int, help="features (all parts)")
-    parser.add_argument("--epochs", type=int, help="passes in the throughput runs")
-    parser.add_argument("--chunk-rows", type=int, nargs="+", help="partial_fit chunks")
-    parser.add_argument("--repeats", type=int, help="throughput repeats")
-    parser.add_argument("--memory-gb", type=float, help="size of the memmap file")
-    parser.add_argument("--dask-repeats", type=int)
-    parser.add_argument("--no-dask", action="store_true", help="skip the Dask part")
+    ScaleConfig.add_arguments(parser)
 
 
 def run_command(args, argv=()):
     """Run the benchmark the parsed ``args`` describe (no Dask with --quick)."""
     h.set_threads(args.threads)
-    overrides = {"dask": False} if args.no_dask else {}
-    report = run(ScaleConfig.from_args(args, **overrides))
+    report = run(ScaleConfig.from_args(args))
     report["command"] = h.command("scale", argv)
     print()
     print(text_report(report))

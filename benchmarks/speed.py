@@ -27,6 +27,7 @@ N_COMPONENTS = 8
 BATCH_SIZE = 64
 LR = 1e-3
 IWAE_KS = (1, 5, 50)
+DATASETS = ["digits", "mnist"]
 
 
 # ----------------------------------------------------------------------
@@ -251,16 +252,16 @@ class SpeedConfig(h.Config):
     """Sizes of one run; :meth:`quick` is a smoke run of a few seconds."""
 
     digits_rows: int | None = None
-    digits_epochs: int = 20
-    mnist_rows: int = 60000
+    digits_epochs: int = h.option(20, "epochs (digits)")
+    mnist_rows: int = h.option(60000, "rows (synthetic MNIST)")
     mnist_features: int = 784
-    mnist_epochs: int = 2
-    repeats: int = 5
-    mnist_repeats: int = 3
-    datasets: tuple = ("digits", "mnist")
-    devices: tuple = ("cpu", "cuda")
-    pyod: bool = True
-    iwae: bool = True
+    mnist_epochs: int = h.option(2, "epochs (synthetic MNIST)")
+    repeats: int = h.option(5, "repeats per comparison (digits)")
+    mnist_repeats: int = h.option(3, "repeats (synthetic MNIST)")
+    datasets: tuple = h.option(("digits", "mnist"), "data sets", choices=DATASETS)
+    devices: tuple = h.option(("cpu", "cuda"), "devices", choices=["cpu", "cuda"])
+    pyod: bool = h.option(True, "skip PyOD")
+    iwae: bool = h.option(True, "skip IWAE vs k")
     QUICK = dict(
         digits_rows=400,
         digits_epochs=2,
@@ -269,6 +270,7 @@ class SpeedConfig(h.Config):
         repeats=1,
         mnist_repeats=1,
     )
+    THREADS = 2
 
 
 def datasets(config):
@@ -365,23 +367,14 @@ def rst_table(results, environment=None):
 
 
 def add_arguments(parser):
-    h.add_common(parser, threads=2)
-    choices = {"datasets": ["digits", "mnist"], "devices": ["cpu", "cuda"]}
-    for name, values in choices.items():
-        parser.add_argument(f"--{name}", nargs="+", choices=values)
-    parser.add_argument("--repeats", type=int, help="repeats per comparison (digits)")
-    parser.add_argument("--mnist-repeats", type=int, help="repeats (synthetic MNIST)")
-    for name in ("--digits-epochs", "--mnist-epochs", "--mnist-rows"):
-        parser.add_argument(name, type=int)
-    parser.add_argument("--no-pyod", action="store_true", help="skip PyOD")
-    parser.add_argument("--no-iwae", action="store_true", help="skip IWAE vs k")
+    SpeedConfig.add_arguments(parser)
     parser.add_argument("--rst", type=Path, help="also write an RST table here")
 
 
 def run_command(args, argv=()):
     """Run the benchmarks the parsed ``args`` describe; return the results."""
     h.set_threads(args.threads)
-    config = SpeedConfig.from_args(args, pyod=not args.no_pyod, iwae=not args.no_iwae)
+    config = SpeedConfig.from_args(args)
     results = run(config)
     print()
     print(h.table(HEADER, rows(results)))

@@ -36,10 +36,9 @@ Prints one Markdown table (every compared fit) and writes all numbers to
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
-from joblib import Parallel, delayed
 
 from skae._base import schedule
 
@@ -156,34 +155,33 @@ def markdown_table(rows):
     )
 
 
+@dataclass
+class StudyConfig(quality.QualityConfig):
+    """The quality matrix's sizes and seeds; its skae models; MNIST from a file."""
+
+    models: tuple = h.option(
+        tuple(SKAE_MODELS), "skae models", choices=SKAE_MODELS, metavar="NAME"
+    )
+    download: bool = False
+    rule: str = h.option("current", "the rule that decides the fits", choices=[*RULES])
+    JOBS = 2
+
+
 def add_arguments(parser):
-    h.add_common(parser, jobs=2)
-    parser.add_argument("--rule", choices=list(RULES), default="current")
-    parser.add_argument("--datasets", nargs="+", default=list(quality.DATASETS))
-    parser.add_argument("--models", nargs="+", default=SKAE_MODELS)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--mnist-seeds", type=int, default=1)
-    parser.add_argument("--mnist-npz", help="offline MNIST (keys x_train, x_test)")
+    StudyConfig.add_arguments(parser)
     parser.set_defaults(json=h.RESULTS / "start_rule_study.json")
 
 
 def run_command(args, argv=()):
-    config = quality.QualityConfig(mnist_npz=args.mnist_npz, download=False)
-    if args.quick:
-        config = quality.QualityConfig.quick(mnist_npz=args.mnist_npz)
-        args.seeds = args.mnist_seeds = 1
-    seeds = {"mnist": args.mnist_seeds}
-    jobs = [
-        (name, seed)
-        for name in args.datasets
-        for seed in range(seeds.get(name, args.seeds))
-        if name != "mnist" or args.mnist_npz
+    config = StudyConfig.from_args(args)
+    units = [
+        (name, seed, config.models, config.rule, config)
+        for name in config.datasets
+        for seed in range(config.mnist_seeds if name == "mnist" else config.seeds)
+        if name != "mnist" or config.mnist_npz
     ]
     start = time.perf_counter()
-    results = Parallel(n_jobs=args.jobs)(
-        delayed(fit_one_seed)(name, seed, args.models, args.rule, config)
-        for name, seed in jobs
-    )
+    results = h.run_units(fit_one_seed, units, args.jobs)
     rows = [row for rows in results for row in rows]
     seconds = time.perf_counter() - start
     print(markdown_table(rows))
