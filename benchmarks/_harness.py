@@ -193,6 +193,10 @@ def save_json(report, path=None, stem="result", text=None):
     return path
 
 
+def log(message):
+    print(message, flush=True)
+
+
 def set_threads(threads):
     if threads:
         torch.set_num_threads(threads)
