@@ -123,14 +123,10 @@ def pyod_version():
 
 def environment():
     """Versions, commit, machine and threads, stored with every result."""
+    git = ["git", "rev-parse", "--short", "HEAD"]
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        ).stdout.strip()
+        run = subprocess.run(git, capture_output=True, text=True, check=True, cwd=ROOT)
+        commit = run.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = None
     return {
@@ -155,12 +151,10 @@ def describe(env):
     """One line of versions and threads (a string saved by older runs as is)."""
     if isinstance(env, str):
         return env
-    versions = f"skae {env['skae']}, scikit-learn {env['sklearn']}, "
-    versions += f"torch {env['torch']}"
-    if env.get("pyod"):
-        versions += f", pyod {env['pyod']}"
+    pyod = f", pyod {env['pyod']}" if env.get("pyod") else ""
     return (
-        f"{versions}; Python {env['python']}, {env['torch_threads']} torch "
+        f"skae {env['skae']}, scikit-learn {env['sklearn']}, torch {env['torch']}"
+        f"{pyod}; Python {env['python']}, {env['torch_threads']} torch "
         f"thread(s), {env['cores']} CPU(s)"
     )
 
@@ -240,8 +234,7 @@ def interleaved(contenders, repeats, device="cpu"):
     return wall, cpu
 
 
-def median(values):
-    return statistics.median(values)
+median = statistics.median
 
 
 def pairwise_ratio(numerators, denominators):

@@ -252,45 +252,33 @@ def run(config, log=print):
 # Tables
 
 
-def _find(timings, *key):
-    found = (t for t in timings if (t.dataset, t.model, t.n_jobs, t.state) == key)
-    return next(found, None)
-
-
 def _ratio(numerator, denominator):
     return numerator / denominator if numerator and denominator else float("nan")
 
 
+COLUMNS = ("data", "model", "n_jobs", "threads", "phase")
+
+
 def rows(timings, states=STATES):
     """Table rows: one per data set, contender and phase (fit, transform)."""
-    keys = []
-    for timing in timings:
-        key = (timing.dataset, timing.model, timing.n_jobs)
-        if key not in keys:
-            keys.append(key)
+    found = {(t.dataset, t.model, t.n_jobs, t.state): t for t in timings}
+
+    def seconds(*key, phase):
+        return getattr(found[key], f"{phase}_median") if key in found else None
+
     table = []
-    for dataset, model, n_jobs in keys:
+    for dataset, model, n_jobs in dict.fromkeys(key[:3] for key in found):
+        quiet = found.get((dataset, model, n_jobs, "quiet"))
+        shown = ("n/a" if model == LOOP else n_jobs, quiet.threads if quiet else None)
         for phase in ("fit", "transform"):
-
-            def seconds(state, m=model, j=n_jobs, p=phase, d=dataset):
-                timing = _find(timings, d, m, j, state)
-                return getattr(timing, f"{p}_median") if timing else None
-
-            quiet = seconds("quiet")
-            quiet_timing = _find(timings, dataset, model, n_jobs, "quiet")
-            row = {
-                "data": dataset,
-                "model": model,
-                "n_jobs": "n/a" if model == LOOP else n_jobs,
-                "threads": quiet_timing.threads if quiet_timing else None,
-                "phase": phase,
-            }
+            row = dict(zip(COLUMNS, (dataset, model, *shown, phase)))
             for state in states:
-                value = seconds(state)
-                loop = seconds(state, m=LOOP, j="torch")
+                value = seconds(dataset, model, n_jobs, state, phase=phase)
                 row[f"{state} s"] = value
                 if state != "quiet":
-                    row[f"{state} / quiet"] = _ratio(value, quiet)
+                    quiet_s = seconds(dataset, model, n_jobs, "quiet", phase=phase)
+                    row[f"{state} / quiet"] = _ratio(value, quiet_s)
+                loop = seconds(dataset, LOOP, "torch", state, phase=phase)
                 row[f"{state} / loop"] = _ratio(value, loop)
             table.append(row)
     return table
@@ -306,10 +294,8 @@ def _cell(value):
 
 def table(timings, style="text"):
     table = rows(timings)
-    header = list(table[0])
-    return h.table(
-        header, [[_cell(row[key]) for key in header] for row in table], style
-    )
+    cells = [[_cell(value) for value in row.values()] for row in table]
+    return h.table(list(table[0]), cells, style)
 
 
 def rst_table(timings, environment=None):

@@ -35,10 +35,8 @@ DATASETS = ["digits", "mnist"]
 
 
 def make_skae(epochs, device, cls=None, **params):
-    """A skae model with the benchmark architecture that trains all epochs.
-
-    ``params`` add to (or replace) the benchmark's parameters.
-    """
+    """A skae model with the benchmark architecture that trains all epochs
+    (``params`` add to or replace the benchmark's)."""
     cls = cls or skae.AutoencoderTransformer
     # n_iter_no_change: no early stop, every contender runs all epochs.
     setup = dict(n_components=N_COMPONENTS, hidden_layer_sizes=HIDDEN, lr=LR)
@@ -47,11 +45,8 @@ def make_skae(epochs, device, cls=None, **params):
 
 
 class HandWrittenLoop(TransformerMixin, BaseEstimator):
-    """The minimal PyTorch training loop, on the module skae would build.
-
-    An estimator, so that ``GridSearchCV`` can fit it too (the contention
-    benchmark).
-    """
+    """The minimal PyTorch training loop, on the module skae would build (an
+    estimator: ``GridSearchCV`` fits it in the contention benchmark)."""
 
     def __init__(self, epochs=1, device="cpu"):
         self.epochs = epochs
@@ -89,18 +84,10 @@ class HandWrittenLoop(TransformerMixin, BaseEstimator):
 
 def make_pyod(kind, epochs, device):
     """PyOD's ``AutoEncoder`` or ``VAE`` with the benchmark architecture."""
-    common = dict(
-        epoch_num=epochs,
-        batch_size=BATCH_SIZE,
-        lr=LR,
-        optimizer_params={"weight_decay": 0.0},
-        batch_norm=False,
-        dropout_rate=0.0,
-        preprocessing=True,
-        device=str(device),
-        random_state=0,
-        verbose=0,
-    )
+    common = dict(epoch_num=epochs, batch_size=BATCH_SIZE, lr=LR, verbose=0)
+    common.update(optimizer_params={"weight_decay": 0.0}, batch_norm=False)
+    common.update(dropout_rate=0.0, preprocessing=True, device=str(device))
+    common.update(random_state=0)
     if kind == "AutoEncoder":
         from pyod.models.auto_encoder import AutoEncoder
 
@@ -180,10 +167,7 @@ def bench_loop(X, epochs, device, repeats, name):
 
 
 def bench_pca(X, T, epochs, device, repeats, name):
-    """skae vs PCA: fit and transform time, held-out reconstruction error.
-
-    ``X`` holds the training rows, ``T`` the test rows.
-    """
+    """skae vs PCA: fit and transform time, reconstruction error of ``T``."""
     model = make_skae(epochs, device)
     pca = PCA(n_components=N_COMPONENTS, random_state=0)
     run = _Comparisons(name, device, repeats)
@@ -335,15 +319,8 @@ HEADER = ("data", "device", "metric", "vs", "skae", "other", "skae / other")
 
 def rows(results):
     return [
-        (
-            r.dataset,
-            r.device,
-            f"{r.metric} ({r.better} is better)",
-            r.other,
-            _fmt(r.skae),
-            _fmt(r.reference),
-            f"{r.ratio:.2f}",
-        )
+        (r.dataset, r.device, f"{r.metric} ({r.better} is better)", r.other)
+        + (_fmt(r.skae), _fmt(r.reference), f"{r.ratio:.2f}")
         for r in results
     ]
 
