@@ -1,13 +1,11 @@
 """The data sets of every benchmark: MNIST, scikit-learn's and synthetic ones.
 
-MNIST is read with ``sklearn.datasets.fetch_openml("mnist_784")`` as a user
-would, or from an offline ``.npz`` copy (``--mnist-npz PATH``, keys
-``x_train``, ``y_train``, ``x_test``, ``y_test``); no test needs it. The
-protocols that use each data set are in the docstrings of ``quality.py``
-(``QUALITY_SETS``) and ``outliers.py`` (``load_tasks``, ``split``).
+MNIST is read with ``fetch_openml("mnist_784")`` as a user would, or from an
+offline ``.npz`` copy (``--mnist-npz PATH``); no test needs it. The protocols
+that use them are in ``docs/quality.rst`` and ``docs/outliers.rst``.
 """
 
-import functools
+from functools import lru_cache, partial
 
 import numpy as np
 from scipy.stats import multivariate_normal
@@ -32,15 +30,11 @@ class DataUnavailable(RuntimeError):
 # MNIST
 
 
-@functools.lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def load_mnist(npz=None, download=True):
-    """Return ``(X, y)``: all 70,000 MNIST images, training set first.
-
-    ``X`` holds the 784 pixels (0..255) as float64, ``y`` the digits as int.
-    From the ``.npz`` file ``npz`` when given, else from OpenML through
-    ``fetch_openml`` (or scikit-learn's cache) when ``download``. Raises
-    :class:`DataUnavailable` when neither works.
-    """
+    """``(X, y)``: the 70,000 MNIST images (pixels 0..255 as float64, training
+    set first) and digits, from ``npz`` (keys ``x_train``, ``y_train``,
+    ``x_test``, ``y_test``) or OpenML; :class:`DataUnavailable` if neither."""
     if npz is None and not download:
         raise DataUnavailable("MNIST needs --mnist-npz PATH in a quick run")
     try:
@@ -120,8 +114,14 @@ def _split(X, seed, n_train=None, n_test=None):
     return X_train[:n_train], X_test[:n_test], {}
 
 
-def digits_split(seed, n_train=None, n_test=None):
-    return _split(load_digits().data, seed, n_train, n_test)
+def _pooled(load, seed, n_train=None, n_test=None):
+    """A pooled set, ``load().data``, split 75/25 with the seed."""
+    return _split(load().data, seed, n_train, n_test)
+
+
+digits_split = partial(_pooled, load_digits)
+breast_cancer_split = partial(_pooled, load_breast_cancer)
+wine_split = partial(_pooled, load_wine)
 
 
 def patches(seed, n_train=6000, n_test=2000):
@@ -139,14 +139,6 @@ def patches(seed, n_train=6000, n_test=2000):
             )
             out.append(found.reshape(len(found), -1))
     return np.vstack(train), np.vstack(test), {}
-
-
-def breast_cancer_split(seed, n_train=None, n_test=None):
-    return _split(load_breast_cancer().data, seed, n_train, n_test)
-
-
-def wine_split(seed, n_train=None, n_test=None):
-    return _split(load_wine().data, seed, n_train, n_test)
 
 
 def large_unit_column(seed, n_train=None, n_test=None):

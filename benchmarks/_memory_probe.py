@@ -91,27 +91,15 @@ def main(argv):
     sampler.running = False
     sampler.join()
     peak_kib = _peak_kib()
-    print(
-        json.dumps(
-            {
-                "baseline_bytes": baseline_kib * 1024,
-                "peak_bytes": peak_kib * 1024,
-                "peak_extra_bytes": (peak_kib - baseline_kib) * 1024,
-                # The sampled split: anonymous memory (arrays, tensors) and
-                # pages of mapped files (the data file, shared libraries).
-                "peak_anon_extra_bytes": 1024
-                * (sampler.peak["RssAnon"] - status_baseline_kib["RssAnon"]),
-                "peak_file_extra_bytes": 1024
-                * (sampler.peak["RssFile"] - status_baseline_kib["RssFile"]),
-                "fit_seconds": seconds,
-                "n_rows": shape[0],
-                "n_features": shape[1],
-                "batch_size": int(batch_size),
-                "epochs": model.n_iter_,
-                "mode": mode,
-            }
-        )
-    )
+    # The sampled split: anonymous memory (arrays, tensors) and pages of
+    # mapped files (the data file, shared libraries).
+    anon, file = (sampler.peak[k] - status_baseline_kib[k] for k in sampler.peak)
+    report = dict(baseline_bytes=baseline_kib * 1024, peak_bytes=peak_kib * 1024)
+    report.update(peak_extra_bytes=(peak_kib - baseline_kib) * 1024)
+    report.update(peak_anon_extra_bytes=1024 * anon, peak_file_extra_bytes=1024 * file)
+    report.update(fit_seconds=seconds, n_rows=shape[0], n_features=shape[1])
+    report.update(batch_size=int(batch_size), epochs=model.n_iter_, mode=mode)
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

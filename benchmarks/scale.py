@@ -95,10 +95,7 @@ def scratch_file(size_bytes, directory=None):
 
 
 def make_model(epochs, batch_size=speed.BATCH_SIZE):
-    """The architecture of the speed benchmark, trained for all ``epochs``.
-
-    Every contender trains on all rows: no validation split.
-    """
+    """The speed benchmark's architecture, all ``epochs`` on all rows."""
     return speed.make_skae(epochs, "cpu", batch_size=batch_size, early_stopping=False)
 
 
@@ -127,9 +124,8 @@ def bench_throughput(config, log=print):
 
         contenders = {"fit (in memory)": fit_in_memory}
         for chunk_rows in config.chunk_rows:
-            contenders[f"partial_fit ({chunk_rows} rows per call)"] = streamer(
-                chunk_rows
-            )
+            name = f"partial_fit ({chunk_rows} rows per call)"
+            contenders[name] = streamer(chunk_rows)
         contenders["fit (memmap, out of core)"] = fit_out_of_core
         log(f"throughput: {len(contenders)} contenders x {config.repeats} repeats")
         wall, cpu = h.interleaved(contenders, config.repeats)
@@ -157,11 +153,8 @@ def bench_throughput(config, log=print):
 
 
 def bench_memory(config, log=print):
-    """Peak extra resident memory of an out-of-core fit, in a fresh process.
-
-    Also, as a reference, that of an in-memory fit of a smaller file (read
-    into a numpy array first, which counts in its peak).
-    """
+    """Peak extra resident memory of an out-of-core fit, in a fresh process,
+    and of an in-memory fit of a smaller file (read into an array first)."""
     report = _probe(config, config.memory_gb, "stream", log)
     report["in_memory_reference"] = _probe(
         config, config.memory_reference_gb, "memory", log
@@ -176,16 +169,9 @@ def _probe(config, size_gb, mode, log):
     try:
         log(f"memory: writing {size / 2**30:.2f} GiB to {path}")
         write_memmap(path, n_rows, config.features)
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks._memory_probe",
-            str(path),
-            str(n_rows),
-            str(config.features),
-            str(config.memory_batch_size),
-            mode,
-        ]
+        sizes = (n_rows, config.features, config.memory_batch_size)
+        command = [sys.executable, "-m", "benchmarks._memory_probe", str(path)]
+        command += [*map(str, sizes), mode]
         log("memory: " + " ".join(command))
         probe = subprocess.run(command, capture_output=True, text=True, check=True)
         report = json.loads(probe.stdout.strip().splitlines()[-1])

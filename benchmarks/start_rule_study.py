@@ -1,37 +1,13 @@
 """When should a model leave its linear start? A study of the keep-the-start rule.
 
-Run from the repository root::
-
-    python -m benchmarks start-rule-study --rule one-se --mnist-npz mnist.npz
-    python -m benchmarks start-rule-study --quick       # a smoke run of seconds
-
-With a validation split, training keeps its starting weights (the linear
-start of ``init="pca"``) unless the best epoch clearly beats them on the
-validation rows (``clearly_beats`` of skae's private schedule module). This
-study fits the skae models of the quality matrix (``benchmarks/quality.py``:
-the same data sets, sizes, seeds and default settings) and records, for every fit whose
-best epoch is compared with its start, the paired per-row gain of the best
-epoch over the start on the validation rows:
-
-- ``standard_errors``: its mean over one standard error of that mean;
-- ``rows_better``: the fraction of rows on which the best epoch is better;
-- ``relative_gain``: its mean over the start's mean loss (meaningful for
-  the squared errors of the autoencoders, not for the nats of the VAE);
-
-and what the fitted model does on the held-out rows (``fvu_ratio``, the
-reconstruction error over PCA's, and the log-likelihood). ``--rule`` picks
-the comparison that decides the fits:
-
-- ``current``: skae's rule (one standard error, and better on most rows);
-- ``one-se``: one standard error alone (skae's rule before 0.1.0's
-  "on most rows");
-- ``two-se``: two standard errors.
-
-Running ``one-se`` shows, for the fits that leave their start under it,
-whether the gain carried over to the test rows; the tables of
-``docs/quality.rst`` ("Why on most of the rows") come from such a run.
-Prints one Markdown table (every compared fit) and writes all numbers to
-``--json``.
+``python -m benchmarks start-rule-study --rule one-se --mnist-npz mnist.npz``
+fits the skae models of the quality matrix (:mod:`benchmarks.quality`) under
+a rule (:data:`RULES`: skae's, one or two standard errors) and records, for
+every fit whose best epoch is compared with its start (``clearly_beats`` of
+skae's private schedule module), the paired gain on the validation rows
+(:func:`gain_summary`) and what the model does on the held-out rows.
+``docs/quality.rst`` ("Why on most of the rows") reads such a run. Prints a
+Markdown table and writes all numbers to ``--json``.
 """
 
 import json
