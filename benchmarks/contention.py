@@ -14,6 +14,7 @@ import sys
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -84,16 +85,12 @@ class ContentionConfig(h.Config):
 # Contenders
 
 
-def supports_n_jobs(cls):
-    return "n_jobs" in cls().get_params()
-
-
 def make_contender(model, variant, epochs):
     """A fresh estimator: the loop, or a skae model with the benchmark setup."""
     if model == LOOP:
         return speed.HandWrittenLoop(epochs)
     cls = getattr(skae, model)
-    params = {"n_jobs": N_JOBS[variant]} if supports_n_jobs(cls) else {}
+    params = {"n_jobs": N_JOBS[variant]} if "n_jobs" in cls().get_params() else {}
     if not params and variant != "torch":
         raise ValueError(
             f"this version of skae has no n_jobs: use --n-jobs torch, not {variant}"
@@ -159,21 +156,11 @@ def time_direct(estimator, X):
 
 
 def time_in_grid_search(estimator, X, n_jobs):
-    """(fit, transform) seconds of ``n_jobs`` fits at once in ``GridSearchCV``.
-
-    Each fit trains on all of ``X`` (the 'folds' are the whole data set), so
-    that it does the same work as in the other states.
-    """
-    everything = np.arange(len(X))
-    search = GridSearchCV(
-        estimator,
-        {},
-        cv=[(everything, everything)] * n_jobs,
-        n_jobs=n_jobs,
-        scoring=_transform_seconds,
-        refit=False,
-    ).fit(X)
-    results = search.cv_results_
+    """(fit, transform) seconds of ``n_jobs`` fits at once in ``GridSearchCV``,
+    each on all of ``X`` (the same work as in the other states)."""
+    folds = [(np.arange(len(X)), np.arange(len(X)))] * n_jobs
+    options = dict(cv=folds, n_jobs=n_jobs, scoring=_transform_seconds, refit=False)
+    results = GridSearchCV(estimator, {}, **options).fit(X).cv_results_
     return float(results["mean_fit_time"][0]), float(results["mean_test_score"][0])
 
 
@@ -217,23 +204,18 @@ def run(config, log=print):
                 load = list(os.getloadavg())
                 times = {pair: ([], []) for pair in pairs}
                 threads = {}
+                measure = time_direct
+                if state == "grid":
+                    measure = partial(time_in_grid_search, n_jobs=config.grid_jobs)
                 # Warm-up: lazy initialization, and the workers of the grid.
                 for pair in pairs:
-                    warm = make_contender(*pair, 1)
-                    if state == "grid":
-                        time_in_grid_search(warm, X[:200], config.grid_jobs)
-                    else:
-                        warm.fit(X[:200]).transform(X[:200])
+                    measure(make_contender(*pair, 1), X[:200])
                 # Interleaved: a change in the load slows every contender.
                 for _ in range(repeats):
                     for pair in pairs:
                         estimator = make_contender(*pair, epochs)
-                        if state == "grid":
-                            fit, transform = time_in_grid_search(
-                                estimator, X, config.grid_jobs
-                            )
-                        else:
-                            fit, transform = time_direct(estimator, X)
+                        fit, transform = measure(estimator, X)
+                        if state != "grid":
                             threads[pair] = threads_used(estimator, len(X))
                         times[pair][0].append(fit)
                         times[pair][1].append(transform)
