@@ -70,15 +70,8 @@ class ContentionConfig(h.Config):
     busy_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
     busy_seconds: float = h.option(3600.0, "how long each busy process may run at most")
     grid_jobs: int = 2
-    QUICK = dict(
-        digits_rows=300,
-        digits_epochs=2,
-        mnist_rows=1000,
-        mnist_epochs=1,
-        repeats=1,
-        mnist_repeats=1,
-        busy_seconds=900.0,
-    )
+    QUICK = dict(digits_rows=300, digits_epochs=2, mnist_rows=1000, mnist_epochs=1)
+    QUICK.update(repeats=1, mnist_repeats=1, busy_seconds=900.0)
 
 
 # ----------------------------------------------------------------------

@@ -55,6 +55,9 @@ UNSCALED_DATASETS = {"mnist"}
 # cpu_time: of fit, scores and labels (in the worker processes too).
 METRICS = ["roc_auc", "average_precision", "fit_time", "cpu_time"]
 METRICS += ["flagged_train", "flagged_normal", "flagged_anomalies"]
+# The constants of _data that a report records in its protocol.
+DATA_CONSTANTS = ["TRAIN_FRACTION", "TEST_ANOMALY_FRACTION", "MNIST_DIGITS"]
+DATA_CONSTANTS += ["MNIST_NORMAL_ROWS", "MNIST_ANOMALY_ROWS"]
 RANKED = "auto"  # the contamination whose fits fill the ranking tables
 MEAN = "mean over data sets"
 
@@ -562,17 +565,13 @@ def run_command(args, argv=()):
         ),
         datasets=[dataset for dataset in config.datasets if dataset not in skipped],
         skipped=skipped,
-        protocol=dict(
-            settings={name: SETTINGS[name] for name in config.settings},
-            contaminations=list(config.contaminations),
-            seeds=config.seeds,
-            train_fraction=_data.TRAIN_FRACTION,
-            test_anomaly_fraction=_data.TEST_ANOMALY_FRACTION,
-            mnist_digits=list(_data.MNIST_DIGITS),
-            mnist_normal_rows=_data.MNIST_NORMAL_ROWS,
-            mnist_anomaly_rows=_data.MNIST_ANOMALY_ROWS,
-            quick=config.tiny,
-        ),
+        protocol={
+            "settings": {name: SETTINGS[name] for name in config.settings},
+            "contaminations": list(config.contaminations),
+            "seeds": config.seeds,
+            **{name.lower(): getattr(_data, name) for name in DATA_CONSTANTS},
+            "quick": config.tiny,
+        },
         records=records,
     )
     text = render(report)

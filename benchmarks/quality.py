@@ -204,14 +204,8 @@ class QualityConfig(h.Config):
     mnist_npz: str | None = h.option(None, "offline MNIST (keys x_train, x_test)")
     download: bool = True  # may MNIST come from OpenML?
     skae_params: dict = field(default_factory=dict)  # e.g. a max_epochs cap
-    QUICK = dict(
-        seeds=1,
-        mnist_seeds=1,
-        max_train=300,
-        max_test=100,
-        download=False,
-        skae_params={"max_epochs": 5},
-    )
+    QUICK = dict(seeds=1, mnist_seeds=1, max_train=300, max_test=100)
+    QUICK.update(download=False, skae_params={"max_epochs": 5})
     JOBS = os.cpu_count() or 1
 
 

@@ -47,18 +47,9 @@ class ScaleConfig(h.Config):
     dask: bool = h.option(True, "skip the Dask part")
     dask_repeats: int = h.option(2, "grid searches per backend")
     grid_epochs: int = 10
-    QUICK = dict(
-        rows=2_000,
-        features=50,
-        epochs=1,
-        chunk_rows=(500,),
-        repeats=1,
-        memory_gb=0.01,
-        memory_reference_gb=0.005,
-        dask=False,
-        dask_repeats=1,
-        grid_epochs=1,
-    )
+    QUICK = dict(rows=2_000, features=50, epochs=1, chunk_rows=(500,), repeats=1)
+    QUICK.update(memory_gb=0.01, memory_reference_gb=0.005, dask=False)
+    QUICK.update(dask_repeats=1, grid_epochs=1)
     THREADS = 1
 
 

@@ -246,14 +246,8 @@ class SpeedConfig(h.Config):
     devices: tuple = h.option(("cpu", "cuda"), "devices", choices=["cpu", "cuda"])
     pyod: bool = h.option(True, "skip PyOD")
     iwae: bool = h.option(True, "skip IWAE vs k")
-    QUICK = dict(
-        digits_rows=400,
-        digits_epochs=2,
-        mnist_rows=1000,
-        mnist_epochs=1,
-        repeats=1,
-        mnist_repeats=1,
-    )
+    QUICK = dict(digits_rows=400, digits_epochs=2, mnist_rows=1000, mnist_epochs=1)
+    QUICK.update(repeats=1, mnist_repeats=1)
     THREADS = 2
 
 

@@ -98,31 +98,18 @@ def _fit_models(name, seed, models, config, comparisons, rule):
 
 def markdown_table(rows):
     """Every fit whose best epoch was compared with its start."""
-    header = [
-        "data set",
-        "model",
-        "seed",
-        "standard errors",
-        "rows better",
-        "relative gain",
-        "FVU / PCA",
-        "log-lik",
-    ]
+    header = ["data set", "model", "seed", "standard errors", "rows better"]
+    header += ["relative gain", "FVU / PCA", "log-lik"]
     lines = []
     for row in rows:
         if (comparison := row["comparison"]) is not None:
             loglik = row["log_likelihood"]
             lines.append(
-                [
-                    row["dataset"],
-                    row["model"],
-                    row["seed"],
-                    f"{comparison['standard_errors']:.2f}",
-                    f"{100 * comparison['rows_better']:.0f}%",
-                    f"{comparison['relative_gain']:.3f}",
-                    f"{row['fvu_ratio']:.3f}",
-                    "" if loglik is None else f"{loglik:.1f}",
-                ]
+                [row["dataset"], row["model"], row["seed"]]
+                + [f"{comparison['standard_errors']:.2f}"]
+                + [f"{100 * comparison['rows_better']:.0f}%"]
+                + [f"{comparison['relative_gain']:.3f}", f"{row['fvu_ratio']:.3f}"]
+                + ["" if loglik is None else f"{loglik:.1f}"]
             )
     kept = sum(row["comparison"] is None for row in rows)
     return (
