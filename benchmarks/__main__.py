@@ -1,8 +1,4 @@
-"""Command line: ``python -m benchmarks [COMMAND] [options]``.
-
-``python -m benchmarks --help`` lists the commands, ``python -m benchmarks
-COMMAND --help`` their options. Without a command the options go to
-``speed``, as before there were several commands.
+"""Command line: ``python -m benchmarks [COMMAND] [options]`` (default ``speed``).
 
 A command is a module with ``add_arguments(parser)`` (its options) and
 ``run_command(args, argv)`` (the run), listed in :data:`COMMANDS`.

@@ -37,13 +37,8 @@ def _status_kib(keys=("RssAnon", "RssFile")):
 
 
 def _peak_kib():
-    """Peak resident memory of this process since the last reset, in KiB.
-
-    VmHWM, the high-water mark of the memory map, which clear_refs resets;
-    ``ru_maxrss`` where there is no /proc. (On Linux ``ru_maxrss`` also
-    keeps the mark recorded whenever a thread exits, which no reset
-    clears.)
-    """
+    """Peak resident memory since the last reset (VmHWM), in KiB; ``ru_maxrss``
+    without /proc (on Linux it also keeps marks that no reset clears)."""
     try:
         return _status_kib(("VmHWM",))["VmHWM"]
     except (OSError, KeyError):

@@ -26,14 +26,8 @@ import skae
 from . import _harness as h
 from . import speed
 
-MODELS = (
-    "AutoencoderTransformer",
-    "ContractiveAutoencoder",
-    "SparseAutoencoder",
-    "DenoisingAutoencoder",
-    "VAE",
-    "IWAE",
-)
+MODELS = ("AutoencoderTransformer", "ContractiveAutoencoder", "SparseAutoencoder")
+MODELS += ("DenoisingAutoencoder", "VAE", "IWAE")
 LOOP = "hand-written loop"
 # skae's n_jobs for each variant: the automatic policy, or torch's setting.
 N_JOBS = {"auto": None, "torch": -1}

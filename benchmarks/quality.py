@@ -351,28 +351,25 @@ def _fit_cell(records):
     return cell
 
 
+def _mean_range(attribute, digits):
+    return lambda records: _summary([getattr(r, attribute) for r in records], digits)
+
+
+FIT = "Fit CPU seconds / epochs or iterations (* = ran to the limit in a seed)"
 # (title, cell of a list of records, log-likelihood models only?)
 BLOCKS = [
-    (
-        "Held-out FVU / PCA's FVU (lower is better)",
-        lambda rs: _summary([r.fvu_ratio for r in rs], 3),
-        False,
-    ),
+    ("Held-out FVU / PCA's FVU (lower is better)", _mean_range("fvu_ratio", 3), False),
     (
         "Held-out FVU, fraction of variance unexplained (lower is better)",
-        lambda rs: _summary([r.fvu for r in rs], 3),
+        _mean_range("fvu", 3),
         False,
     ),
     (
         "Held-out log-likelihood, nats per row (higher is better)",
-        lambda rs: _summary([r.log_likelihood for r in rs], 0),
+        _mean_range("log_likelihood", 0),
         True,
     ),
-    (
-        "Fit CPU seconds / epochs or iterations (* = ran to the limit in a seed)",
-        _fit_cell,
-        False,
-    ),
+    (FIT, _fit_cell, False),
 ]
 
 
