@@ -228,10 +228,8 @@ def mnist_tasks(X, y, quick=False):
 
 
 def load_tasks(name, quick=False, mnist_npz=None):
-    """Return ``[(task, X_normal, X_anomalies)]`` for an outlier data set.
-
-    Raises :class:`DataUnavailable` when MNIST cannot be loaded.
-    """
+    """``[(task, X_normal, X_anomalies)]`` of an outlier data set (or
+    :class:`DataUnavailable`)."""
     if name in ("digits", "wine"):
         loader = load_digits if name == "digits" else load_wine
         tasks = _one_vs_rest(*loader(return_X_y=True))
@@ -249,13 +247,9 @@ def load_tasks(name, quick=False, mnist_npz=None):
 
 
 def split(X_normal, X_anomalies, seed, contamination, standardize=True):
-    """Train and test sets: the protocol in ``outliers.py``'s docstring.
-
-    Returns ``X_train, X_test, y_test`` (1 for anomalies). The test set and
-    the normal training rows depend on ``seed`` only, not on
-    ``contamination``: a larger contamination adds anomalies to the same
-    normal training rows, and every setting is scored on the same test set.
-    """
+    """``X_train, X_test, y_test`` (1: anomaly), as ``docs/outliers.rst`` says:
+    the test set and the normal training rows depend on ``seed`` only, so a
+    larger ``contamination`` adds anomalies to the same normal rows."""
     rng = np.random.RandomState(seed)
     normal = rng.permutation(len(X_normal))
     anomalies = rng.permutation(len(X_anomalies))

@@ -169,8 +169,7 @@ def _relative(argument):
 
 def command(name, argv=()):
     """The command line that makes a result, without this machine's paths."""
-    args = [_relative(arg) for arg in argv]
-    return " ".join(["python -m benchmarks", name, *args])
+    return " ".join(["python -m benchmarks", name, *map(_relative, argv)])
 
 
 def report(name, argv=(), **content):

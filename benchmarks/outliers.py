@@ -141,15 +141,11 @@ def make_detectors(
         from pyod.models.auto_encoder import AutoEncoder
         from pyod.models.vae import VAE
 
-        options = {"epoch_num": 1} if quick else {}
-        if c != "auto":
-            options["contamination"] = c
-        detectors["PyOD AutoEncoder"] = _PyODScores(
-            AutoEncoder(random_state=seed, verbose=0, **options)
-        )
-        detectors["PyOD VAE"] = _PyODScores(
-            VAE(latent_dim=k, random_state=seed, verbose=0, **options)
-        )
+        options = dict(random_state=seed, verbose=0)
+        options.update({"epoch_num": 1} if quick else {})
+        options.update({"contamination": c} if c != "auto" else {})
+        detectors["PyOD AutoEncoder"] = _PyODScores(AutoEncoder(**options))
+        detectors["PyOD VAE"] = _PyODScores(VAE(latent_dim=k, **options))
     return detectors
 
 
@@ -311,11 +307,14 @@ def mean_over_datasets(records, datasets):
     return means
 
 
-def _cell(values, digits=3):
+def _cell(values, digits=3, percent=False):
+    """Mean ± standard deviation (or the mean, in percent): "n/a", "failed"."""
     if len(values) == 0:
         return "n/a"
     if np.isnan(values).any():
         return "failed"
+    if percent:
+        return f"{100 * values.mean():.1f}"
     if len(values) < 2:
         return f"{values.mean():.{digits}f}"
     return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
@@ -386,14 +385,6 @@ def _best_first(header, rows, column):
     return h.table(header, rows, "rst")
 
 
-def _percent(values):
-    if len(values) == 0:
-        return "n/a"
-    if np.isnan(values).any():
-        return "failed"
-    return f"{100 * values.mean():.1f}"
-
-
 def flagged_table(records, dataset, settings, contamination):
     """Flagged (%) of held-out normal rows / training rows / test anomalies."""
     header = ["detector"] + [f"{setting}: normal/train/anom." for setting in settings]
@@ -405,7 +396,7 @@ def flagged_table(records, dataset, settings, contamination):
         row = [detector]
         for setting in settings:
             parts = [
-                _percent(per_seed(records, metric, setting=setting, **where))
+                _cell(per_seed(records, metric, setting=setting, **where), percent=True)
                 for metric in ("flagged_normal", "flagged_train", "flagged_anomalies")
             ]
             row.append("failed" if "failed" in parts else " / ".join(parts))
