@@ -207,8 +207,7 @@ def _dependency_anomalies(n_normal=2000, n_anomalies=600, n_features=20, n_swapp
         noise = 0.05 * rng.normal(size=(n, n_features))
         return np.tanh(latent @ weights + bias) + noise
 
-    normal = sample(n_normal)
-    anomalies = sample(n_anomalies)
+    normal, anomalies = sample(n_normal), sample(n_anomalies)
     for row in anomalies:
         columns = rng.choice(n_features, n_swapped, replace=False)
         row[columns] = normal[rng.randint(n_normal, size=n_swapped), columns]

@@ -5,12 +5,9 @@
 MODE ``stream`` (default) fits the memory map itself; ``memory`` first
 reads it into a numpy array (counted in the peak), the in-memory reference.
 
-Run in a fresh process so that its peak resident memory (VmHWM, the
-``ru_maxrss`` of the process's memory map) belongs to this fit alone. The
-baseline is taken after every import and after torch has run once (its
-allocator and thread pool set up); the peak is then reset
-(``/proc/self/clear_refs``), so that a transient peak of the imports does
-not hide the fit's.
+Run in a fresh process so that its peak resident memory (VmHWM) belongs to
+this fit alone: the baseline is taken after the imports and a first torch
+run, then the peak is reset (``/proc/self/clear_refs``).
 """
 
 import json

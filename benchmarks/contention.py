@@ -309,8 +309,7 @@ def run_command(args, argv=()):
     h.set_threads(args.threads)
     config = ContentionConfig.from_args(args)
     timings = run(config)
-    print()
-    print(table(timings))
+    print(f"\n{table(timings)}")
     timings_dicts = [as_dict(timing) for timing in timings]
     report = h.report("contention", argv, config=asdict(config), timings=timings_dicts)
     h.save_json(report, args.json, "contention")

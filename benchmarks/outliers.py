@@ -410,14 +410,11 @@ def task_table(records, dataset, setting):
     header = ["detector", *tasks, "mean"]
     rows = []
     for detector in _detectors(records, dataset=dataset, contamination=RANKED):
-        where = dict(
-            dataset=dataset, setting=setting, detector=detector, contamination=RANKED
-        )
+        where = dict(dataset=dataset, setting=setting, detector=detector)
+        where["contamination"] = RANKED
         row = [detector]
-        for task in tasks:
-            row.append(_cell(per_seed(records, "roc_auc", task=task, **where)))
-        row.append(_cell(per_seed(records, "roc_auc", **where)))
-        rows.append(row)
+        row += [_cell(per_seed(records, "roc_auc", task=t, **where)) for t in tasks]
+        rows.append([*row, _cell(per_seed(records, "roc_auc", **where))])
     return _best_first(header, rows, -1)
 
 
@@ -490,13 +487,8 @@ def add_arguments(parser):
 def render(report):
     """The reStructuredText report of a run (the dict saved as JSON)."""
     protocol = report["protocol"]
-    text = tables(
-        report["records"],
-        report["datasets"],
-        list(protocol["settings"]),
-        protocol["contaminations"],
-        per_task=PER_TASK_TABLES,
-    )
+    runs = (report["records"], report["datasets"], list(protocol["settings"]))
+    text = tables(*runs, protocol["contaminations"], per_task=PER_TASK_TABLES)
     jobs = report.get("jobs", 1)  # older runs: in the environment's line
     footer = (
         f"Mean ± standard deviation over {protocol['seeds']} seed(s); settings: "
@@ -538,8 +530,9 @@ def run_command(args, argv=()):
     if args.quick and args.mnist_npz is None and not args.datasets:
         overrides["datasets"] = tuple(_data.OUTLIER_SMALL)
     if args.trim_study:
-        trim = SETTINGS["5%"]
-        overrides.update(settings=("5%",), contaminations=("auto",), trim=trim)
+        overrides.update(
+            settings=("5%",), contaminations=("auto",), trim=SETTINGS["5%"]
+        )
     config = OutliersConfig.from_args(args, **overrides)
     name = "outliers_trimming.rst" if args.trim_study else "outliers.rst"
     out = args.out or h.RESULTS / name

@@ -96,11 +96,7 @@ REFERENCE_MODEL = "PCA"
 
 def available_models(names=None):
     """The names in ``names`` (default: all) whose model is installed."""
-    return [
-        name
-        for name in (names or MODELS)
-        if not MODELS[name].skae or getattr(skae, name, None) is not None
-    ]
+    return [n for n in names or MODELS if not MODELS[n].skae or getattr(skae, n, None)]
 
 
 # ----------------------------------------------------------------------
@@ -237,15 +233,9 @@ def run_seed(name, seed, config, log=print, models=None):
     except DataUnavailable as exc:
         log(f"{name}: skipped: {exc}")
         return [], {"skipped": str(exc)}, time.process_time() - start_cpu
-    entry = {
-        "n_components": dataset.n_components,
-        "standardized_errors": dataset.standardized_errors,
-        "n_train": len(X_train),
-        "n_test": len(X_test),
-        "n_features": X_train.shape[1],
-        "zero_fraction": float(np.mean(X_train == 0)),
-        "references": references,
-    }
+    entry = {k: getattr(dataset, k) for k in ("n_components", "standardized_errors")}
+    entry.update(n_train=len(X_train), n_test=len(X_test), n_features=X_train.shape[1])
+    entry.update(zero_fraction=float(np.mean(X_train == 0)), references=references)
     records = {}
     for model_name in models or available_models(config.models):
         model = MODELS[model_name]
@@ -334,9 +324,7 @@ def _summary(values, digits):
         return "non-finite"
     if len(values) == 1:
         return _number(values[0], digits)
-    low, mean, high = (
-        _number(v, digits) for v in (values.min(), values.mean(), values.max())
-    )
+    low, mean, high = (_number(f(values), digits) for f in (np.min, np.mean, np.max))
     return f"{mean} [{low}, {high}]"
 
 

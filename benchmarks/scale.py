@@ -1,12 +1,8 @@
 """Scale: streaming throughput, out-of-core memory, and a grid search on Dask.
 
-What ``docs/scale.rst`` reports (the protocol is in ``docs/benchmarks.rst``,
-"Scale: streaming, memory and Dask"): 1. the throughput of ``fit`` in memory,
-``partial_fit`` over chunks and ``fit`` on a float32 ``numpy.memmap``, wall
-and CPU time, interleaved; 2. the peak resident memory (``ru_maxrss`` above
-the baseline, split into anonymous and file pages by a sampler thread) of an
-out-of-core fit in a fresh process (:mod:`benchmarks._memory_probe`); 3. a
-small ``GridSearchCV`` with loky and on a ``dask.distributed.LocalCluster``.
+What ``docs/scale.rst`` reports; the protocol is in ``docs/benchmarks.rst``
+("Scale: streaming, memory and Dask"). The peak memory is measured in a fresh
+process (:mod:`benchmarks._memory_probe`).
 """
 
 import json
@@ -123,20 +119,18 @@ def bench_throughput(config, log=print):
     finally:
         path.unlink()
     rows_seen = config.rows * config.epochs
-    results = []
-    for name in contenders:
-        results.append(
-            {
-                "contender": name,
-                "rows_per_s": rows_seen / statistics.median(wall[name]),
-                "ratio_to_fit": h.pairwise_ratio(wall["fit (in memory)"], wall[name]),
-                "rows_per_cpu_s": rows_seen / statistics.median(cpu[name]),
-                "cpu_ratio_to_fit": h.pairwise_ratio(cpu["fit (in memory)"], cpu[name]),
-                "seconds": wall[name],
-                "cpu_seconds": cpu[name],
-            }
-        )
-    return results
+    return [
+        {
+            "contender": name,
+            "rows_per_s": rows_seen / statistics.median(wall[name]),
+            "ratio_to_fit": h.pairwise_ratio(wall["fit (in memory)"], wall[name]),
+            "rows_per_cpu_s": rows_seen / statistics.median(cpu[name]),
+            "cpu_ratio_to_fit": h.pairwise_ratio(cpu["fit (in memory)"], cpu[name]),
+            "seconds": wall[name],
+            "cpu_seconds": cpu[name],
+        }
+        for name in contenders
+    ]
 
 
 # ----------------------------------------------------------------------

@@ -172,9 +172,8 @@ def bench_pca(X, T, epochs, device, repeats, name):
     pca = PCA(n_components=N_COMPONENTS, random_state=0)
     run = _Comparisons(name, device, repeats)
     fit = run.times({"pca": lambda: pca.fit(X), "skae": lambda: model.fit(X)})
-    test = run.times(
-        {"pca": lambda: pca.transform(T), "skae": lambda: model.transform(T)}
-    )
+    transforms = {"pca": lambda: pca.transform(T), "skae": lambda: model.transform(T)}
+    test = run.times(transforms)
 
     def mse(estimator):
         reconstruction = estimator.inverse_transform(estimator.transform(T))
@@ -347,8 +346,7 @@ def run_command(args, argv=()):
     h.set_threads(args.threads)
     config = SpeedConfig.from_args(args)
     results = run(config)
-    print()
-    print(h.table(HEADER, rows(results)))
+    print(f"\n{h.table(HEADER, rows(results))}")
     report = h.report(
         "speed",
         argv,
