@@ -354,12 +354,9 @@ def _ranking_rows(records, dataset, settings):
 
 def ranking_table(records, dataset, settings):
     """ROC AUC and AP per setting, and fit time, best first."""
-    header = ["detector"]
-    header += [f"ROC AUC {setting}" for setting in settings]
-    header += [f"AP {setting}" for setting in settings]
-    header += ["fit time (s)"]
-    if dataset == MEAN:
-        header += ["data sets"]
+    header = ["detector", *[f"ROC AUC {setting}" for setting in settings]]
+    header += [*[f"AP {setting}" for setting in settings], "fit time (s)"]
+    header += ["data sets"] if dataset == MEAN else []
     rows = []
     for label, detector, contamination in _ranking_rows(records, dataset, settings):
         where = dict(dataset=dataset, detector=detector, contamination=contamination)
