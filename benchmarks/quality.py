@@ -104,7 +104,7 @@ def available_models(names=None):
 
 
 def fvu(X_train, X_test, reconstruction, standardized=False):
-    """Fraction of variance unexplained on ``X_test``: see the module docstring."""
+    """Fraction of variance unexplained on ``X_test``: see ``docs/quality.rst``."""
     if standardized:
         scale = X_train.std(axis=0)
         scale[scale == 0] = 1.0
