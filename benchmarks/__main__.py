@@ -1,8 +1,4 @@
-"""Command line: ``python -m benchmarks [COMMAND] [options]``.
-
-``python -m benchmarks --help`` lists the commands, ``python -m benchmarks
-COMMAND --help`` their options. Without a command the options go to
-``speed``, as before there were several commands.
+"""Command line: ``python -m benchmarks [COMMAND] [options]`` (default ``speed``).
 
 A command is a module with ``add_arguments(parser)`` (its options) and
 ``run_command(args, argv)`` (the run), listed in :data:`COMMANDS`.
@@ -16,7 +12,6 @@ from . import (
     outliers,
     quality,
     scale,
-    scaling_study,
     speed,
     start_rule_study,
 )
@@ -28,7 +23,6 @@ COMMANDS = {
     "outliers": (outliers, "outlier detection vs sklearn and PyOD detectors"),
     "contention": (contention, "fit and transform time on a busy machine"),
     "scale": (scale, "streaming throughput, out-of-core memory, Dask grid search"),
-    "scaling-study": (scaling_study, "study: which input scaling by default"),
     "start-rule-study": (start_rule_study, "study: when to leave the linear start"),
 }
 DEFAULT_COMMAND = "speed"

@@ -1,13 +1,11 @@
 """The data sets of every benchmark: MNIST, scikit-learn's and synthetic ones.
 
-MNIST is read with ``sklearn.datasets.fetch_openml("mnist_784")`` as a user
-would, or from an offline ``.npz`` copy (``--mnist-npz PATH``, keys
-``x_train``, ``y_train``, ``x_test``, ``y_test``); no test needs it. The
-protocols that use each data set are in the docstrings of ``quality.py``
-(``QUALITY_SETS``) and ``outliers.py`` (``load_tasks``, ``split``).
+MNIST is read with ``fetch_openml("mnist_784")`` as a user would, or from an
+offline ``.npz`` copy (``--mnist-npz PATH``); no test needs it. The protocols
+that use them are in ``docs/quality.rst`` and ``docs/outliers.rst``.
 """
 
-import functools
+from functools import lru_cache, partial
 
 import numpy as np
 from scipy.stats import multivariate_normal
@@ -32,15 +30,11 @@ class DataUnavailable(RuntimeError):
 # MNIST
 
 
-@functools.lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def load_mnist(npz=None, download=True):
-    """Return ``(X, y)``: all 70,000 MNIST images, training set first.
-
-    ``X`` holds the 784 pixels (0..255) as float64, ``y`` the digits as int.
-    From the ``.npz`` file ``npz`` when given, else from OpenML through
-    ``fetch_openml`` (or scikit-learn's cache) when ``download``. Raises
-    :class:`DataUnavailable` when neither works.
-    """
+    """``(X, y)``: the 70,000 MNIST images (pixels 0..255 as float64, training
+    set first) and digits, from ``npz`` (keys ``x_train``, ``y_train``,
+    ``x_test``, ``y_test``) or OpenML; :class:`DataUnavailable` if neither."""
     if npz is None and not download:
         raise DataUnavailable("MNIST needs --mnist-npz PATH in a quick run")
     try:
@@ -120,8 +114,14 @@ def _split(X, seed, n_train=None, n_test=None):
     return X_train[:n_train], X_test[:n_test], {}
 
 
-def digits_split(seed, n_train=None, n_test=None):
-    return _split(load_digits().data, seed, n_train, n_test)
+def _pooled(load, seed, n_train=None, n_test=None):
+    """A pooled set, ``load().data``, split 75/25 with the seed."""
+    return _split(load().data, seed, n_train, n_test)
+
+
+digits_split = partial(_pooled, load_digits)
+breast_cancer_split = partial(_pooled, load_breast_cancer)
+wine_split = partial(_pooled, load_wine)
 
 
 def patches(seed, n_train=6000, n_test=2000):
@@ -139,14 +139,6 @@ def patches(seed, n_train=6000, n_test=2000):
             )
             out.append(found.reshape(len(found), -1))
     return np.vstack(train), np.vstack(test), {}
-
-
-def breast_cancer_split(seed, n_train=None, n_test=None):
-    return _split(load_breast_cancer().data, seed, n_train, n_test)
-
-
-def wine_split(seed, n_train=None, n_test=None):
-    return _split(load_wine().data, seed, n_train, n_test)
 
 
 def large_unit_column(seed, n_train=None, n_test=None):
@@ -215,8 +207,7 @@ def _dependency_anomalies(n_normal=2000, n_anomalies=600, n_features=20, n_swapp
         noise = 0.05 * rng.normal(size=(n, n_features))
         return np.tanh(latent @ weights + bias) + noise
 
-    normal = sample(n_normal)
-    anomalies = sample(n_anomalies)
+    normal, anomalies = sample(n_normal), sample(n_anomalies)
     for row in anomalies:
         columns = rng.choice(n_features, n_swapped, replace=False)
         row[columns] = normal[rng.randint(n_normal, size=n_swapped), columns]
@@ -236,10 +227,8 @@ def mnist_tasks(X, y, quick=False):
 
 
 def load_tasks(name, quick=False, mnist_npz=None):
-    """Return ``[(task, X_normal, X_anomalies)]`` for an outlier data set.
-
-    Raises :class:`DataUnavailable` when MNIST cannot be loaded.
-    """
+    """``[(task, X_normal, X_anomalies)]`` of an outlier data set (or
+    :class:`DataUnavailable`)."""
     if name in ("digits", "wine"):
         loader = load_digits if name == "digits" else load_wine
         tasks = _one_vs_rest(*loader(return_X_y=True))
@@ -257,13 +246,9 @@ def load_tasks(name, quick=False, mnist_npz=None):
 
 
 def split(X_normal, X_anomalies, seed, contamination, standardize=True):
-    """Train and test sets: the protocol in ``outliers.py``'s docstring.
-
-    Returns ``X_train, X_test, y_test`` (1 for anomalies). The test set and
-    the normal training rows depend on ``seed`` only, not on
-    ``contamination``: a larger contamination adds anomalies to the same
-    normal training rows, and every setting is scored on the same test set.
-    """
+    """``X_train, X_test, y_test`` (1: anomaly), as ``docs/outliers.rst`` says:
+    the test set and the normal training rows depend on ``seed`` only, so a
+    larger ``contamination`` adds anomalies to the same normal rows."""
     rng = np.random.RandomState(seed)
     normal = rng.permutation(len(X_normal))
     anomalies = rng.permutation(len(X_anomalies))

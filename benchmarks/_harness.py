@@ -1,10 +1,10 @@
-"""What every benchmark shares: its sizes, environment, timing, tables, files.
+"""What every benchmark shares: its options, environment, runs, timing, tables.
 
 A benchmark module is only its measurement. It subclasses :class:`Config`
-with its sizes (and the smaller ones of a smoke run in ``QUICK``), adds its
-options with :func:`add_common` and its own, and saves a :func:`report`
-with :func:`save_json`; :func:`table` writes its rows as plain text,
-reStructuredText or Markdown.
+with its sizes, declared once as fields (those made with :func:`option` are
+also command-line options; ``QUICK`` holds the smaller sizes of a smoke run),
+runs its units with :func:`run_units` and saves a :func:`report` with
+:func:`save_json`; :func:`table` writes rows as text, RST or Markdown.
 """
 
 import json
@@ -13,12 +13,14 @@ import platform
 import statistics
 import subprocess
 import time
-from dataclasses import dataclass, fields
+import typing
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import ClassVar
 
 import sklearn
 import torch
+from joblib import Parallel, delayed
 
 import skae
 
@@ -26,28 +28,89 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 
+def option(default, help, **argparse):
+    """A :class:`Config` field that is also the option ``--name``.
+
+    Its type is the field's; a tuple takes one or more values, a boolean
+    that defaults to true becomes ``--no-name``. ``argparse`` adds to (or
+    replaces) the arguments of ``add_argument`` (``choices``, ``type``...).
+    """
+    return field(default=default, metadata={"help": help, **argparse})
+
+
 @dataclass
 class Config:
     """The sizes of one run: each benchmark subclasses it with its fields.
 
     :meth:`quick` is a smoke run of seconds: the defaults overridden by the
-    class's ``QUICK``, then by ``overrides``.
+    class's ``QUICK``, then by ``overrides``. ``THREADS`` and ``JOBS`` are
+    the defaults of ``--threads`` and ``--jobs`` (no ``--jobs`` when None).
     """
 
     QUICK: ClassVar[dict] = {}
+    THREADS: ClassVar[int | None] = None
+    JOBS: ClassVar[int | None] = None
 
     @classmethod
     def quick(cls, **overrides):
         return cls(**{**cls.QUICK, **overrides})
 
     @classmethod
+    def add_arguments(cls, parser):
+        """--quick, --threads, --json (, --jobs), then an option per :func:`option`."""
+        add, threads, jobs = parser.add_argument, cls.THREADS, cls.JOBS
+        add("--quick", action="store_true", help="tiny sizes: a smoke run of seconds")
+        default = threads or "torch's own"
+        add("--threads", type=int, default=threads, help=f"torch threads ({default})")
+        add("--json", type=Path, help="where to write the raw numbers")
+        if jobs is not None:
+            add("--jobs", type=int, default=jobs, help=f"processes (default {jobs})")
+        for spec in (spec for spec in fields(cls) if "help" in spec.metadata):
+            name, kwargs = spec.name.replace("_", "-"), dict(spec.metadata)
+            if spec.default is True:
+                add(f"--no-{name}", dest=spec.name, action="store_false", **kwargs)
+                parser.set_defaults(**{spec.name: None})
+                continue
+            kind = (typing.get_args(spec.type) or (spec.type,))[0]  # X | None: X
+            if kind is tuple:
+                kwargs.setdefault("nargs", "+")
+                kind = type(spec.default[0])
+            elif spec.default is not None:
+                kwargs["help"] += f" (default {spec.default})"
+            add(f"--{name}", **{"type": kind, **kwargs})
+
+    @classmethod
     def from_args(cls, args, **overrides):
         """The config of the parsed options: each given one named as a field."""
-        for field in fields(cls):
-            value = getattr(args, field.name, None)
-            if value is not None and field.name not in overrides:
-                overrides[field.name] = tuple(value) if type(value) is list else value
+        for spec in fields(cls):
+            value = getattr(args, spec.name, None)
+            if value is not None and spec.name not in overrides:
+                overrides[spec.name] = tuple(value) if type(value) is list else value
         return cls.quick(**overrides) if args.quick else cls(**overrides)
+
+
+def run_units(function, units, jobs=1, threads=None, setup=None):
+    """``function(*unit)`` of each unit, in order (a generator).
+
+    With ``jobs=1`` in this process, else in ``jobs`` worker processes. Each
+    process first sets ``threads`` torch threads and calls ``setup()`` (in a
+    worker before each unit, here once).
+    """
+    if jobs == 1:
+        set_threads(threads)
+        if setup:
+            setup()
+        return (function(*unit) for unit in units)
+    return Parallel(n_jobs=jobs, return_as="generator")(
+        delayed(_in_worker)(function, unit, threads, setup) for unit in units
+    )
+
+
+def _in_worker(function, unit, threads, setup):
+    set_threads(threads)
+    if setup:
+        setup()
+    return function(*unit)
 
 
 def pyod_version():
@@ -60,14 +123,10 @@ def pyod_version():
 
 def environment():
     """Versions, commit, machine and threads, stored with every result."""
+    git = ["git", "rev-parse", "--short", "HEAD"]
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        ).stdout.strip()
+        run = subprocess.run(git, capture_output=True, text=True, check=True, cwd=ROOT)
+        commit = run.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = None
     return {
@@ -92,12 +151,10 @@ def describe(env):
     """One line of versions and threads (a string saved by older runs as is)."""
     if isinstance(env, str):
         return env
-    versions = f"skae {env['skae']}, scikit-learn {env['sklearn']}, "
-    versions += f"torch {env['torch']}"
-    if env.get("pyod"):
-        versions += f", pyod {env['pyod']}"
+    pyod = f", pyod {env['pyod']}" if env.get("pyod") else ""
     return (
-        f"{versions}; Python {env['python']}, {env['torch_threads']} torch "
+        f"skae {env['skae']}, scikit-learn {env['sklearn']}, torch {env['torch']}"
+        f"{pyod}; Python {env['python']}, {env['torch_threads']} torch "
         f"thread(s), {env['cores']} CPU(s)"
     )
 
@@ -112,8 +169,7 @@ def _relative(argument):
 
 def command(name, argv=()):
     """The command line that makes a result, without this machine's paths."""
-    args = [_relative(arg) for arg in argv]
-    return " ".join(["python -m benchmarks", name, *args])
+    return " ".join(["python -m benchmarks", name, *map(_relative, argv)])
 
 
 def report(name, argv=(), **content):
@@ -130,20 +186,8 @@ def save_json(report, path=None, stem="result", text=None):
     return path
 
 
-def add_common(parser, threads=None, jobs=None):
-    """The options every benchmark has: --quick, --threads, --json (, --jobs)."""
-    parser.add_argument(
-        "--quick", action="store_true", help="tiny sizes: a smoke run of seconds"
-    )
-    default = threads or "torch's own"
-    parser.add_argument(
-        "--threads", type=int, default=threads, help=f"torch threads ({default})"
-    )
-    parser.add_argument("--json", type=Path, help="where to write the raw numbers")
-    if jobs is not None:
-        parser.add_argument(
-            "--jobs", type=int, default=jobs, help=f"processes (default {jobs})"
-        )
+def log(message):
+    print(message, flush=True)
 
 
 def set_threads(threads):
@@ -189,8 +233,7 @@ def interleaved(contenders, repeats, device="cpu"):
     return wall, cpu
 
 
-def median(values):
-    return statistics.median(values)
+median = statistics.median
 
 
 def pairwise_ratio(numerators, denominators):

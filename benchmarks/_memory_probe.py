@@ -5,12 +5,9 @@
 MODE ``stream`` (default) fits the memory map itself; ``memory`` first
 reads it into a numpy array (counted in the peak), the in-memory reference.
 
-Run in a fresh process so that its peak resident memory (VmHWM, the
-``ru_maxrss`` of the process's memory map) belongs to this fit alone. The
-baseline is taken after every import and after torch has run once (its
-allocator and thread pool set up); the peak is then reset
-(``/proc/self/clear_refs``), so that a transient peak of the imports does
-not hide the fit's.
+Run in a fresh process so that its peak resident memory (VmHWM) belongs to
+this fit alone: the baseline is taken after the imports and a first torch
+run, then the peak is reset (``/proc/self/clear_refs``).
 """
 
 import json
@@ -37,13 +34,8 @@ def _status_kib(keys=("RssAnon", "RssFile")):
 
 
 def _peak_kib():
-    """Peak resident memory of this process since the last reset, in KiB.
-
-    VmHWM, the high-water mark of the memory map, which clear_refs resets;
-    ``ru_maxrss`` where there is no /proc. (On Linux ``ru_maxrss`` also
-    keeps the mark recorded whenever a thread exits, which no reset
-    clears.)
-    """
+    """Peak resident memory since the last reset (VmHWM), in KiB; ``ru_maxrss``
+    without /proc (on Linux it also keeps marks that no reset clears)."""
     try:
         return _status_kib(("VmHWM",))["VmHWM"]
     except (OSError, KeyError):
@@ -91,27 +83,15 @@ def main(argv):
     sampler.running = False
     sampler.join()
     peak_kib = _peak_kib()
-    print(
-        json.dumps(
-            {
-                "baseline_bytes": baseline_kib * 1024,
-                "peak_bytes": peak_kib * 1024,
-                "peak_extra_bytes": (peak_kib - baseline_kib) * 1024,
-                # The sampled split: anonymous memory (arrays, tensors) and
-                # pages of mapped files (the data file, shared libraries).
-                "peak_anon_extra_bytes": 1024
-                * (sampler.peak["RssAnon"] - status_baseline_kib["RssAnon"]),
-                "peak_file_extra_bytes": 1024
-                * (sampler.peak["RssFile"] - status_baseline_kib["RssFile"]),
-                "fit_seconds": seconds,
-                "n_rows": shape[0],
-                "n_features": shape[1],
-                "batch_size": int(batch_size),
-                "epochs": model.n_iter_,
-                "mode": mode,
-            }
-        )
-    )
+    # The sampled split: anonymous memory (arrays, tensors) and pages of
+    # mapped files (the data file, shared libraries).
+    anon, file = (sampler.peak[k] - status_baseline_kib[k] for k in sampler.peak)
+    report = dict(baseline_bytes=baseline_kib * 1024, peak_bytes=peak_kib * 1024)
+    report.update(peak_extra_bytes=(peak_kib - baseline_kib) * 1024)
+    report.update(peak_anon_extra_bytes=1024 * anon, peak_file_extra_bytes=1024 * file)
+    report.update(fit_seconds=seconds, n_rows=shape[0], n_features=shape[1])
+    report.update(batch_size=int(batch_size), epochs=model.n_iter_, mode=mode)
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import sys
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +26,8 @@ import skae
 from . import _harness as h
 from . import speed
 
-MODELS = (
-    "AutoencoderTransformer",
-    "ContractiveAutoencoder",
-    "SparseAutoencoder",
-    "DenoisingAutoencoder",
-    "VAE",
-    "IWAE",
-)
+MODELS = ("AutoencoderTransformer", "ContractiveAutoencoder", "SparseAutoencoder")
+MODELS += ("DenoisingAutoencoder", "VAE", "IWAE")
 LOOP = "hand-written loop"
 # skae's n_jobs for each variant: the automatic policy, or torch's setting.
 N_JOBS = {"auto": None, "torch": -1}
@@ -51,36 +46,30 @@ class ContentionConfig(h.Config):
     """Sizes of one run; :meth:`quick` is a smoke run of seconds."""
 
     digits_rows: int | None = None
-    digits_epochs: int = 20
-    mnist_rows: int = 60000
+    digits_epochs: int = h.option(20, "epochs (digits)")
+    mnist_rows: int = h.option(60000, "rows (synthetic MNIST)")
     mnist_features: int = 784
-    mnist_epochs: int = 1
-    repeats: int = 3
-    mnist_repeats: int = 1
-    datasets: tuple = ("digits", "mnist")
-    models: tuple = MODELS
-    n_jobs: tuple = ("auto",)
-    states: tuple = STATES
-    busy_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
-    busy_seconds: float = 3600.0
-    grid_jobs: int = 2
-    QUICK = dict(
-        digits_rows=300,
-        digits_epochs=2,
-        mnist_rows=1000,
-        mnist_epochs=1,
-        repeats=1,
-        mnist_repeats=1,
-        busy_seconds=900.0,
+    mnist_epochs: int = h.option(1, "epochs (synthetic MNIST)")
+    repeats: int = h.option(3, "repeats per contender (digits)")
+    mnist_repeats: int = h.option(1, "repeats (synthetic MNIST)")
+    datasets: tuple = h.option(("digits", "mnist"), "data sets", choices=speed.DATASETS)
+    models: tuple = h.option(MODELS, "skae models", choices=MODELS)
+    n_jobs: tuple = h.option(
+        ("auto",),
+        "skae's n_jobs: auto (None, the default) and/or torch (-1: torch's "
+        "own setting, as skae did before n_jobs); default: auto",
+        choices=list(N_JOBS),
     )
+    states: tuple = h.option(STATES, "states of the machine", choices=STATES)
+    busy_processes: int = field(default_factory=lambda: os.cpu_count() or 1)
+    busy_seconds: float = h.option(3600.0, "how long each busy process may run at most")
+    grid_jobs: int = 2
+    QUICK = dict(digits_rows=300, digits_epochs=2, mnist_rows=1000, mnist_epochs=1)
+    QUICK.update(repeats=1, mnist_repeats=1, busy_seconds=900.0)
 
 
 # ----------------------------------------------------------------------
 # Contenders
-
-
-def supports_n_jobs(cls):
-    return "n_jobs" in cls().get_params()
 
 
 def make_contender(model, variant, epochs):
@@ -88,7 +77,7 @@ def make_contender(model, variant, epochs):
     if model == LOOP:
         return speed.HandWrittenLoop(epochs)
     cls = getattr(skae, model)
-    params = {"n_jobs": N_JOBS[variant]} if supports_n_jobs(cls) else {}
+    params = {"n_jobs": N_JOBS[variant]} if "n_jobs" in cls().get_params() else {}
     if not params and variant != "torch":
         raise ValueError(
             f"this version of skae has no n_jobs: use --n-jobs torch, not {variant}"
@@ -154,21 +143,11 @@ def time_direct(estimator, X):
 
 
 def time_in_grid_search(estimator, X, n_jobs):
-    """(fit, transform) seconds of ``n_jobs`` fits at once in ``GridSearchCV``.
-
-    Each fit trains on all of ``X`` (the 'folds' are the whole data set), so
-    that it does the same work as in the other states.
-    """
-    everything = np.arange(len(X))
-    search = GridSearchCV(
-        estimator,
-        {},
-        cv=[(everything, everything)] * n_jobs,
-        n_jobs=n_jobs,
-        scoring=_transform_seconds,
-        refit=False,
-    ).fit(X)
-    results = search.cv_results_
+    """(fit, transform) seconds of ``n_jobs`` fits at once in ``GridSearchCV``,
+    each on all of ``X`` (the same work as in the other states)."""
+    folds = [(np.arange(len(X)), np.arange(len(X)))] * n_jobs
+    options = dict(cv=folds, n_jobs=n_jobs, scoring=_transform_seconds, refit=False)
+    results = GridSearchCV(estimator, {}, **options).fit(X).cv_results_
     return float(results["mean_fit_time"][0]), float(results["mean_test_score"][0])
 
 
@@ -212,23 +191,18 @@ def run(config, log=print):
                 load = list(os.getloadavg())
                 times = {pair: ([], []) for pair in pairs}
                 threads = {}
+                measure = time_direct
+                if state == "grid":
+                    measure = partial(time_in_grid_search, n_jobs=config.grid_jobs)
                 # Warm-up: lazy initialization, and the workers of the grid.
                 for pair in pairs:
-                    warm = make_contender(*pair, 1)
-                    if state == "grid":
-                        time_in_grid_search(warm, X[:200], config.grid_jobs)
-                    else:
-                        warm.fit(X[:200]).transform(X[:200])
+                    measure(make_contender(*pair, 1), X[:200])
                 # Interleaved: a change in the load slows every contender.
                 for _ in range(repeats):
                     for pair in pairs:
                         estimator = make_contender(*pair, epochs)
-                        if state == "grid":
-                            fit, transform = time_in_grid_search(
-                                estimator, X, config.grid_jobs
-                            )
-                        else:
-                            fit, transform = time_direct(estimator, X)
+                        fit, transform = measure(estimator, X)
+                        if state != "grid":
                             threads[pair] = threads_used(estimator, len(X))
                         times[pair][0].append(fit)
                         times[pair][1].append(transform)
@@ -247,45 +221,33 @@ def run(config, log=print):
 # Tables
 
 
-def _find(timings, *key):
-    found = (t for t in timings if (t.dataset, t.model, t.n_jobs, t.state) == key)
-    return next(found, None)
-
-
 def _ratio(numerator, denominator):
     return numerator / denominator if numerator and denominator else float("nan")
 
 
+COLUMNS = ("data", "model", "n_jobs", "threads", "phase")
+
+
 def rows(timings, states=STATES):
     """Table rows: one per data set, contender and phase (fit, transform)."""
-    keys = []
-    for timing in timings:
-        key = (timing.dataset, timing.model, timing.n_jobs)
-        if key not in keys:
-            keys.append(key)
+    found = {(t.dataset, t.model, t.n_jobs, t.state): t for t in timings}
+
+    def seconds(*key, phase):
+        return getattr(found[key], f"{phase}_median") if key in found else None
+
     table = []
-    for dataset, model, n_jobs in keys:
+    for dataset, model, n_jobs in dict.fromkeys(key[:3] for key in found):
+        quiet = found.get((dataset, model, n_jobs, "quiet"))
+        shown = ("n/a" if model == LOOP else n_jobs, quiet.threads if quiet else None)
         for phase in ("fit", "transform"):
-
-            def seconds(state, m=model, j=n_jobs, p=phase, d=dataset):
-                timing = _find(timings, d, m, j, state)
-                return getattr(timing, f"{p}_median") if timing else None
-
-            quiet = seconds("quiet")
-            quiet_timing = _find(timings, dataset, model, n_jobs, "quiet")
-            row = {
-                "data": dataset,
-                "model": model,
-                "n_jobs": "n/a" if model == LOOP else n_jobs,
-                "threads": quiet_timing.threads if quiet_timing else None,
-                "phase": phase,
-            }
+            row = dict(zip(COLUMNS, (dataset, model, *shown, phase)))
             for state in states:
-                value = seconds(state)
-                loop = seconds(state, m=LOOP, j="torch")
+                value = seconds(dataset, model, n_jobs, state, phase=phase)
                 row[f"{state} s"] = value
                 if state != "quiet":
-                    row[f"{state} / quiet"] = _ratio(value, quiet)
+                    quiet_s = seconds(dataset, model, n_jobs, "quiet", phase=phase)
+                    row[f"{state} / quiet"] = _ratio(value, quiet_s)
+                loop = seconds(dataset, LOOP, "torch", state, phase=phase)
                 row[f"{state} / loop"] = _ratio(value, loop)
             table.append(row)
     return table
@@ -305,12 +267,8 @@ def _cell(value, seconds=False):
 
 def table(timings, style="text"):
     table = rows(timings)
-    header = list(table[0])
-    return h.table(
-        header,
-        [[_cell(row[key], key.endswith(" s")) for key in header] for row in table],
-        style,
-    )
+    cells = [[_cell(v, key.endswith(" s")) for key, v in row.items()] for row in table]
+    return h.table(list(table[0]), cells, style)
 
 
 def rst_table(timings, environment=None):
@@ -346,26 +304,7 @@ def as_dict(timing):
 
 def add_arguments(parser):
     """Add the options of ``python -m benchmarks contention`` to ``parser``."""
-    h.add_common(parser)
-    parser.add_argument("--datasets", nargs="+", choices=["digits", "mnist"])
-    parser.add_argument("--models", nargs="+", choices=MODELS)
-    parser.add_argument(
-        "--n-jobs",
-        nargs="+",
-        choices=list(N_JOBS),
-        help="skae's n_jobs: auto (None, the default) and/or torch (-1: torch's "
-        "own setting, as skae did before n_jobs); default: auto",
-    )
-    parser.add_argument("--states", nargs="+", choices=STATES)
-    parser.add_argument("--repeats", type=int, help="repeats per contender (digits)")
-    parser.add_argument("--mnist-repeats", type=int, help="repeats (synthetic)")
-    for name in ("--digits-epochs", "--mnist-epochs", "--mnist-rows"):
-        parser.add_argument(name, type=int)
-    parser.add_argument(
-        "--busy-seconds",
-        type=float,
-        help="how long each busy process may run at most (default 3600)",
-    )
+    ContentionConfig.add_arguments(parser)
     parser.add_argument("--rst", type=Path, help="also write an RST table here")
 
 
@@ -374,8 +313,7 @@ def run_command(args, argv=()):
     h.set_threads(args.threads)
     config = ContentionConfig.from_args(args)
     timings = run(config)
-    print()
-    print(table(timings))
+    print(f"\n{table(timings)}")
     timings_dicts = [as_dict(timing) for timing in timings]
     report = h.report("contention", argv, config=asdict(config), timings=timings_dicts)
     h.save_json(report, args.json, "contention")

@@ -1,71 +1,10 @@
 """Outlier-detection benchmark: skae models against sklearn and PyOD detectors.
 
-Run from the repository root::
-
-    python -m benchmarks outliers                 # full run, writes the tables
-    python -m benchmarks outliers --mnist-npz /path/to/mnist.npz
-    python -m benchmarks outliers --quick         # a smoke run in seconds
-    python -m benchmarks outliers --jobs 2 --threads 1   # in two processes
-    python -m benchmarks outliers --trim-study    # does trimming help?
-
-Protocol (the same for every detector; ``docs/outliers.rst`` describes the
-data sets and reads the results):
-
-- Data (``_data.load_tasks``): ``digits`` and ``wine``, each class in turn
-  normal and the others anomalies; ``breast_cancer``, malignant tumours as
-  anomalies; ``manifold``, synthetic dependency anomalies (2 of 20 features
-  swapped between samples: every value normal, only the relation between
-  features broken); ``mnist`` (``fetch_openml("mnist_784")`` or
-  ``--mnist-npz PATH``, skipped with a message when neither is available),
-  digits 0, 4 and 7 in turn normal, each task drawing (once, seed 0) 1,000
-  images of its digit and 500 of the others. A seed's figure is the mean
-  over a data set's tasks. MNIST pixels stay raw (0..255), as a user feeds
-  images; only the default ``OutlierDetector()`` and the classic detectors
-  run there, with 16 components for PCA.
-- For each seed, the normal samples are split 60/40 into train and test; the
-  test set gets anomalies amounting to 20% of it. The training set holds no
-  anomalies in the ``clean`` setting, and anomalies amounting to 5% or 10% of
-  it in the ``5%`` and ``10%`` settings, disjoint from the test anomalies. A
-  seed's normal training rows and test set are the same in every setting.
-- A ``StandardScaler`` fitted on the training set scales the data of every
-  detector (not for ``mnist``).
-- The latent size ``k = clip(n_features // 4, 2, 8)`` (16 for ``mnist``) is
-  shared by the skae models, PCA and PyOD's VAE. The default
-  ``OutlierDetector()`` keeps its own defaults. Everything else is each
-  library's default.
-- Anomalies are the positive class of ROC AUC and average precision (AP),
-  ranked by minus ``score_samples`` (PyOD: by ``decision_function``).
-- Thresholds. Every detector is fitted with ``contamination="auto"`` (the
-  default of every sklearn detector and of ``OutlierDetector``; these fits
-  fill the ranking tables), and again with ``contamination=0.05``, fitted
-  anew since the threshold is set in ``fit``. IsolationForest,
-  LocalOutlierFactor (``novelty=True``) and the skae and PCA detectors take
-  ``contamination`` as such. OneClassSVM has none; its ``nu`` bounds the
-  fraction of training samples outside the boundary, so ``0.05`` maps to
-  ``nu=0.05`` and ``"auto"`` to its default ``nu=0.5``. PyOD: its own
-  ``contamination``, with its default (0.1) for ``"auto"``. ``nu`` changes
-  OneClassSVM's model, not just its threshold, so it gets a ranking row of
-  its own at 0.05 (as would any detector whose ranking moved). To save time,
-  the skae models other than the default ``OutlierDetector()`` run with
-  ``"auto"`` only and ``calibration_fraction=0`` (one fit each: they share
-  ``OutlierDetector``'s threshold code, and the default's flagged rows
-  measure it); they fill the ranking tables only.
-- The robust configuration for contaminated training data: ``skae VAE,
-  trim 10%`` is the VAE with ``trim_fraction=0.1`` (each batch's loss leaves
-  out its 10% worst rows), the same in every setting.
-- Flagged fractions: ``predict(X) == -1`` on the held-out normal rows of the
-  test set (normal rows never used in training, for which the target is
-  about ``contamination``), on the training rows (all of them, the
-  contaminating anomalies included) and on the test anomalies.
-- Before each fit, NumPy's and torch's global RNGs are seeded with the seed,
-  so that the default ``OutlierDetector()`` (``random_state=None``) is
-  reproducible too.
-- Fit time is the wall time of ``fit`` on the training set.
-
-The tables (per data set, and the mean over data sets) go to stdout and, as
-reStructuredText, to ``--out`` (by default ``benchmarks/results/outliers.rst``,
-which ``docs/outliers.rst`` includes); every fit's figures go to a JSON file
-beside it (``--json``), from which ``--tables-from`` prints the tables again.
+``python -m benchmarks outliers [--quick] [--mnist-npz PATH] [--trim-study]``;
+``docs/outliers.rst`` ("Benchmark") has the protocol and reads the results.
+The tables go to stdout and, as RST, to ``--out`` (default
+``benchmarks/results/outliers.rst``); every fit's figures go to a JSON file
+beside it, from which ``--tables-from`` prints the tables again.
 """
 
 import json
@@ -77,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
@@ -93,13 +31,8 @@ from . import _harness as h
 from ._data import DataUnavailable, load_tasks, split
 
 # Every skae model that may exist; those the installed skae lacks are skipped.
-SKAE_MODELS = [
-    "AutoencoderTransformer",
-    "SparseAutoencoder",
-    "DenoisingAutoencoder",
-    "VAE",
-    "IWAE",
-]
+SKAE_MODELS = "AutoencoderTransformer SparseAutoencoder DenoisingAutoencoder VAE IWAE"
+SKAE_MODELS = SKAE_MODELS.split()
 DEFAULT_DETECTOR = "skae OutlierDetector() default"
 # The robust configuration: the VAE whose batches leave out their worst rows.
 ROBUST_TRIM = 0.1
@@ -119,15 +52,12 @@ UNSCALED_DATASETS = {"mnist"}
 
 # A record is one detector fitted once: a dict with ``dataset``, ``task``,
 # ``setting``, ``seed``, ``detector``, ``contamination`` and these metrics.
-METRICS = [
-    "roc_auc",
-    "average_precision",
-    "fit_time",
-    "cpu_time",  # of fit, scores and labels: in the worker processes too
-    "flagged_train",
-    "flagged_normal",
-    "flagged_anomalies",
-]
+# cpu_time: of fit, scores and labels (in the worker processes too).
+METRICS = ["roc_auc", "average_precision", "fit_time", "cpu_time"]
+METRICS += ["flagged_train", "flagged_normal", "flagged_anomalies"]
+# The constants of _data that a report records in its protocol.
+DATA_CONSTANTS = ["TRAIN_FRACTION", "TEST_ANOMALY_FRACTION", "MNIST_DIGITS"]
+DATA_CONSTANTS += ["MNIST_NORMAL_ROWS", "MNIST_ANOMALY_ROWS"]
 RANKED = "auto"  # the contamination whose fits fill the ranking tables
 MEAN = "mean over data sets"
 
@@ -137,11 +67,7 @@ MEAN = "mean over data sets"
 
 
 class _PyODScores:
-    """A PyOD detector with sklearn's signs.
-
-    ``score_samples`` is higher for normal samples, ``predict`` gives -1 for
-    outliers (PyOD: 1).
-    """
+    """A PyOD detector with sklearn's signs (higher scores and 1: normal)."""
 
     def __init__(self, detector):
         self.detector = detector
@@ -180,19 +106,11 @@ class _Trimmed:
         return self.detector_.predict(X)
 
 
-def skae_models():
-    """The names of the skae models installed."""
-    return [name for name in SKAE_MODELS if getattr(skae, name, None) is not None]
-
-
 def make_detectors(
     k, seed, contamination="auto", quick=False, pyod=True, every_model=True
 ):
-    """Return ``{name: detector}``, each with ``fit``, ``score_samples``, ``predict``.
-
-    ``every_model=False`` keeps the default ``OutlierDetector()`` and the
-    classic detectors only (no other skae model, no PyOD).
-    """
+    """``{name: detector}``; ``every_model=False``: the default
+    ``OutlierDetector()`` and the classic detectors only."""
     quick_nets = dict(hidden_layer_sizes=(16,), max_epochs=3) if quick else {}
     c = contamination
     detectors = {
@@ -203,7 +121,8 @@ def make_detectors(
     }
     # The other skae models rank only: one fit each, no calibration.
     ranking = dict(contamination=c, calibration_fraction=0)
-    for name in skae_models() if every_model and c == "auto" else []:
+    installed = [name for name in SKAE_MODELS if getattr(skae, name, None)]
+    for name in installed if every_model and c == "auto" else []:
         model = getattr(skae, name)(n_components=k, random_state=seed, **quick_nets)
         detectors[f"skae {name}"] = OutlierDetector(model, **ranking)
         if name == "VAE":
@@ -222,35 +141,26 @@ def make_detectors(
         from pyod.models.auto_encoder import AutoEncoder
         from pyod.models.vae import VAE
 
-        options = {"epoch_num": 1} if quick else {}
-        if c != "auto":
-            options["contamination"] = c
-        detectors["PyOD AutoEncoder"] = _PyODScores(
-            AutoEncoder(random_state=seed, verbose=0, **options)
-        )
-        detectors["PyOD VAE"] = _PyODScores(
-            VAE(latent_dim=k, random_state=seed, verbose=0, **options)
-        )
+        options = dict(random_state=seed, verbose=0)
+        options.update({"epoch_num": 1} if quick else {})
+        options.update({"contamination": c} if c != "auto" else {})
+        detectors["PyOD AutoEncoder"] = _PyODScores(AutoEncoder(**options))
+        detectors["PyOD VAE"] = _PyODScores(VAE(latent_dim=k, **options))
     return detectors
 
 
 def latent_size(dataset, n_features):
-    if dataset in LATENT_SIZES:
-        return LATENT_SIZES[dataset]
-    return int(np.clip(n_features // 4, 2, 8))
+    return LATENT_SIZES.get(dataset) or int(np.clip(n_features // 4, 2, 8))
 
 
 FAILED = {metric: math.nan for metric in METRICS}
 
 
 def evaluate(detector, X_train, X_test, y_test, seed=0):
-    """Fit ``detector``; return its metrics (:data:`METRICS`).
+    """Fit ``detector``; its :data:`METRICS`, NaN where it raises ("failed").
 
-    A detector that raises gets NaN (shown as "failed" in the tables): one
-    library's crash on a small task must not stop the whole comparison.
+    The global RNGs are seeded: the default OutlierDetector() is unseeded.
     """
-    # The global RNGs are what an unseeded estimator (random_state=None) draws
-    # from: seeding them makes the default OutlierDetector() reproducible.
     np.random.seed(seed)  # noqa: NPY002
     torch.manual_seed(seed)
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -281,25 +191,33 @@ def evaluate(detector, X_train, X_test, y_test, seed=0):
 @dataclass
 class OutliersConfig(h.Config):
     """What one run measures; :meth:`quick`: one task per set, tiny networks.
+    ``trim``: each skae model and PCA also refitted without that fraction of
+    its worst-scored training rows."""
 
-    ``trim`` (a fraction): each skae model and PCA also runs trimmed,
-    refitted without that fraction of its worst-scored training samples.
-    """
-
-    datasets: tuple = tuple(_data.OUTLIER_SETS)
-    settings: tuple = tuple(SETTINGS)
-    seeds: int = 5
+    datasets: tuple = h.option(
+        tuple(_data.OUTLIER_SETS),
+        f"from {_data.OUTLIER_SETS}; default all (--quick: mnist only with "
+        "--mnist-npz)",
+        choices=_data.OUTLIER_SETS,
+        metavar="NAME",
+    )
+    settings: tuple = h.option(tuple(SETTINGS), "training sets", choices=list(SETTINGS))
+    seeds: int = h.option(5, "number of seeds")
     contaminations: tuple = tuple(CONTAMINATIONS)
-    pyod: bool = True
+    pyod: bool = h.option(True, "skip PyOD")
     trim: float | None = None
-    mnist_npz: str | None = None
+    mnist_npz: Path | None = h.option(
+        None,
+        "read MNIST from this .npz (x_train, y_train, x_test, y_test) instead of "
+        "fetch_openml",
+    )
     tiny: bool = False  # tiny networks, one task per data set
     QUICK = dict(tiny=True)
+    JOBS = 1
 
 
-def _run_unit(dataset, tasks, setting, seed, config, threads):
+def _run_unit(dataset, tasks, setting, seed, config):
     """The records of one data set, setting and seed: every task, every detector."""
-    h.set_threads(threads)  # in a worker process too
     k = latent_size(dataset, tasks[0][1].shape[1])
     standardize = dataset not in UNSCALED_DATASETS
     every = dataset not in FEW_DETECTOR_DATASETS
@@ -320,15 +238,10 @@ def _run_unit(dataset, tasks, setting, seed, config, threads):
 
 
 def run(config, n_jobs=1, threads=None, log=print):
-    """Return ``(records, skipped)``.
+    """``(records, skipped)``: a dict per fit, ``{data set: reason}``.
 
-    ``records``: one dict per fit (data set, task, setting, seed, detector,
-    contamination and :data:`METRICS`). ``skipped``: ``{data set: reason}``
-    for data sets that could not be loaded. ``n_jobs > 1`` runs the (data
-    set, setting, seed) units in that many processes, each with ``threads``
-    torch threads; every fit is seeded on its own, so the records are the
-    same.
-    """
+    The (data set, setting, seed) units run in ``n_jobs`` processes; every
+    fit is seeded on its own, so the records are the same."""
     skipped, units = {}, []
     for dataset in config.datasets:
         try:
@@ -338,12 +251,12 @@ def run(config, n_jobs=1, threads=None, log=print):
             skipped[dataset] = str(exc)
             continue
         seeds = range(config.seeds)
-        units += [(dataset, tasks, s, seed) for s in config.settings for seed in seeds]
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_run_unit)(*unit, config, threads) for unit in units
-    )
+        units += [
+            (dataset, tasks, s, seed, config) for s in config.settings for seed in seeds
+        ]
     records = []
-    for (dataset, _, setting, seed), unit_records in zip(units, results):
+    results = h.run_units(_run_unit, units, n_jobs, threads)
+    for (dataset, _, setting, seed, _), unit_records in zip(units, results):
         records += unit_records
         log(f"{dataset:14s} {setting:6s} seed {seed} done")
     return records, skipped
@@ -355,9 +268,7 @@ def run(config, n_jobs=1, threads=None, log=print):
 
 
 def ranks_only(detector):
-    """Whether a detector fills the ranking tables only: the skae models
-    other than the default ``OutlierDetector()``, fitted without calibration
-    to save time (their threshold code is the default's)."""
+    """The skae models other than the default fill the ranking tables only."""
     return detector.startswith("skae ") and "OutlierDetector()" not in detector
 
 
@@ -366,10 +277,8 @@ def _where(records, **where):
 
 
 def per_seed(records, metric, **where):
-    """``metric`` per seed (sorted), averaged over the matching records.
-
-    NaN (a failed fit) in any task makes the seed's value NaN.
-    """
+    """``metric`` per seed (sorted), the mean of the matching records (NaN
+    where a task failed)."""
     by_seed = {}
     for record in _where(records, **where):
         by_seed.setdefault(record["seed"], []).append(record[metric])
@@ -377,12 +286,8 @@ def per_seed(records, metric, **where):
 
 
 def mean_over_datasets(records, datasets):
-    """Records of a pseudo data set :data:`MEAN`: per seed, the mean over data sets.
-
-    Each data set counts once (its tasks averaged first). Each detector is
-    averaged over the data sets where it ran without failing; ``n_datasets``
-    counts them.
-    """
+    """Records of a pseudo data set :data:`MEAN`, per seed: the mean over the
+    data sets (each counted once) where a detector did not fail (``n_datasets``)."""
     keys, groups = ("setting", "detector", "contamination", "seed"), {}
     for r in records:
         key = tuple(r[k] for k in keys)
@@ -402,11 +307,14 @@ def mean_over_datasets(records, datasets):
     return means
 
 
-def _cell(values, digits=3):
+def _cell(values, digits=3, percent=False):
+    """Mean ± standard deviation (or the mean, in percent): "n/a", "failed"."""
     if len(values) == 0:
         return "n/a"
     if np.isnan(values).any():
         return "failed"
+    if percent:
+        return f"{100 * values.mean():.1f}"
     if len(values) < 2:
         return f"{values.mean():.{digits}f}"
     return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
@@ -416,15 +324,13 @@ def _detectors(records, **where):
     return list(dict.fromkeys(r["detector"] for r in _where(records, **where)))
 
 
-def _contamination_label(contamination):
+def _label(contamination):
     return f"contamination={contamination!r}".replace("'", '"')
 
 
 def _ranking_rows(records, dataset, settings):
-    """``(label, contamination)`` pairs: each detector as ranked by default
-    (``contamination="auto"``), and again where another contamination changed
-    its ranking (e.g. ``OneClassSVM``'s ``nu``) rather than only its threshold.
-    """
+    """``(label, detector, contamination)``: each detector ranked with
+    :data:`RANKED`, again where another contamination moved its ranking."""
     rows = []
     for detector in _detectors(records, dataset=dataset):
         mine = _where(records, dataset=dataset, detector=detector)
@@ -433,16 +339,14 @@ def _ranking_rows(records, dataset, settings):
             rows.append((detector, detector, RANKED))
         for contamination in sorted(contaminations - {RANKED}, key=str):
             for setting in settings:
-                ranked = per_seed(
-                    mine, "roc_auc", contamination=RANKED, setting=setting
-                )
-                other = per_seed(
-                    mine, "roc_auc", contamination=contamination, setting=setting
+                ranked, other = (
+                    per_seed(mine, "roc_auc", contamination=c, setting=setting)
+                    for c in (RANKED, contamination)
                 )
                 if ranked.shape != other.shape or not np.allclose(
                     ranked, other, rtol=0, atol=1e-9, equal_nan=True
                 ):
-                    label = f"{detector}, {_contamination_label(contamination)}"
+                    label = f"{detector}, {_label(contamination)}"
                     rows.append((label, detector, contamination))
                     break
     return rows
@@ -450,12 +354,9 @@ def _ranking_rows(records, dataset, settings):
 
 def ranking_table(records, dataset, settings):
     """ROC AUC and AP per setting, and fit time, best first."""
-    header = ["detector"]
-    header += [f"ROC AUC {setting}" for setting in settings]
-    header += [f"AP {setting}" for setting in settings]
-    header += ["fit time (s)"]
-    if dataset == MEAN:
-        header += ["data sets"]
+    header = ["detector", *[f"ROC AUC {setting}" for setting in settings]]
+    header += [*[f"AP {setting}" for setting in settings], "fit time (s)"]
+    header += ["data sets"] if dataset == MEAN else []
     rows = []
     for label, detector, contamination in _ranking_rows(records, dataset, settings):
         where = dict(dataset=dataset, detector=detector, contamination=contamination)
@@ -471,23 +372,18 @@ def ranking_table(records, dataset, settings):
             counts = {r["n_datasets"] for r in _where(records, **where)}
             row.append("/".join(str(n) for n in sorted(counts)))
         rows.append(row)
-    rows.sort(key=lambda r: -float(r[1].split()[0]) if r[1][0].isdigit() else 1)
+    return _best_first(header, rows, 1)
+
+
+def _best_first(header, rows, column):
+    rows.sort(
+        key=lambda r: -float(r[column].split()[0]) if r[column][0].isdigit() else 1
+    )
     return h.table(header, rows, "rst")
 
 
-def _percent(values):
-    if len(values) == 0:
-        return "n/a"
-    if np.isnan(values).any():
-        return "failed"
-    return f"{100 * values.mean():.1f}"
-
-
 def flagged_table(records, dataset, settings, contamination):
-    """Flagged fractions (%), each detector fitted with ``contamination``.
-
-    Each cell: held-out normal rows / training rows / test anomalies.
-    """
+    """Flagged (%) of held-out normal rows / training rows / test anomalies."""
     header = ["detector"] + [f"{setting}: normal/train/anom." for setting in settings]
     rows = []
     for detector in _detectors(records, dataset=dataset, contamination=contamination):
@@ -497,7 +393,7 @@ def flagged_table(records, dataset, settings, contamination):
         row = [detector]
         for setting in settings:
             parts = [
-                _percent(per_seed(records, metric, setting=setting, **where))
+                _cell(per_seed(records, metric, setting=setting, **where), percent=True)
                 for metric in ("flagged_normal", "flagged_train", "flagged_anomalies")
             ]
             row.append("failed" if "failed" in parts else " / ".join(parts))
@@ -511,24 +407,12 @@ def task_table(records, dataset, setting):
     header = ["detector", *tasks, "mean"]
     rows = []
     for detector in _detectors(records, dataset=dataset, contamination=RANKED):
-        where = dict(
-            dataset=dataset, setting=setting, detector=detector, contamination=RANKED
-        )
+        where = dict(dataset=dataset, setting=setting, detector=detector)
+        where["contamination"] = RANKED
         row = [detector]
-        for task in tasks:
-            row.append(_cell(per_seed(records, "roc_auc", task=task, **where)))
-        row.append(_cell(per_seed(records, "roc_auc", **where)))
-        rows.append(row)
-    rows.sort(key=lambda r: -float(r[-1].split()[0]) if r[-1][0].isdigit() else 1)
-    return h.table(header, rows, "rst")
-
-
-def _section(title, underline, blocks):
-    return "\n\n".join([f"{title}\n{underline * len(title)}", *blocks])
-
-
-def _caption(text):
-    return f"**{text}**"
+        row += [_cell(per_seed(records, "roc_auc", task=t, **where)) for t in tasks]
+        rows.append([*row, _cell(per_seed(records, "roc_auc", **where))])
+    return _best_first(header, rows, -1)
 
 
 def tables(records, datasets, settings, contaminations, per_task=()):
@@ -537,27 +421,20 @@ def tables(records, datasets, settings, contaminations, per_task=()):
     with_mean = [*datasets, MEAN] if len(datasets) > 1 else list(datasets)
     records = [*records, *mean_over_datasets(records, datasets)]
     for dataset in with_mean:
-        blocks = [
-            _caption(
-                "ROC AUC and average precision (AP), " + _contamination_label(RANKED)
-            ),
-            ranking_table(records, dataset, settings),
-        ]
-        if dataset in per_task:
-            for setting in settings:
-                blocks += [
-                    _caption(f"ROC AUC per normal class, {setting}"),
-                    task_table(records, dataset, setting),
-                ]
+        title = dataset.replace("_", " ")
+        blocks = [f"{title}\n{'~' * len(title)}"]
+        blocks += [f"**ROC AUC and average precision (AP), {_label(RANKED)}**"]
+        blocks += [ranking_table(records, dataset, settings)]
+        for setting in settings if dataset in per_task else []:
+            blocks += [f"**ROC AUC per normal class, {setting}**"]
+            blocks += [task_table(records, dataset, setting)]
         for contamination in contaminations:
             blocks += [
-                _caption(
-                    f"Flagged, {_contamination_label(contamination)} (% of held-out "
-                    "normal rows / training rows / test anomalies)"
-                ),
+                f"**Flagged, {_label(contamination)} (% of held-out normal rows / "
+                "training rows / test anomalies)**",
                 flagged_table(records, dataset, settings, contamination),
             ]
-        sections.append(_section(dataset.replace("_", " "), "~", blocks))
+        sections.append("\n\n".join(blocks))
     return "\n\n".join(sections) + "\n"
 
 
@@ -588,24 +465,7 @@ def _json_text(report):
 
 
 def add_arguments(parser):
-    h.add_common(parser, jobs=1)
-    parser.add_argument("--seeds", type=int, help="number of seeds (default 5)")
-    parser.add_argument(
-        "--datasets",
-        nargs="+",
-        choices=_data.OUTLIER_SETS,
-        metavar="NAME",
-        help=f"from {_data.OUTLIER_SETS}; default all "
-        "(--quick: mnist only with --mnist-npz)",
-    )
-    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS))
-    parser.add_argument(
-        "--mnist-npz",
-        type=Path,
-        help="read MNIST from this .npz (x_train, y_train, x_test, y_test) "
-        "instead of fetch_openml",
-    )
-    parser.add_argument("--no-pyod", action="store_true", help="skip PyOD")
+    OutliersConfig.add_arguments(parser)
     parser.add_argument(
         "--trim-study",
         action="store_true",
@@ -624,13 +484,8 @@ def add_arguments(parser):
 def render(report):
     """The reStructuredText report of a run (the dict saved as JSON)."""
     protocol = report["protocol"]
-    text = tables(
-        report["records"],
-        report["datasets"],
-        list(protocol["settings"]),
-        protocol["contaminations"],
-        per_task=PER_TASK_TABLES,
-    )
+    runs = (report["records"], report["datasets"], list(protocol["settings"]))
+    text = tables(*runs, protocol["contaminations"], per_task=PER_TASK_TABLES)
     jobs = report.get("jobs", 1)  # older runs: in the environment's line
     footer = (
         f"Mean ± standard deviation over {protocol['seeds']} seed(s); settings: "
@@ -659,10 +514,7 @@ def load_report(path):
 
 
 def run_command(args, argv=()):
-    """Run the benchmark the parsed ``args`` describe; return the records.
-
-    With ``--tables-from``, only print (and write) the tables of a saved run.
-    """
+    """Run the benchmark of the parsed ``args`` (or print ``--tables-from``)."""
     if args.tables_from:
         report = load_report(args.tables_from)
         text = render(report)
@@ -671,18 +523,18 @@ def run_command(args, argv=()):
             args.out.write_text(text, encoding="utf-8")
         return report["records"]
     h.set_threads(args.threads)
-    overrides = dict(pyod=not args.no_pyod)
+    overrides = {}
     if args.quick and args.mnist_npz is None and not args.datasets:
         overrides["datasets"] = tuple(_data.OUTLIER_SMALL)
     if args.trim_study:
-        trim = SETTINGS["5%"]
-        overrides.update(settings=("5%",), contaminations=("auto",), trim=trim)
+        overrides.update(
+            settings=("5%",), contaminations=("auto",), trim=SETTINGS["5%"]
+        )
     config = OutliersConfig.from_args(args, **overrides)
     name = "outliers_trimming.rst" if args.trim_study else "outliers.rst"
     out = args.out or h.RESULTS / name
     start = time.perf_counter()
-    log = lambda message: print(message, flush=True)  # noqa: E731
-    records, skipped = run(config, args.jobs, args.threads, log)
+    records, skipped = run(config, args.jobs, args.threads, h.log)
     report = h.report(
         "outliers",
         argv,
@@ -690,23 +542,17 @@ def run_command(args, argv=()):
         total_seconds=time.perf_counter() - start,
         # Summed over the fits: with --jobs they run in other processes.
         cpu_seconds=sum(
-            record["cpu_time"]
-            for record in records
-            if not math.isnan(record.get("cpu_time", math.nan))
+            r["cpu_time"] for r in records if not math.isnan(r["cpu_time"])
         ),
         datasets=[dataset for dataset in config.datasets if dataset not in skipped],
         skipped=skipped,
-        protocol=dict(
-            settings={name: SETTINGS[name] for name in config.settings},
-            contaminations=list(config.contaminations),
-            seeds=config.seeds,
-            train_fraction=_data.TRAIN_FRACTION,
-            test_anomaly_fraction=_data.TEST_ANOMALY_FRACTION,
-            mnist_digits=list(_data.MNIST_DIGITS),
-            mnist_normal_rows=_data.MNIST_NORMAL_ROWS,
-            mnist_anomaly_rows=_data.MNIST_ANOMALY_ROWS,
-            quick=config.tiny,
-        ),
+        protocol={
+            "settings": {name: SETTINGS[name] for name in config.settings},
+            "contaminations": list(config.contaminations),
+            "seeds": config.seeds,
+            **{name.lower(): getattr(_data, name) for name in DATA_CONSTANTS},
+            "quick": config.tiny,
+        },
         records=records,
     )
     text = render(report)

@@ -1,87 +1,7 @@
 """Quality of skae's models at their default settings, against PCA and FA.
 
-Run from the repository root::
-
-    python -m benchmarks quality                     # the full matrix
-    python -m benchmarks quality --quick             # a smoke run of seconds
-    python -m benchmarks quality --mnist-npz /path/to/mnist.npz
-    python -m benchmarks quality --help              # every option
-
-Every model is built with its defaults except ``n_components`` (set per data
-set), ``random_state`` (the seed) and ``device="cpu"``: the figures are what
-a user gets who swaps ``PCA(n_components=k)`` for a skae model. ``--quick``
-also caps ``max_epochs`` and the number of rows.
-
-Models (:data:`MODELS`): the skae models ``AutoencoderTransformer``,
-``SparseAutoencoder``, ``DenoisingAutoencoder``, ``ContractiveAutoencoder``,
-``VAE`` and ``IWAE`` (each skipped when the installed skae lacks it), and
-scikit-learn's ``PCA`` and ``FactorAnalysis``.
-
-Data sets (:data:`DATASETS`; ``n_components`` in parentheses):
-
-- ``mnist`` (16): real MNIST, raw pixels 0..255 as floats; a seeded random
-  10,000 train / 2,000 test subset of the 70,000 images. Read with
-  ``sklearn.datasets.fetch_openml("mnist_784")`` as a user would, or from an
-  offline copy given by ``--mnist-npz PATH`` (keys ``x_train``, ``x_test``;
-  train and test are pooled, as in OpenML's 70,000 rows). Skipped, with a
-  message, when neither is available; ``--quick`` never downloads.
-- ``digits`` (8): ``load_digits``, pixels 0..16 (near-constant borders).
-- ``patches`` (16): 8x8 grayscale patches (luminance, 0..255) of the two
-  images of ``load_sample_images``; 3,000 train patches per image from its
-  left 75% and 1,000 test patches from its right 25%, so that no test pixel
-  was seen in training.
-- ``breast_cancer`` (4), ``wine`` (4): raw tables in mixed units.
-- ``large_unit_column`` (4): ``wine`` with its first column (alcohol, in %)
-  multiplied by 1e4, a column in units 10,000 times smaller (as dollars
-  instead of millions).
-- ``manifold`` (2): ``make_swiss_roll`` (3-D, ``noise=0.5``), 2,000 train /
-  1,000 test rows.
-- ``linear_gaussian`` (4): ``x = W z + mu + e`` with 4 standard normal
-  latents, 20 features, ``W`` and ``mu`` standard normal and isotropic noise
-  ``e ~ N(0, I)``; 2,000 train / 1,000 test rows. Probabilistic PCA is the
-  exact model here: the log-likelihood under the true parameters is reported
-  as a reference (``true parameters``), beside PCA's.
-- ``counts`` (4): Poisson counts of 50 features whose log-intensity is
-  ``b + z W`` with 4 standard normal latents, ``W ~ N(0, 0.5^2)`` and
-  ``b ~ U(-4, -1)``: about 80% of the entries are 0. 2,000 train / 1,000
-  test rows.
-
-The pooled sets (``digits``, the two tables and ``large_unit_column``) are
-split 75/25 with the seed; the others are drawn afresh with it. Features
-that are constant in the training rows are dropped from both splits for
-every model, as ``VarianceThreshold()`` would (:func:`drop_constant_features`:
-a density on a constant feature is unbounded).
-
-Metrics, all on the held-out rows:
-
-- Reconstruction error ``inverse_transform(transform(X_test))`` (for
-  FactorAnalysis, which has no ``inverse_transform``, ``transform(X_test)
-  @ components_ + mean_``) as the
-  fraction of variance unexplained, ``FVU = sum_j MSE_j / sum_j var_j``
-  (``var_j`` of the training rows), in each data set's natural units:
-  raw units for data on one common scale (images, patches, counts,
-  manifold, linear_gaussian), so that a feature counts in proportion to its
-  variance and near-constant pixels count little; per feature standardized
-  by the training rows' standard deviation for the mixed-unit tables
-  (``breast_cancer``, ``wine``, ``large_unit_column``), so that every column
-  counts equally whatever its unit (there ``FVU`` is the mean over features
-  of ``MSE_j / var_j``). Each model's FVU is also given as a ratio to PCA's
-  (same data set and seed).
-- The mean held-out log-likelihood ``score(X_test)`` (nats per row, raw
-  units) of the models whose score is one (PCA, FactorAnalysis, VAE, IWAE).
-- Fit time (wall and CPU time; the tables show CPU time, which a busy
-  machine inflates less), ``n_iter_``, whether the fit ran to its iteration limit
-  (``max_epochs``, or ``max_iter`` for FactorAnalysis), the warnings raised
-  during ``fit`` and whether any output (codes, reconstruction, score) is
-  not finite. A model that raises is reported as failed; the run goes on.
-
-Every figure is the mean over the seeds, with the lowest and highest value
-when there are several (3 by default; 1 for MNIST, for time). The tables go to
-stdout and, as reStructuredText, to ``--rst`` (default
-``benchmarks/results/quality.rst``); all raw numbers and the environment to
-``--json`` (default ``benchmarks/results/quality-<time>.json``).
-``--jobs N`` fits N (data set, seed) pairs at a time in separate processes
-(each MNIST model apart; default: one process per CPU).
+``python -m benchmarks quality [--quick] [--mnist-npz PATH]``; the protocol
+(data sets, metrics) is in ``docs/quality.rst`` ("Protocol").
 """
 
 import json
@@ -90,11 +10,10 @@ import time
 import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-import torch
-from joblib import Parallel, delayed
 from sklearn.decomposition import PCA, FactorAnalysis
 
 import skae
@@ -106,12 +25,7 @@ from ._data import DataUnavailable
 
 @dataclass(frozen=True)
 class Dataset:
-    """A data set of the matrix: its loader and how it is measured.
-
-    ``standardized_errors``: reconstruction errors are measured per feature
-    in units of the training standard deviation (mixed-unit tables), else
-    in raw units.
-    """
+    """A data set of the matrix: its loader, ``k``, errors in standard units?"""
 
     load: callable
     n_components: int
@@ -132,15 +46,8 @@ DATASETS = {
 
 
 def drop_constant_features(X_train, X_test):
-    """Both splits without the features that are constant in ``X_train``.
-
-    A continuous density on a feature that is constant in the training rows
-    is unbounded: ``FactorAnalysis`` gives such a feature a noise variance of
-    1e-12, worth about 13 nats per row and feature (3 of digits' pixels are
-    never lit), while skae's variance floor declines the bet. Every model
-    gets the same columns, as after ``VarianceThreshold()``, so the
-    log-likelihoods compare the models on the features that vary.
-    """
+    """Both splits without the features constant in ``X_train`` (as
+    ``VarianceThreshold()``; why: ``docs/quality.rst``)."""
     varying = np.ptp(X_train, axis=0) > 0
     return X_train[:, varying], X_test[:, varying]
 
@@ -158,6 +65,10 @@ class Model:
     skae: bool = False
 
 
+def _classic(cls, n_components, seed):
+    return cls(n_components=n_components, random_state=seed)
+
+
 def _skae_model(name, log_likelihood=False):
     def build(n_components, seed, **params):
         return getattr(skae, name)(
@@ -170,27 +81,22 @@ def _skae_model(name, log_likelihood=False):
 # Every model that may exist; skae models the installed skae lacks are
 # skipped (see available_models).
 MODELS = {
-    "AutoencoderTransformer": _skae_model("AutoencoderTransformer"),
-    "SparseAutoencoder": _skae_model("SparseAutoencoder"),
-    "DenoisingAutoencoder": _skae_model("DenoisingAutoencoder"),
-    "ContractiveAutoencoder": _skae_model("ContractiveAutoencoder"),
-    "VAE": _skae_model("VAE", log_likelihood=True),
-    "IWAE": _skae_model("IWAE", log_likelihood=True),
-    "PCA": Model(lambda k, seed: PCA(n_components=k, random_state=seed), True),
-    "FactorAnalysis": Model(
-        lambda k, seed: FactorAnalysis(n_components=k, random_state=seed), True
-    ),
+    **{
+        name: _skae_model(name, log_likelihood=name in ("VAE", "IWAE"))
+        for name in ("AutoencoderTransformer", "SparseAutoencoder")
+        + ("DenoisingAutoencoder", "ContractiveAutoencoder", "VAE", "IWAE")
+    },
+    **{
+        cls.__name__: Model(partial(_classic, cls), log_likelihood=True)
+        for cls in (PCA, FactorAnalysis)
+    },
 }
 REFERENCE_MODEL = "PCA"
 
 
 def available_models(names=None):
     """The names in ``names`` (default: all) whose model is installed."""
-    return [
-        name
-        for name in (names or MODELS)
-        if not MODELS[name].skae or getattr(skae, name, None) is not None
-    ]
+    return [n for n in names or MODELS if not MODELS[n].skae or getattr(skae, n, None)]
 
 
 # ----------------------------------------------------------------------
@@ -198,7 +104,7 @@ def available_models(names=None):
 
 
 def fvu(X_train, X_test, reconstruction, standardized=False):
-    """Fraction of variance unexplained on ``X_test``: see the module docstring."""
+    """Fraction of variance unexplained on ``X_test``: see ``docs/quality.rst``."""
     if standardized:
         scale = X_train.std(axis=0)
         scale[scale == 0] = 1.0
@@ -210,17 +116,10 @@ def fvu(X_train, X_test, reconstruction, standardized=False):
 
 
 def reconstruct(estimator, codes):
-    """``inverse_transform(codes)``; for FactorAnalysis, which has none,
-    ``codes @ components_ + mean_`` (the mean of p(x|z) at the posterior mean).
-    """
+    """``inverse_transform(codes)``; FactorAnalysis has none: the mean of p(x|z)."""
     if isinstance(estimator, FactorAnalysis):
         return codes @ estimator.components_ + estimator.mean_
     return estimator.inverse_transform(codes)
-
-
-def _iteration_limit(estimator):
-    params = estimator.get_params()
-    return params.get("max_epochs", params.get("max_iter"))
 
 
 @dataclass
@@ -246,10 +145,6 @@ class Record:
     error: str | None = None
 
 
-def _nonfinite(**outputs):
-    return [name for name, values in outputs.items() if not np.all(np.isfinite(values))]
-
-
 def evaluate(estimator, log_likelihood, X_train, X_test, standardized, record):
     """Fit ``estimator`` on ``X_train``, fill ``record`` with its metrics."""
     with warnings.catch_warnings(record=True) as caught:
@@ -266,7 +161,8 @@ def evaluate(estimator, log_likelihood, X_train, X_test, standardized, record):
         Counter(f"{w.category.__name__}: {str(w.message)[:200]}" for w in caught)
     )
     record.n_iter = getattr(estimator, "n_iter_", None)
-    record.iteration_limit = _iteration_limit(estimator)
+    params = estimator.get_params()
+    record.iteration_limit = params.get("max_epochs", params.get("max_iter"))
     if record.n_iter is not None and record.iteration_limit is not None:
         record.n_iter = int(record.n_iter)
         record.hit_limit = record.n_iter >= record.iteration_limit
@@ -279,7 +175,7 @@ def evaluate(estimator, log_likelihood, X_train, X_test, standardized, record):
             scores = estimator.score_samples(X_test)
             outputs["score"] = scores
             record.log_likelihood = float(np.mean(scores))
-    record.nonfinite = _nonfinite(**outputs)
+    record.nonfinite = [k for k, v in outputs.items() if not np.all(np.isfinite(v))]
     return record
 
 
@@ -291,23 +187,22 @@ def evaluate(estimator, log_likelihood, X_train, X_test, standardized, record):
 class QualityConfig(h.Config):
     """What one run measures; :meth:`quick` is a smoke run of seconds."""
 
-    datasets: tuple = tuple(DATASETS)
-    models: tuple = tuple(MODELS)
-    seeds: int = 3
-    mnist_seeds: int = 1
+    datasets: tuple = h.option(
+        tuple(DATASETS), "data sets", choices=list(DATASETS), metavar="NAME"
+    )
+    models: tuple = h.option(
+        tuple(MODELS), "models", choices=list(MODELS), metavar="NAME"
+    )
+    seeds: int = h.option(3, "seeds per data set")
+    mnist_seeds: int = h.option(1, "seeds for MNIST")
     max_train: int | None = None  # caps on the rows of every data set
     max_test: int | None = None
-    mnist_npz: str | None = None
+    mnist_npz: str | None = h.option(None, "offline MNIST (keys x_train, x_test)")
     download: bool = True  # may MNIST come from OpenML?
     skae_params: dict = field(default_factory=dict)  # e.g. a max_epochs cap
-    QUICK = dict(
-        seeds=1,
-        mnist_seeds=1,
-        max_train=300,
-        max_test=100,
-        download=False,
-        skae_params={"max_epochs": 5},
-    )
+    QUICK = dict(seeds=1, mnist_seeds=1, max_train=300, max_test=100)
+    QUICK.update(download=False, skae_params={"max_epochs": 5})
+    JOBS = os.cpu_count() or 1
 
 
 def _load(name, seed, config):
@@ -328,13 +223,9 @@ def warm_up():
 
 
 def run_seed(name, seed, config, log=print, models=None):
-    """Fit ``models`` (default: every model of ``config``) on data set
-    ``name`` drawn with ``seed``.
-
-    Returns ``(records, entry, cpu_seconds)``: ``entry`` describes the data
-    (sizes, ``n_components``, how errors are measured, reference
-    log-likelihoods), or holds ``"skipped"`` and the reason.
-    """
+    """Fit ``models`` (default: those of ``config``) on data set ``name``
+    drawn with ``seed``: ``(records, entry, cpu_seconds)``, ``entry`` the data's
+    sizes and reference log-likelihoods, or ``"skipped"`` and the reason."""
     start_cpu = time.process_time()
     dataset = DATASETS[name]
     try:
@@ -342,15 +233,9 @@ def run_seed(name, seed, config, log=print, models=None):
     except DataUnavailable as exc:
         log(f"{name}: skipped: {exc}")
         return [], {"skipped": str(exc)}, time.process_time() - start_cpu
-    entry = {
-        "n_components": dataset.n_components,
-        "standardized_errors": dataset.standardized_errors,
-        "n_train": len(X_train),
-        "n_test": len(X_test),
-        "n_features": X_train.shape[1],
-        "zero_fraction": float(np.mean(X_train == 0)),
-        "references": references,
-    }
+    entry = {k: getattr(dataset, k) for k in ("n_components", "standardized_errors")}
+    entry.update(n_train=len(X_train), n_test=len(X_test), n_features=X_train.shape[1])
+    entry.update(zero_fraction=float(np.mean(X_train == 0)), references=references)
     records = {}
     for model_name in models or available_models(config.models):
         model = MODELS[model_name]
@@ -380,19 +265,13 @@ def _set_fvu_ratios(records):
 
 
 def _units(config):
-    """``(data set, seed, models)`` to fit, the longest first.
-
-    Each MNIST model is a unit of its own: with several processes they then
-    run side by side instead of one after the other.
-    """
-    models = tuple(available_models(config.models))
-    units = []
+    """``(data set, seed, models)`` to fit; each MNIST model apart (they then
+    run side by side in several processes)."""
+    models, units = tuple(available_models(config.models)), []
     for name in config.datasets:
-        for seed in range(config.mnist_seeds if name == "mnist" else config.seeds):
-            if name == "mnist":
-                units += [(name, seed, (model,)) for model in models]
-            else:
-                units.append((name, seed, models))
+        seeds = range(config.mnist_seeds if name == "mnist" else config.seeds)
+        groups = [(model,) for model in models] if name == "mnist" else [models]
+        units += [(name, seed, group) for seed in seeds for group in groups]
     return units
 
 
@@ -402,19 +281,13 @@ def run(config, log=print, jobs=1, threads=None):
     ``info`` maps each data set to its sizes, ``n_components``, how its
     errors are measured, its reference log-likelihoods (a list over seeds)
     and ``cpu_seconds`` (summed over its seeds), or to the reason it was
-    skipped. With ``jobs > 1`` the units (:func:`_units`) run in that many
-    processes, in the order of ``config.datasets`` (put the longest first),
-    each with ``threads`` torch threads (default: joblib's share of the CPUs).
+    skipped. The units (:func:`_units`) run in ``jobs`` processes
+    (:func:`~benchmarks._harness.run_units`), in the order of
+    ``config.datasets`` (put the longest first).
     """
     units = _units(config)
-    if jobs == 1:
-        warm_up()
-        results = [run_seed(*unit[:2], config, log, unit[2]) for unit in units]
-    else:
-        results = Parallel(n_jobs=jobs)(
-            delayed(_run_seed_in_worker)(threads, *unit[:2], config, log, unit[2])
-            for unit in units
-        )
+    calls = [(name, seed, config, log, models) for name, seed, models in units]
+    results = h.run_units(run_seed, calls, jobs, threads, setup=warm_up)
     records, info, seen = [], {}, set()
     for (name, seed, _), (unit_records, entry, cpu_seconds) in zip(units, results):
         records.extend(unit_records)
@@ -429,13 +302,6 @@ def run(config, log=print, jobs=1, threads=None):
                 merged["references"].setdefault(ref, []).append(value)
     _set_fvu_ratios(records)
     return records, info
-
-
-def _run_seed_in_worker(threads, *args):
-    if threads:
-        torch.set_num_threads(threads)
-    warm_up()  # once per worker process would do; a tiny fit costs little
-    return run_seed(*args)
 
 
 # ----------------------------------------------------------------------
@@ -458,9 +324,7 @@ def _summary(values, digits):
         return "non-finite"
     if len(values) == 1:
         return _number(values[0], digits)
-    low, mean, high = (
-        _number(v, digits) for v in (values.min(), values.mean(), values.max())
-    )
+    low, mean, high = (_number(f(values), digits) for f in (np.min, np.mean, np.max))
     return f"{mean} [{low}, {high}]"
 
 
@@ -475,41 +339,33 @@ def _fit_cell(records):
     return cell
 
 
+def _mean_range(attribute, digits):
+    return lambda records: _summary([getattr(r, attribute) for r in records], digits)
+
+
+FIT = "Fit CPU seconds / epochs or iterations (* = ran to the limit in a seed)"
 # (title, cell of a list of records, log-likelihood models only?)
 BLOCKS = [
-    (
-        "Held-out FVU / PCA's FVU (lower is better)",
-        lambda rs: _summary([r.fvu_ratio for r in rs], 3),
-        False,
-    ),
+    ("Held-out FVU / PCA's FVU (lower is better)", _mean_range("fvu_ratio", 3), False),
     (
         "Held-out FVU, fraction of variance unexplained (lower is better)",
-        lambda rs: _summary([r.fvu for r in rs], 3),
+        _mean_range("fvu", 3),
         False,
     ),
     (
         "Held-out log-likelihood, nats per row (higher is better)",
-        lambda rs: _summary([r.log_likelihood for r in rs], 0),
+        _mean_range("log_likelihood", 0),
         True,
     ),
-    (
-        "Fit CPU seconds / epochs or iterations (* = ran to the limit in a seed)",
-        _fit_cell,
-        False,
-    ),
+    (FIT, _fit_cell, False),
 ]
-
-
-def _grid(records):
-    grid = {}
-    for record in records:
-        grid.setdefault(record.dataset, {}).setdefault(record.model, []).append(record)
-    return grid
 
 
 def table_blocks(records, info):
     """``[(title, header, rows)]``: one block per metric, data sets by models."""
-    grid = _grid(records)
+    grid = {}
+    for r in records:
+        grid.setdefault(r.dataset, {}).setdefault(r.model, []).append(r)
     models = list(dict.fromkeys(r.model for r in records))
     references = list(
         dict.fromkeys(
@@ -587,12 +443,7 @@ def rst_tables(records, info, footer):
 
 
 def add_arguments(parser):
-    h.add_common(parser, jobs=os.cpu_count() or 1)
-    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), metavar="NAME")
-    parser.add_argument("--models", nargs="+", choices=list(MODELS), metavar="NAME")
-    parser.add_argument("--seeds", type=int, help="seeds per data set (default 3)")
-    parser.add_argument("--mnist-seeds", type=int, help="seeds for MNIST (default 1)")
-    parser.add_argument("--mnist-npz", help="offline MNIST (keys x_train, x_test)")
+    QualityConfig.add_arguments(parser)
     parser.add_argument("--max-epochs", type=int, help="cap max_epochs of skae models")
     parser.add_argument(
         "--from-json",
@@ -643,10 +494,7 @@ def render(report, rst_path):
 
 
 def run_command(args, argv=()):
-    """Run the benchmark the parsed ``args`` describe; return the records.
-
-    With ``--from-json``, only render the tables of an earlier run.
-    """
+    """Run the benchmark of the parsed ``args`` (or render ``--from-json``)."""
     if args.from_json:
         return render(json.loads(args.from_json.read_text()), args.rst)
     h.set_threads(args.threads)
@@ -654,8 +502,7 @@ def run_command(args, argv=()):
     if args.max_epochs:
         config.skae_params = {**config.skae_params, "max_epochs": args.max_epochs}
     start = time.perf_counter()
-    log = lambda message: print(message, flush=True)  # noqa: E731
-    records, info = run(config, log, jobs=args.jobs, threads=args.threads)
+    records, info = run(config, h.log, jobs=args.jobs, threads=args.threads)
     cpu_seconds = sum(entry.get("cpu_seconds", 0) for entry in info.values())
     report = h.report(
         "quality",

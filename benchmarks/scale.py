@@ -1,12 +1,8 @@
 """Scale: streaming throughput, out-of-core memory, and a grid search on Dask.
 
-What ``docs/scale.rst`` reports (the protocol is in ``docs/benchmarks.rst``,
-"Scale: streaming, memory and Dask"): 1. the throughput of ``fit`` in memory,
-``partial_fit`` over chunks and ``fit`` on a float32 ``numpy.memmap``, wall
-and CPU time, interleaved; 2. the peak resident memory (``ru_maxrss`` above
-the baseline, split into anonymous and file pages by a sampler thread) of an
-out-of-core fit in a fresh process (:mod:`benchmarks._memory_probe`); 3. a
-small ``GridSearchCV`` with loky and on a ``dask.distributed.LocalCluster``.
+What ``docs/scale.rst`` reports; the protocol is in ``docs/benchmarks.rst``
+("Scale: streaming, memory and Dask"). The peak memory is measured in a fresh
+process (:mod:`benchmarks._memory_probe`).
 """
 
 import json
@@ -34,31 +30,23 @@ GRID = {"n_components": [2, 8], "lr": [1e-3, 3e-3]}
 
 @dataclass
 class ScaleConfig(h.Config):
-    rows: int = 60_000
-    features: int = 784
-    epochs: int = 2
-    chunk_rows: tuple = (10_000, 2_000)
-    repeats: int = 3
-    memory_gb: float = 2.0
+    rows: int = h.option(60_000, "rows of the throughput data")
+    features: int = h.option(784, "features (all parts)")
+    epochs: int = h.option(2, "passes in the throughput runs")
+    chunk_rows: tuple = h.option((10_000, 2_000), "partial_fit chunks")
+    repeats: int = h.option(3, "throughput repeats")
+    memory_gb: float = h.option(2.0, "size of the memmap file")
     # The in-memory reference fit reads this much into memory (much less
     # than memory_gb: it needs several times the file size).
     memory_reference_gb: float = 0.25
     memory_batch_size: int = 256
-    dask: bool = True
-    dask_repeats: int = 2
+    dask: bool = h.option(True, "skip the Dask part")
+    dask_repeats: int = h.option(2, "grid searches per backend")
     grid_epochs: int = 10
-    QUICK = dict(
-        rows=2_000,
-        features=50,
-        epochs=1,
-        chunk_rows=(500,),
-        repeats=1,
-        memory_gb=0.01,
-        memory_reference_gb=0.005,
-        dask=False,
-        dask_repeats=1,
-        grid_epochs=1,
-    )
+    QUICK = dict(rows=2_000, features=50, epochs=1, chunk_rows=(500,), repeats=1)
+    QUICK.update(memory_gb=0.01, memory_reference_gb=0.005, dask=False)
+    QUICK.update(dask_repeats=1, grid_epochs=1)
+    THREADS = 1
 
 
 # ----------------------------------------------------------------------
@@ -94,10 +82,7 @@ def scratch_file(size_bytes, directory=None):
 
 
 def make_model(epochs, batch_size=speed.BATCH_SIZE):
-    """The architecture of the speed benchmark, trained for all ``epochs``.
-
-    Every contender trains on all rows: no validation split.
-    """
+    """The speed benchmark's architecture, all ``epochs`` on all rows."""
     return speed.make_skae(epochs, "cpu", batch_size=batch_size, early_stopping=False)
 
 
@@ -126,29 +111,26 @@ def bench_throughput(config, log=print):
 
         contenders = {"fit (in memory)": fit_in_memory}
         for chunk_rows in config.chunk_rows:
-            contenders[f"partial_fit ({chunk_rows} rows per call)"] = streamer(
-                chunk_rows
-            )
+            name = f"partial_fit ({chunk_rows} rows per call)"
+            contenders[name] = streamer(chunk_rows)
         contenders["fit (memmap, out of core)"] = fit_out_of_core
         log(f"throughput: {len(contenders)} contenders x {config.repeats} repeats")
         wall, cpu = h.interleaved(contenders, config.repeats)
     finally:
         path.unlink()
     rows_seen = config.rows * config.epochs
-    results = []
-    for name in contenders:
-        results.append(
-            {
-                "contender": name,
-                "rows_per_s": rows_seen / statistics.median(wall[name]),
-                "ratio_to_fit": h.pairwise_ratio(wall["fit (in memory)"], wall[name]),
-                "rows_per_cpu_s": rows_seen / statistics.median(cpu[name]),
-                "cpu_ratio_to_fit": h.pairwise_ratio(cpu["fit (in memory)"], cpu[name]),
-                "seconds": wall[name],
-                "cpu_seconds": cpu[name],
-            }
-        )
-    return results
+    return [
+        {
+            "contender": name,
+            "rows_per_s": rows_seen / statistics.median(wall[name]),
+            "ratio_to_fit": h.pairwise_ratio(wall["fit (in memory)"], wall[name]),
+            "rows_per_cpu_s": rows_seen / statistics.median(cpu[name]),
+            "cpu_ratio_to_fit": h.pairwise_ratio(cpu["fit (in memory)"], cpu[name]),
+            "seconds": wall[name],
+            "cpu_seconds": cpu[name],
+        }
+        for name in contenders
+    ]
 
 
 # ----------------------------------------------------------------------
@@ -156,11 +138,8 @@ def bench_throughput(config, log=print):
 
 
 def bench_memory(config, log=print):
-    """Peak extra resident memory of an out-of-core fit, in a fresh process.
-
-    Also, as a reference, that of an in-memory fit of a smaller file (read
-    into a numpy array first, which counts in its peak).
-    """
+    """Peak extra resident memory of an out-of-core fit, in a fresh process,
+    and of an in-memory fit of a smaller file (read into an array first)."""
     report = _probe(config, config.memory_gb, "stream", log)
     report["in_memory_reference"] = _probe(
         config, config.memory_reference_gb, "memory", log
@@ -175,16 +154,9 @@ def _probe(config, size_gb, mode, log):
     try:
         log(f"memory: writing {size / 2**30:.2f} GiB to {path}")
         write_memmap(path, n_rows, config.features)
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks._memory_probe",
-            str(path),
-            str(n_rows),
-            str(config.features),
-            str(config.memory_batch_size),
-            mode,
-        ]
+        sizes = (n_rows, config.features, config.memory_batch_size)
+        command = [sys.executable, "-m", "benchmarks._memory_probe", str(path)]
+        command += [*map(str, sizes), mode]
         log("memory: " + " ".join(command))
         probe = subprocess.run(command, capture_output=True, text=True, check=True)
         report = json.loads(probe.stdout.strip().splitlines()[-1])
@@ -297,22 +269,13 @@ def text_report(report):
 
 def add_arguments(parser):
     """Add the options of ``python -m benchmarks scale`` to ``parser``."""
-    h.add_common(parser, threads=1)
-    parser.add_argument("--rows", type=int, help="rows of the throughput data")
-    parser.add_argument("--features", type=int, help="features (all parts)")
-    parser.add_argument("--epochs", type=int, help="passes in the throughput runs")
-    parser.add_argument("--chunk-rows", type=int, nargs="+", help="partial_fit chunks")
-    parser.add_argument("--repeats", type=int, help="throughput repeats")
-    parser.add_argument("--memory-gb", type=float, help="size of the memmap file")
-    parser.add_argument("--dask-repeats", type=int)
-    parser.add_argument("--no-dask", action="store_true", help="skip the Dask part")
+    ScaleConfig.add_arguments(parser)
 
 
 def run_command(args, argv=()):
     """Run the benchmark the parsed ``args`` describe (no Dask with --quick)."""
     h.set_threads(args.threads)
-    overrides = {"dask": False} if args.no_dask else {}
-    report = run(ScaleConfig.from_args(args, **overrides))
+    report = run(ScaleConfig.from_args(args))
     report["command"] = h.command("scale", argv)
     print()
     print(text_report(report))

@@ -27,6 +27,7 @@ N_COMPONENTS = 8
 BATCH_SIZE = 64
 LR = 1e-3
 IWAE_KS = (1, 5, 50)
+DATASETS = ["digits", "mnist"]
 
 
 # ----------------------------------------------------------------------
@@ -34,10 +35,8 @@ IWAE_KS = (1, 5, 50)
 
 
 def make_skae(epochs, device, cls=None, **params):
-    """A skae model with the benchmark architecture that trains all epochs.
-
-    ``params`` add to (or replace) the benchmark's parameters.
-    """
+    """A skae model with the benchmark architecture that trains all epochs
+    (``params`` add to or replace the benchmark's)."""
     cls = cls or skae.AutoencoderTransformer
     # n_iter_no_change: no early stop, every contender runs all epochs.
     setup = dict(n_components=N_COMPONENTS, hidden_layer_sizes=HIDDEN, lr=LR)
@@ -46,11 +45,8 @@ def make_skae(epochs, device, cls=None, **params):
 
 
 class HandWrittenLoop(TransformerMixin, BaseEstimator):
-    """The minimal PyTorch training loop, on the module skae would build.
-
-    An estimator, so that ``GridSearchCV`` can fit it too (the contention
-    benchmark).
-    """
+    """The minimal PyTorch training loop, on the module skae would build (an
+    estimator: ``GridSearchCV`` fits it in the contention benchmark)."""
 
     def __init__(self, epochs=1, device="cpu"):
         self.epochs = epochs
@@ -88,18 +84,10 @@ class HandWrittenLoop(TransformerMixin, BaseEstimator):
 
 def make_pyod(kind, epochs, device):
     """PyOD's ``AutoEncoder`` or ``VAE`` with the benchmark architecture."""
-    common = dict(
-        epoch_num=epochs,
-        batch_size=BATCH_SIZE,
-        lr=LR,
-        optimizer_params={"weight_decay": 0.0},
-        batch_norm=False,
-        dropout_rate=0.0,
-        preprocessing=True,
-        device=str(device),
-        random_state=0,
-        verbose=0,
-    )
+    common = dict(epoch_num=epochs, batch_size=BATCH_SIZE, lr=LR, verbose=0)
+    common.update(optimizer_params={"weight_decay": 0.0}, batch_norm=False)
+    common.update(dropout_rate=0.0, preprocessing=True, device=str(device))
+    common.update(random_state=0)
     if kind == "AutoEncoder":
         from pyod.models.auto_encoder import AutoEncoder
 
@@ -179,17 +167,13 @@ def bench_loop(X, epochs, device, repeats, name):
 
 
 def bench_pca(X, T, epochs, device, repeats, name):
-    """skae vs PCA: fit and transform time, held-out reconstruction error.
-
-    ``X`` holds the training rows, ``T`` the test rows.
-    """
+    """skae vs PCA: fit and transform time, reconstruction error of ``T``."""
     model = make_skae(epochs, device)
     pca = PCA(n_components=N_COMPONENTS, random_state=0)
     run = _Comparisons(name, device, repeats)
     fit = run.times({"pca": lambda: pca.fit(X), "skae": lambda: model.fit(X)})
-    test = run.times(
-        {"pca": lambda: pca.transform(T), "skae": lambda: model.transform(T)}
-    )
+    transforms = {"pca": lambda: pca.transform(T), "skae": lambda: model.transform(T)}
+    test = run.times(transforms)
 
     def mse(estimator):
         reconstruction = estimator.inverse_transform(estimator.transform(T))
@@ -251,24 +235,19 @@ class SpeedConfig(h.Config):
     """Sizes of one run; :meth:`quick` is a smoke run of a few seconds."""
 
     digits_rows: int | None = None
-    digits_epochs: int = 20
-    mnist_rows: int = 60000
+    digits_epochs: int = h.option(20, "epochs (digits)")
+    mnist_rows: int = h.option(60000, "rows (synthetic MNIST)")
     mnist_features: int = 784
-    mnist_epochs: int = 2
-    repeats: int = 5
-    mnist_repeats: int = 3
-    datasets: tuple = ("digits", "mnist")
-    devices: tuple = ("cpu", "cuda")
-    pyod: bool = True
-    iwae: bool = True
-    QUICK = dict(
-        digits_rows=400,
-        digits_epochs=2,
-        mnist_rows=1000,
-        mnist_epochs=1,
-        repeats=1,
-        mnist_repeats=1,
-    )
+    mnist_epochs: int = h.option(2, "epochs (synthetic MNIST)")
+    repeats: int = h.option(5, "repeats per comparison (digits)")
+    mnist_repeats: int = h.option(3, "repeats (synthetic MNIST)")
+    datasets: tuple = h.option(("digits", "mnist"), "data sets", choices=DATASETS)
+    devices: tuple = h.option(("cpu", "cuda"), "devices", choices=["cpu", "cuda"])
+    pyod: bool = h.option(True, "skip PyOD")
+    iwae: bool = h.option(True, "skip IWAE vs k")
+    QUICK = dict(digits_rows=400, digits_epochs=2, mnist_rows=1000, mnist_epochs=1)
+    QUICK.update(repeats=1, mnist_repeats=1)
+    THREADS = 2
 
 
 def datasets(config):
@@ -333,15 +312,8 @@ HEADER = ("data", "device", "metric", "vs", "skae", "other", "skae / other")
 
 def rows(results):
     return [
-        (
-            r.dataset,
-            r.device,
-            f"{r.metric} ({r.better} is better)",
-            r.other,
-            _fmt(r.skae),
-            _fmt(r.reference),
-            f"{r.ratio:.2f}",
-        )
+        (r.dataset, r.device, f"{r.metric} ({r.better} is better)", r.other)
+        + (_fmt(r.skae), _fmt(r.reference), f"{r.ratio:.2f}")
         for r in results
     ]
 
@@ -365,26 +337,16 @@ def rst_table(results, environment=None):
 
 
 def add_arguments(parser):
-    h.add_common(parser, threads=2)
-    choices = {"datasets": ["digits", "mnist"], "devices": ["cpu", "cuda"]}
-    for name, values in choices.items():
-        parser.add_argument(f"--{name}", nargs="+", choices=values)
-    parser.add_argument("--repeats", type=int, help="repeats per comparison (digits)")
-    parser.add_argument("--mnist-repeats", type=int, help="repeats (synthetic MNIST)")
-    for name in ("--digits-epochs", "--mnist-epochs", "--mnist-rows"):
-        parser.add_argument(name, type=int)
-    parser.add_argument("--no-pyod", action="store_true", help="skip PyOD")
-    parser.add_argument("--no-iwae", action="store_true", help="skip IWAE vs k")
+    SpeedConfig.add_arguments(parser)
     parser.add_argument("--rst", type=Path, help="also write an RST table here")
 
 
 def run_command(args, argv=()):
     """Run the benchmarks the parsed ``args`` describe; return the results."""
     h.set_threads(args.threads)
-    config = SpeedConfig.from_args(args, pyod=not args.no_pyod, iwae=not args.no_iwae)
+    config = SpeedConfig.from_args(args)
     results = run(config)
-    print()
-    print(h.table(HEADER, rows(results)))
+    print(f"\n{h.table(HEADER, rows(results))}")
     report = h.report(
         "speed",
         argv,

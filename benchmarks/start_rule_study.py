@@ -1,45 +1,20 @@
 """When should a model leave its linear start? A study of the keep-the-start rule.
 
-Run from the repository root::
-
-    python -m benchmarks start-rule-study --rule one-se --mnist-npz mnist.npz
-    python -m benchmarks start-rule-study --quick       # a smoke run of seconds
-
-With a validation split, training keeps its starting weights (the linear
-start of ``init="pca"``) unless the best epoch clearly beats them on the
-validation rows (``clearly_beats`` of skae's private schedule module). This
-study fits the skae models of the quality matrix (``benchmarks/quality.py``:
-the same data sets, sizes, seeds and default settings) and records, for every fit whose
-best epoch is compared with its start, the paired per-row gain of the best
-epoch over the start on the validation rows:
-
-- ``standard_errors``: its mean over one standard error of that mean;
-- ``rows_better``: the fraction of rows on which the best epoch is better;
-- ``relative_gain``: its mean over the start's mean loss (meaningful for
-  the squared errors of the autoencoders, not for the nats of the VAE);
-
-and what the fitted model does on the held-out rows (``fvu_ratio``, the
-reconstruction error over PCA's, and the log-likelihood). ``--rule`` picks
-the comparison that decides the fits:
-
-- ``current``: skae's rule (one standard error, and better on most rows);
-- ``one-se``: one standard error alone (skae's rule before 0.1.0's
-  "on most rows");
-- ``two-se``: two standard errors.
-
-Running ``one-se`` shows, for the fits that leave their start under it,
-whether the gain carried over to the test rows; the tables of
-``docs/quality.rst`` ("Why on most of the rows") come from such a run.
-Prints one Markdown table (every compared fit) and writes all numbers to
-``--json``.
+``python -m benchmarks start-rule-study --rule one-se --mnist-npz mnist.npz``
+fits the skae models of the quality matrix (:mod:`benchmarks.quality`) under
+a rule (:data:`RULES`: skae's, one or two standard errors) and records, for
+every fit whose best epoch is compared with its start (``clearly_beats`` of
+skae's private schedule module), the paired gain on the validation rows
+(:func:`gain_summary`) and what the model does on the held-out rows.
+``docs/quality.rst`` ("Why on most of the rows") reads such a run. Prints a
+Markdown table and writes all numbers to ``--json``.
 """
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
-from joblib import Parallel, delayed
 
 from skae._base import schedule
 
@@ -123,31 +98,18 @@ def _fit_models(name, seed, models, config, comparisons, rule):
 
 def markdown_table(rows):
     """Every fit whose best epoch was compared with its start."""
-    header = [
-        "data set",
-        "model",
-        "seed",
-        "standard errors",
-        "rows better",
-        "relative gain",
-        "FVU / PCA",
-        "log-lik",
-    ]
+    header = ["data set", "model", "seed", "standard errors", "rows better"]
+    header += ["relative gain", "FVU / PCA", "log-lik"]
     lines = []
     for row in rows:
         if (comparison := row["comparison"]) is not None:
             loglik = row["log_likelihood"]
             lines.append(
-                [
-                    row["dataset"],
-                    row["model"],
-                    row["seed"],
-                    f"{comparison['standard_errors']:.2f}",
-                    f"{100 * comparison['rows_better']:.0f}%",
-                    f"{comparison['relative_gain']:.3f}",
-                    f"{row['fvu_ratio']:.3f}",
-                    "" if loglik is None else f"{loglik:.1f}",
-                ]
+                [row["dataset"], row["model"], row["seed"]]
+                + [f"{comparison['standard_errors']:.2f}"]
+                + [f"{100 * comparison['rows_better']:.0f}%"]
+                + [f"{comparison['relative_gain']:.3f}", f"{row['fvu_ratio']:.3f}"]
+                + ["" if loglik is None else f"{loglik:.1f}"]
             )
     kept = sum(row["comparison"] is None for row in rows)
     return (
@@ -156,34 +118,33 @@ def markdown_table(rows):
     )
 
 
+@dataclass
+class StudyConfig(quality.QualityConfig):
+    """The quality matrix's sizes and seeds; its skae models; MNIST from a file."""
+
+    models: tuple = h.option(
+        tuple(SKAE_MODELS), "skae models", choices=SKAE_MODELS, metavar="NAME"
+    )
+    download: bool = False
+    rule: str = h.option("current", "the rule that decides the fits", choices=[*RULES])
+    JOBS = 2
+
+
 def add_arguments(parser):
-    h.add_common(parser, jobs=2)
-    parser.add_argument("--rule", choices=list(RULES), default="current")
-    parser.add_argument("--datasets", nargs="+", default=list(quality.DATASETS))
-    parser.add_argument("--models", nargs="+", default=SKAE_MODELS)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--mnist-seeds", type=int, default=1)
-    parser.add_argument("--mnist-npz", help="offline MNIST (keys x_train, x_test)")
+    StudyConfig.add_arguments(parser)
     parser.set_defaults(json=h.RESULTS / "start_rule_study.json")
 
 
 def run_command(args, argv=()):
-    config = quality.QualityConfig(mnist_npz=args.mnist_npz, download=False)
-    if args.quick:
-        config = quality.QualityConfig.quick(mnist_npz=args.mnist_npz)
-        args.seeds = args.mnist_seeds = 1
-    seeds = {"mnist": args.mnist_seeds}
-    jobs = [
-        (name, seed)
-        for name in args.datasets
-        for seed in range(seeds.get(name, args.seeds))
-        if name != "mnist" or args.mnist_npz
+    config = StudyConfig.from_args(args)
+    units = [
+        (name, seed, config.models, config.rule, config)
+        for name in config.datasets
+        for seed in range(config.mnist_seeds if name == "mnist" else config.seeds)
+        if name != "mnist" or config.mnist_npz
     ]
     start = time.perf_counter()
-    results = Parallel(n_jobs=args.jobs)(
-        delayed(fit_one_seed)(name, seed, args.models, args.rule, config)
-        for name, seed in jobs
-    )
+    results = h.run_units(fit_one_seed, units, args.jobs)
     rows = [row for rows in results for row in rows]
     seconds = time.perf_counter() - start
     print(markdown_table(rows))

@@ -27,6 +27,40 @@ def test_config_quick_and_options():
     assert _Sizes.from_args(args, names=("d",)) == _Sizes(rows=7, names=("d",))
 
 
+@dataclass
+class _Options(h.Config):
+    rows: int = h.option(100, "rows")
+    names: tuple = h.option(("a", "b"), "names", choices=["a", "b", "c"])
+    npz: str | None = h.option(None, "a file")
+    pyod: bool = h.option(True, "skip PyOD")
+    hidden: int = 3
+    QUICK = dict(rows=10)
+    JOBS = 2
+
+
+def test_options_are_generated_from_the_fields():
+    parser = argparse.ArgumentParser()
+    _Options.add_arguments(parser)
+    assert _Options.from_args(parser.parse_args([])) == _Options()
+    argv = ["--quick", "--names", "c", "a", "--npz", "x", "--no-pyod", "--jobs", "3"]
+    args = parser.parse_args(argv)
+    expected = _Options(rows=10, names=("c", "a"), npz="x", pyod=False)
+    assert _Options.from_args(args) == expected
+    assert args.jobs == 3 and args.threads is None and args.json is None
+    assert parser.parse_args(["--rows", "7"]).rows == 7
+    assert "--hidden" not in parser.format_help()
+    assert "(default 100)" in parser.format_help()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--names", "d"])
+
+
+def test_run_units_in_this_process():
+    calls = []
+    units = [(2, 3), (3, 2)]
+    assert list(h.run_units(pow, units, setup=lambda: calls.append(1))) == [8, 9]
+    assert calls == [1]
+
+
 def test_environment_and_command_without_this_machines_paths(tmp_path):
     env = h.environment()
     for key in ("skae", "commit", "torch", "sklearn", "python", "torch_threads"):
