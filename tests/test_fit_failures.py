@@ -243,8 +243,8 @@ def test_ctrl_c_propagates_and_leaves_the_estimator_unchanged():
     assert report["first_attributes"] == []
     assert report["first_not_fitted"]
     assert report["refit_interrupted"]
-    fitted = ["device_", "loss_curve_", "mean_", "n_features_in_", "n_iter_"]
-    fitted += ["net_", "scale_", "stop_reason_"]
+    fitted = ["device_", "kept_linear_start_", "loss_curve_", "mean_"]
+    fitted += ["n_features_in_", "n_iter_", "net_", "scale_", "stop_reason_"]
     assert report["refit_attributes"] == report["refit_kept"] == fitted
     assert report["refit_same_codes"]
     assert report["refit_n_iter"] == [2, 2]

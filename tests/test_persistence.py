@@ -630,3 +630,14 @@ def test_a_rejected_file_names_itself(tmp_path, saved_files):
     path.write_bytes(_archive(manifest, weights).getvalue())
     with pytest.raises(ValueError, match=r"^'.*edited.skae' is not a valid skae"):
         skae.load(path)
+
+
+def test_a_model_continued_with_new_parameters_saves_and_loads(small_X):
+    # A continued fit sets the optimizer's lr and weight_decay as floats,
+    # where torch's defaults may be ints: the file must still load.
+    model = AutoencoderTransformer(hidden_layer_sizes=(8,), max_epochs=1).fit(small_X)
+    model.set_params(warm_start=True, lr=0.01, weight_decay=0.001).fit(small_X)
+    model.partial_fit(small_X)
+    loaded = _round_trip(model)
+    assert loaded.net_.optimizer_.param_groups[0]["weight_decay"] == 0.001
+    _assert_same_outputs(loaded, model, small_X)

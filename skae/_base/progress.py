@@ -93,14 +93,13 @@ def fit_summary(estimator, seconds):
         for key, name in LOSS_NAMES.items()
         if row.get(key) is not None
     )
-    summary = (
-        f"{type(estimator).__name__}: {estimator.n_iter_} epochs in {seconds:.1f} s, "
-        f"final {losses}; stopped: {estimator.stop_reason_}."
+    kept = (
+        "; kept the linear start (PCA, or factor analysis, refitted on all "
+        "rows): nothing nonlinear was learned, see kept_linear_start_"
+        if getattr(estimator, "kept_linear_start_", False)
+        else ""
     )
-    if getattr(estimator, "kept_linear_start_", False):
-        summary += (
-            " No epoch beat the linear start on the validation rows: the model "
-            "is its linear counterpart (PCA, or factor analysis), refitted on "
-            "all rows; nothing nonlinear was learned (see kept_linear_start_)."
-        )
-    return summary
+    return (
+        f"{type(estimator).__name__}: {estimator.n_iter_} epochs in {seconds:.1f} s, "
+        f"final {losses}{kept}; stopped: {estimator.stop_reason_}."
+    )

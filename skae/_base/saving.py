@@ -245,6 +245,18 @@ def check_state_dict(module, weights):
             raise InvalidModelFile(f"the weights {name!r} are not finite")
 
 
+def _same_kind(value, reference):
+    """Whether a saved optimizer setting has the kind of the fresh one's: a
+    number for a number (a continued fit sets ``lr`` and ``weight_decay`` as
+    floats where torch's default may be an int), else the same type."""
+    number = (int, float)
+    if isinstance(reference, bool) or isinstance(value, bool):
+        return type(value) is type(reference)
+    if isinstance(reference, number) and isinstance(value, number):
+        return True
+    return type(value) is type(reference)
+
+
 def load_optimizer_state(optimizer, saved):
     """Load the saved optimizer state, checked against the fresh optimizer's."""
     fresh = optimizer.state_dict()
@@ -263,7 +275,7 @@ def load_optimizer_state(optimizer, saved):
         raise InvalidModelFile(f"the optimizer's state does not fit: {exc}") from None
     for group, fresh_group in zip(optimizer.param_groups, fresh["param_groups"]):
         for key, value in group.items():
-            if key != "params" and type(value) is not type(fresh_group[key]):
+            if key != "params" and not _same_kind(value, fresh_group[key]):
                 raise InvalidModelFile(f"the optimizer's {key}={short(value)}")
         for param in group["params"]:
             for key, value in optimizer.state[param].items():
