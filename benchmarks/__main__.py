@@ -9,6 +9,7 @@ import sys
 
 from . import (
     contention,
+    imputation,
     outliers,
     quality,
     scale,
@@ -21,6 +22,7 @@ COMMANDS = {
     "speed": (speed, "skae vs a hand-written PyTorch loop, PyOD and PCA"),
     "quality": (quality, "held-out quality at default settings vs PCA and FA"),
     "outliers": (outliers, "outlier detection vs sklearn and PyOD detectors"),
+    "imputation": (imputation, "imputation of missing entries vs sklearn's imputers"),
     "contention": (contention, "fit and transform time on a busy machine"),
     "scale": (scale, "streaming throughput, out-of-core memory, Dask grid search"),
     "start-rule-study": (start_rule_study, "study: when to leave the linear start"),

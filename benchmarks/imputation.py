@@ -1,0 +1,489 @@
+"""Imputation benchmark: skae's ``IWAEImputer`` against scikit-learn's imputers.
+
+``python -m benchmarks imputation [--quick] [--mnist-npz PATH]``. Every table
+is standardized by its complete data's column means and standard deviations
+(images: by one mean and one standard deviation over all pixels), then
+entries are hidden: MCAR at 20% and 50%, MAR (a column's chance to be missing
+grows with the rank of the always-observed first column), or the centre block
+of every image. An imputer fills the whole masked table (``fit_transform``,
+as in the MIWAE paper); for the block, no pixel of which is ever seen, it is
+fitted on 75% of the images complete and fills the other 25%. Scores: the
+RMSE over the hidden entries (standardized units) and the seconds of fit and
+transform. Two more measures on the tables: the held-out log-likelihood of
+incomplete rows (20% MCAR in training and test rows) of skae's VAE and IWAE,
+against PCA's and factor analysis's Gaussian (fitted on the mean-imputed
+training rows) marginalized over each row's observed entries; and the ROC AUC
+of ``OutlierDetector()`` on complete test rows and on the same rows with 20%
+of their entries missing.
+"""
+
+import json
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.stats import multivariate_normal, rankdata
+from sklearn import datasets as sk
+from sklearn.decomposition import PCA, FactorAnalysis
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
+from sklearn.metrics import roc_auc_score
+
+import skae
+
+from . import _data
+from . import _harness as h
+from ._data import DataUnavailable
+
+FOREST_TREES, FOREST_ITER = 30, 5  # missForest's 100 trees and 10 rounds cost too much
+MAR_RATE, OUTLIER_MISSING, LOGLIK_MISSING = 0.3, 0.2, 0.2
+MNIST_ROWS = 10000
+ANCHOR = ("breast_cancer", "mcar50", 0.2867)  # MSE of the MIWAE authors' notebook
+
+
+def _penguins():
+    from palmerpenguins import load_penguins
+
+    columns = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+    return load_penguins()[columns].dropna().to_numpy(float)
+
+
+def _embedded(make, n_rows=1000, n_features=10, noise=0.05):
+    """A curved 2-D sheet in 3-D (``make``) sent through ``tanh`` of a random
+    linear map into ``n_features`` dimensions, plus Gaussian noise."""
+    rng = np.random.RandomState(0)
+    X = make(n_rows, random_state=0)[0]
+    X = np.tanh((X - X.mean(0)) / X.std(0) @ rng.normal(size=(3, n_features)))
+    return X + noise * rng.normal(size=X.shape)
+
+
+def _mnist(npz):
+    if npz is None:
+        raise DataUnavailable("MNIST needs --mnist-npz PATH")
+    return _data.mnist_subset(0, MNIST_ROWS, 0, npz=npz, download=False)[0]
+
+
+TABLES = {
+    "breast_cancer": lambda: sk.load_breast_cancer().data,
+    "wine": lambda: sk.load_wine().data,
+    "diabetes": lambda: sk.load_diabetes().data,
+    "iris": lambda: sk.load_iris().data,
+    "penguins": _penguins,
+    "swiss_roll": partial(_embedded, sk.make_swiss_roll),
+    "s_curve": partial(_embedded, sk.make_s_curve),
+}
+IMAGES = {"digits": lambda: sk.load_digits().data, "mnist": None}  # mnist: _mnist
+DATASETS = [*TABLES, *IMAGES]
+SLOW = {"mnist": {"iterative", "missforest"}}  # hours on 784 columns: not run
+SETTINGS = {"table": ("mcar20", "mcar50", "mar"), "image": ("mcar20", "mcar50")}
+SETTINGS["image"] += ("block",)
+OUTLIER_SETS = ("breast_cancer", "wine", "manifold")
+
+
+def load(name, config):
+    """The complete table ``name``, standardized, at most ``config.max_rows``
+    rows (a seed-0 shuffle first); ``DataUnavailable`` if it is not here."""
+    X = _mnist(config.mnist_npz) if name == "mnist" else {**TABLES, **IMAGES}[name]()
+    X = np.random.RandomState(0).permutation(np.asarray(X, dtype=float))
+    X = X[: config.max_rows] if name != "mnist" else X[: config.max_rows or None]
+    axis = 0 if name in TABLES else None  # images: one scale for every pixel
+    X = (X - X.mean(axis)) / X.std(axis)
+    return X[:, np.isfinite(X).all(0)]  # constant columns out
+
+
+def mask(X, setting, rng):
+    """Where ``X`` is hidden: ``mcarNN`` (NN%), ``mar`` or ``block``."""
+    n, d = X.shape
+    if setting.startswith("mcar"):
+        return rng.uniform(size=X.shape) < int(setting[4:]) / 100
+    if setting == "mar":  # each column depends on the rank of column 0
+        rank = X[:, 0].argsort().argsort() / max(n - 1, 1)
+        up = rng.uniform(size=d) < 0.5  # missing when column 0 is high (or low)
+        chance = 2 * MAR_RATE * np.where(up, rank[:, None], 1 - rank[:, None])
+        hidden = rng.uniform(size=X.shape) < chance
+        hidden[:, 0] = False
+        return hidden
+    side = int(round(np.sqrt(d)))  # block: the centre half of each side
+    start, width = side // 4, side // 2
+    block = np.zeros((side, side), dtype=bool)
+    block[start : start + width, start : start + width] = True
+    return np.broadcast_to(block.ravel(), X.shape).copy()
+
+
+# ----------------------------------------------------------------------
+# Contenders: key -> (label, build(seed, skae_params)); skae's need IWAEImputer.
+
+
+def _iwae(seed, params, estimator=None):
+    if estimator is not None:
+        estimator = estimator(random_state=seed, **params)
+        return skae.IWAEImputer(estimator, random_state=seed)
+    return skae.IWAEImputer(random_state=seed, **params)
+
+
+def _missforest(seed, params):
+    forest = RandomForestRegressor(
+        FOREST_TREES, max_features="sqrt", n_jobs=1, random_state=seed
+    )
+    return IterativeImputer(forest, max_iter=FOREST_ITER, random_state=seed)
+
+
+CONTENDERS = {
+    "mean": ("SimpleImputer(mean)", lambda seed, params: SimpleImputer()),
+    "knn": ("KNNImputer", lambda seed, params: KNNImputer()),
+    "iterative": (
+        "IterativeImputer",
+        lambda seed, params: IterativeImputer(random_state=seed),
+    ),
+    "missforest": ("missForest", _missforest),
+    "iwae": ("IWAEImputer", _iwae),
+    "ae": (
+        "IWAEImputer(AutoencoderTransformer)",
+        lambda seed, params: _iwae(seed, params, skae.AutoencoderTransformer),
+    ),
+}
+SKAE = {"iwae", "ae"}
+
+
+def available(keys):
+    """The contenders in ``keys`` that this skae has."""
+    return [k for k in keys if k not in SKAE or hasattr(skae, "IWAEImputer")]
+
+
+def _record(measure, dataset, setting, contender, seed, function):
+    """``function()``'s value and seconds as a record; its error if it raises."""
+    record = dict(measure=measure, dataset=dataset, setting=setting)
+    record.update(contender=contender, seed=seed, value=None, seconds=None)
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            record["value"] = float(function())
+    except Exception as exc:  # noqa: BLE001 - reported, not hidden
+        record["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+    record["seconds"] = time.perf_counter() - start
+    return record
+
+
+def _rmse(imputer, X, hidden, setting):
+    X_missing = np.where(hidden, np.nan, X)
+    if setting == "block":
+        cut = int(0.75 * len(X))
+        filled = imputer.fit(X[:cut]).transform(X_missing[cut:])
+        X, hidden = X[cut:], hidden[cut:]
+    else:
+        filled = imputer.fit_transform(X_missing)
+    return np.sqrt(np.mean((filled[hidden] - X[hidden]) ** 2))
+
+
+def rmse_unit(name, seed, config):
+    X = load(name, config)
+    records = []
+    for setting in SETTINGS["table" if name in TABLES else "image"]:
+        hidden = mask(X, setting, np.random.RandomState(seed))
+        for key in available(config.contenders):
+            if key in SLOW.get(name, ()):
+                continue
+            imputer = CONTENDERS[key][1](seed, config.skae_params)
+            score = partial(_rmse, imputer, X, hidden, setting)
+            records.append(_record("rmse", name, setting, key, seed, score))
+    return records
+
+
+# ----------------------------------------------------------------------
+# Log-likelihood of incomplete rows, outlier AUC with missing entries
+
+
+def marginal_loglik(mean, covariance, X):
+    """log N(x_O; mean_O, covariance_OO) of each row over its observed set O
+    (0 for a row with none)."""
+    out = np.zeros(len(X))
+    for i, row in enumerate(X):
+        seen = ~np.isnan(row)
+        if seen.any():
+            part = multivariate_normal(mean[seen], covariance[np.ix_(seen, seen)])
+            out[i] = part.logpdf(row[seen])
+    return out
+
+
+def _skae_loglik(cls, k, seed, params, X_train, X_test):
+    model = cls(n_components=k, random_state=seed, device="cpu", **params)
+    return model.fit(X_train).score_samples(X_test).mean()
+
+
+def _gaussian_loglik(cls, k, X_train, X_test):
+    model = cls(n_components=k).fit(SimpleImputer().fit_transform(X_train))
+    return marginal_loglik(model.mean_, model.get_covariance(), X_test).mean()
+
+
+def loglik_unit(name, seed, config):
+    X = load(name, config)
+    rng = np.random.RandomState(seed)
+    X = np.where(rng.uniform(size=X.shape) < LOGLIK_MISSING, np.nan, X)
+    X = X[rng.permutation(len(X))]
+    X_train, X_test = X[: int(0.75 * len(X))], X[int(0.75 * len(X)) :]
+    X_test = X_test[np.isnan(X_test).any(1)]  # the incomplete rows only
+    k, setting = max(1, min(4, X.shape[1] // 2)), f"mcar{LOGLIK_MISSING:.0%}"[:-1]
+    models = {"VAE": partial(_skae_loglik, skae.VAE, k, seed, config.skae_params)}
+    models["IWAE"] = partial(_skae_loglik, skae.IWAE, k, seed, config.skae_params)
+    models["PCA"] = partial(_gaussian_loglik, PCA, k)
+    models["FactorAnalysis"] = partial(_gaussian_loglik, FactorAnalysis, k)
+    return [
+        _record("loglik", name, setting, model, seed, partial(fit, X_train, X_test))
+        for model, fit in models.items()
+    ]
+
+
+def outlier_unit(name, seed, config):
+    _, normal, anomalies = _data.load_tasks(name, quick=config.max_rows is not None)[0]
+    X_train, X_test, y_test = _data.split(normal, anomalies, seed, 0.0)
+    hidden = np.random.RandomState(seed).uniform(size=X_test.shape) < OUTLIER_MISSING
+    torch.manual_seed(seed)  # OutlierDetector() is unseeded
+    vae = skae.VAE(**config.skae_params) if config.skae_params else None
+    detector, fitted = skae.OutlierDetector(vae), []
+
+    def auc(X):  # the first call fits (its seconds include the fit)
+        if not fitted:
+            fitted.append(detector.fit(X_train))
+        return roc_auc_score(y_test, -detector.score_samples(X))
+
+    tests = {"complete": X_test, "20% missing": np.where(hidden, np.nan, X_test)}
+    return [
+        _record("auc", name, setting, "OutlierDetector()", seed, partial(auc, X))
+        for setting, X in tests.items()
+    ]
+
+
+# ----------------------------------------------------------------------
+# Runs
+
+MEASURES = {"rmse": rmse_unit, "loglik": loglik_unit, "auc": outlier_unit}
+
+
+@dataclass
+class ImputationConfig(h.Config):
+    """What one run measures; :meth:`quick`: one seed, 120 rows, 3 epochs."""
+
+    datasets: tuple = h.option(
+        tuple(DATASETS), "data sets", choices=DATASETS, metavar="NAME"
+    )
+    contenders: tuple = h.option(
+        tuple(CONTENDERS), "imputers", choices=list(CONTENDERS)
+    )
+    measures: tuple = h.option(tuple(MEASURES), "measures", choices=list(MEASURES))
+    seeds: int = h.option(3, "seeds")
+    max_rows: int | None = h.option(None, "cap on the rows of every data set")
+    mnist_npz: str | None = h.option(None, "MNIST .npz (x_train, x_test); else skipped")
+    skae_params: dict = field(default_factory=dict)  # e.g. a max_epochs cap
+    QUICK = dict(seeds=1, max_rows=120, skae_params={"max_epochs": 3})
+    JOBS = 1
+
+
+def _units(config):
+    """``(measure, data set, seed)``: imputation on every data set, the
+    log-likelihood on the tables, outlier AUC on :data:`OUTLIER_SETS`."""
+    names = {
+        "rmse": config.datasets,
+        "loglik": [name for name in config.datasets if name in TABLES],
+        "auc": OUTLIER_SETS,
+    }
+    return [
+        (measure, name, seed)
+        for measure in config.measures
+        for name in names[measure]
+        for seed in range(config.seeds)
+    ]
+
+
+def _unit(measure, name, seed, config):
+    try:
+        return MEASURES[measure](name, seed, config), None
+    except DataUnavailable as exc:
+        return [], str(exc)
+
+
+def run(config, jobs=1, threads=None, log=print):
+    """``(records, skipped)``: a dict per score, ``{data set: reason}``."""
+    units = _units(config)
+    results = h.run_units(_unit, [(*unit, config) for unit in units], jobs, threads)
+    records, skipped = [], {}
+    for (measure, name, seed), (unit_records, reason) in zip(units, results):
+        records += unit_records
+        if reason:
+            skipped[name] = reason
+        seconds = sum(r["seconds"] for r in unit_records)
+        log(f"{measure:6s} {name:14s} seed {seed}: {reason or f'{seconds:.1f} s'}")
+    return records, skipped
+
+
+# ----------------------------------------------------------------------
+# Tables: mean ± standard deviation over seeds
+
+
+def _cell(values, digits):
+    if not values:
+        return "n/a"
+    text = f"{np.mean(values):.{digits}f}"
+    return text + (f" ± {np.std(values, ddof=1):.{digits}f}" if len(values) > 1 else "")
+
+
+def grid(records, measure, key="value", digits=3):
+    """``(header, rows, means, columns)``: a row per data set and setting, a
+    column per contender; ``means`` maps, per row, a contender to its mean."""
+    mine = [r for r in records if r["measure"] == measure]
+    columns = list(dict.fromkeys(r["contender"] for r in mine))
+    rows, means = [], []
+    for where in dict.fromkeys((r["dataset"], r["setting"]) for r in mine):
+        row, mean = [*where], {}
+        for column in columns:
+            found = [
+                r
+                for r in mine
+                if (r["dataset"], r["setting"]) == where and r["contender"] == column
+            ]
+            ok = [r[key] for r in found if r["value"] is not None]
+            row.append("failed" if found and not ok else _cell(ok, digits))
+            mean.update({column: np.mean(ok)} if ok else {})
+        rows.append(row)
+        means.append(mean)
+    labels = [CONTENDERS.get(column, (column,))[0] for column in columns]
+    return ["data set", "missing", *labels], rows, means, columns
+
+
+def mean_ranks(means, columns):
+    """Each contender's mean rank (1: lowest) over the rows where all ran."""
+    full = [mean for mean in means if len(mean) == len(columns)]
+    ranks = [rankdata([mean[column] for column in columns]) for mean in full]
+    return (np.mean(ranks, axis=0) if ranks else None), len(full)
+
+
+BLOCKS = [
+    ("rmse", "value", 3, "RMSE on the hidden entries, standardized (lower is better)"),
+    ("rmse", "seconds", 2, "Seconds to fit and transform"),
+    ("loglik", "value", 2, "Held-out log-likelihood of incomplete rows, nats/row"),
+    ("auc", "value", 3, "ROC AUC of OutlierDetector() (seconds of the first: fit)"),
+]
+
+
+def anchor(records):
+    """The MSE on :data:`ANCHOR`'s data and missingness, beside the paper's."""
+    name, setting, reference = ANCHOR
+    found = {}
+    for r in records:
+        where = (r["measure"], r["dataset"], r["setting"])
+        if where == ("rmse", name, setting) and r["value"] is not None:
+            found.setdefault(r["contender"], []).append(r["value"] ** 2)
+    parts = [f"{CONTENDERS[c][0]} {np.mean(v):.4f}" for c, v in found.items()]
+    return (
+        f"Anchor: MSE on {name} at 50% MCAR (standardized): {', '.join(parts)}; "
+        f"the MIWAE authors' notebook reports {reference} after 1,001 epochs."
+    )
+
+
+def notes(report):
+    lines = [f"{name}: skipped ({why})" for name, why in report["skipped"].items()]
+    lines += [
+        f"{name}: {', '.join(sorted(keys))} not run (too slow)"
+        for name, keys in SLOW.items()
+    ]
+    if not hasattr(skae, "IWAEImputer"):
+        lines.append("skae has no IWAEImputer here: its contenders were not run")
+    lines.append(
+        "hyperimpute's MIWAE is not a contender: installing it pulls TensorFlow, "
+        "XGBoost, LightGBM, CatBoost, Jupyter and NVIDIA's NCCL (about 100 packages)"
+    )
+    errors = {}
+    for r in report["records"]:
+        if r.get("error"):
+            errors.setdefault((r["measure"], r["contender"], r["error"]), []).append(
+                r["dataset"]
+            )
+    for (measure, contender, error), where in errors.items():
+        where = ", ".join(dict.fromkeys(where))
+        lines.append(f"{measure}, {contender} failed on {where}: {error}")
+    return lines
+
+
+def render(report):
+    """The reStructuredText report of a run (the dict saved as JSON)."""
+    out = []
+    for measure, key, digits, title in BLOCKS:
+        header, rows, means, columns = grid(report["records"], measure, key, digits)
+        if not rows:
+            continue
+        if (measure, key) == ("rmse", "value"):
+            ranks, n_rows = mean_ranks(means, columns)
+            if ranks is not None:
+                rows.append(
+                    [f"mean rank ({n_rows} rows)", "", *(f"{r:.2f}" for r in ranks)]
+                )
+        out.append(f"**{title}**\n\n{h.table(header, rows, 'rst')}\n")
+    out.append(anchor(report["records"]) + "\n")
+    out.append("Notes:\n\n" + "\n".join(f"- {line}" for line in notes(report)) + "\n")
+    config = report["config"]
+    footer = (
+        f"Mean ± standard deviation over {config['seeds']} seed(s). "
+        f"{h.describe(report['environment'])}. Total {report['total_seconds']:.0f} s. "
+        f"Generated by ``{report['command']}``."
+    )
+    return (
+        "\n".join(out)
+        + "\n"
+        + ("QUICK SMOKE RUN: not meaningful. " if report["quick"] else "")
+        + footer
+        + "\n"
+    )
+
+
+# ----------------------------------------------------------------------
+# Command line
+
+
+def add_arguments(parser):
+    ImputationConfig.add_arguments(parser)
+    parser.add_argument("--max-epochs", type=int, help="cap max_epochs of skae models")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=h.RESULTS / "imputation.rst",
+        help="the .rst to write",
+    )
+    parser.add_argument(
+        "--tables-from",
+        type=Path,
+        metavar="JSON",
+        help="run nothing: render a saved run",
+    )
+
+
+def run_command(args, argv=()):
+    """Run the benchmark of the parsed ``args`` (or render ``--tables-from``)."""
+    if args.tables_from:
+        report = json.loads(args.tables_from.read_text(encoding="utf-8"))
+    else:
+        h.set_threads(args.threads)
+        config = ImputationConfig.from_args(args)
+        if args.max_epochs:
+            config.skae_params = {**config.skae_params, "max_epochs": args.max_epochs}
+        start = time.perf_counter()
+        records, skipped = run(config, args.jobs, args.threads, h.log)
+        report = h.report(
+            "imputation",
+            argv,
+            quick=args.quick,
+            total_seconds=time.perf_counter() - start,
+            config=asdict(config),
+            skipped=skipped,
+            records=records,
+        )
+        h.save_json(report, args.json or args.out.with_suffix(".json"))
+    text = render(report)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    return report
