@@ -1,26 +1,18 @@
 """Imputation benchmark: skae's ``IWAEImputer`` against scikit-learn's imputers.
 
-``python -m benchmarks imputation [--quick] [--mnist-npz PATH]``. Every table
-is standardized by its complete data's column means and standard deviations
-(images: by one mean and one standard deviation over all pixels), then
-entries are hidden: MCAR at 20% and 50%, MAR (a column's chance to be missing
-grows with the rank of the always-observed first column), or the centre block
-of every image. An imputer fills the whole masked table (``fit_transform``,
-as in the MIWAE paper); for the block, no pixel of which is ever seen, it is
-fitted on 75% of the images complete and fills the other 25%. Scores: the
-RMSE over the hidden entries (standardized units) and the seconds of fit and
-transform. Two more measures on the tables: the held-out log-likelihood of
-incomplete rows (20% MCAR in training and test rows) of skae's VAE and IWAE,
-against PCA's and factor analysis's Gaussian (fitted on the mean-imputed
-training rows) marginalized over each row's observed entries; and the ROC AUC
-of ``OutlierDetector()`` on complete test rows and on the same rows with 20%
-of their entries missing.
+``python -m benchmarks imputation [--quick] [--mnist-npz PATH]``. Tables are
+standardized by their complete columns' means and deviations (images: by one
+mean and deviation), then masked; the imputers fill the masked table
+(``fit_transform``) or, for the centre block of images, fill 25% of the images
+after a fit on the other 75% complete. Scores: the RMSE over the masked
+entries, seconds, the log-likelihood of incomplete held-out rows (skae's VAE
+and IWAE; PCA's and FA's Gaussian marginalized), outlier ROC AUC.
 """
 
 import json
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
@@ -119,39 +111,31 @@ def mask(X, setting, rng):
 # Contenders: key -> (label, build(seed, skae_params)); skae's need IWAEImputer.
 
 
-def _iwae(seed, params, estimator=None):
-    if estimator is not None:
-        estimator = estimator(random_state=seed, **params)
-        return skae.IWAEImputer(estimator, random_state=seed)
-    return skae.IWAEImputer(random_state=seed, **params)
+def build(key, seed, params):
+    """A new imputer: ``params`` go to skae's models (``max_epochs``)."""
+    if key == "missforest":
+        forest = RandomForestRegressor(
+            FOREST_TREES, max_features="sqrt", n_jobs=1, random_state=seed
+        )
+        return IterativeImputer(forest, max_iter=FOREST_ITER, random_state=seed)
+    if key == "ae":
+        model = skae.AutoencoderTransformer(random_state=seed, **params)
+        return skae.IWAEImputer(model, random_state=seed)
+    if key == "iwae":
+        return skae.IWAEImputer(random_state=seed, **params)
+    if key == "iterative":
+        return IterativeImputer(random_state=seed)
+    return SimpleImputer() if key == "mean" else KNNImputer()
 
 
-def _missforest(seed, params):
-    forest = RandomForestRegressor(
-        FOREST_TREES, max_features="sqrt", n_jobs=1, random_state=seed
-    )
-    return IterativeImputer(forest, max_iter=FOREST_ITER, random_state=seed)
-
-
-CONTENDERS = {
-    "mean": ("SimpleImputer(mean)", lambda seed, params: SimpleImputer()),
-    "knn": ("KNNImputer", lambda seed, params: KNNImputer()),
-    "iterative": (
-        "IterativeImputer",
-        lambda seed, params: IterativeImputer(random_state=seed),
-    ),
-    "missforest": ("missForest", _missforest),
-    "iwae": ("IWAEImputer", _iwae),
-    "ae": (
-        "IWAEImputer(AutoencoderTransformer)",
-        lambda seed, params: _iwae(seed, params, skae.AutoencoderTransformer),
-    ),
-}
-SKAE = {"iwae", "ae"}
+CONTENDERS = {"mean": "SimpleImputer(mean)", "knn": "KNNImputer"}
+CONTENDERS.update(iterative="IterativeImputer", missforest="missForest")
+CONTENDERS.update(iwae="IWAEImputer", ae="IWAEImputer(AutoencoderTransformer)")
+SKAE = ("iwae", "ae")
 
 
 def available(keys):
-    """The contenders in ``keys`` that this skae has."""
+    """The contenders in ``keys`` that this skae has (skae's: IWAEImputer)."""
     return [k for k in keys if k not in SKAE or hasattr(skae, "IWAEImputer")]
 
 
@@ -189,7 +173,7 @@ def rmse_unit(name, seed, config):
         for key in available(config.contenders):
             if key in SLOW.get(name, ()):
                 continue
-            imputer = CONTENDERS[key][1](seed, config.skae_params)
+            imputer = build(key, seed, config.skae_params)
             score = partial(_rmse, imputer, X, hidden, setting)
             records.append(_record("rmse", name, setting, key, seed, score))
     return records
@@ -211,14 +195,13 @@ def marginal_loglik(mean, covariance, X):
     return out
 
 
-def _skae_loglik(cls, k, seed, params, X_train, X_test):
-    model = cls(n_components=k, random_state=seed, device="cpu", **params)
+def _loglik(model, X_train, X_test):
+    """skae's ``score_samples``; PCA's and FA's Gaussian, fitted on the
+    mean-imputed rows, marginalized over each test row's observed entries."""
+    if isinstance(model, PCA | FactorAnalysis):
+        model.fit(SimpleImputer().fit_transform(X_train))
+        return marginal_loglik(model.mean_, model.get_covariance(), X_test).mean()
     return model.fit(X_train).score_samples(X_test).mean()
-
-
-def _gaussian_loglik(cls, k, X_train, X_test):
-    model = cls(n_components=k).fit(SimpleImputer().fit_transform(X_train))
-    return marginal_loglik(model.mean_, model.get_covariance(), X_test).mean()
 
 
 def loglik_unit(name, seed, config):
@@ -229,13 +212,12 @@ def loglik_unit(name, seed, config):
     X_train, X_test = X[: int(0.75 * len(X))], X[int(0.75 * len(X)) :]
     X_test = X_test[np.isnan(X_test).any(1)]  # the incomplete rows only
     k, setting = max(1, min(4, X.shape[1] // 2)), f"mcar{LOGLIK_MISSING:.0%}"[:-1]
-    models = {"VAE": partial(_skae_loglik, skae.VAE, k, seed, config.skae_params)}
-    models["IWAE"] = partial(_skae_loglik, skae.IWAE, k, seed, config.skae_params)
-    models["PCA"] = partial(_gaussian_loglik, PCA, k)
-    models["FactorAnalysis"] = partial(_gaussian_loglik, FactorAnalysis, k)
+    params = dict(n_components=k, random_state=seed, **config.skae_params)
+    models = [skae.VAE(**params), skae.IWAE(**params), PCA(k), FactorAnalysis(k)]
     return [
-        _record("loglik", name, setting, model, seed, partial(fit, X_train, X_test))
-        for model, fit in models.items()
+        _record("loglik", name, setting, type(model).__name__, seed, fit)
+        for model in models
+        for fit in [partial(_loglik, model, X_train, X_test)]
     ]
 
 
@@ -279,19 +261,20 @@ class ImputationConfig(h.Config):
     seeds: int = h.option(3, "seeds")
     max_rows: int | None = h.option(None, "cap on the rows of every data set")
     mnist_npz: str | None = h.option(None, "MNIST .npz (x_train, x_test); else skipped")
-    skae_params: dict = field(default_factory=dict)  # e.g. a max_epochs cap
-    QUICK = dict(seeds=1, max_rows=120, skae_params={"max_epochs": 3})
+    max_epochs: int | None = h.option(None, "cap on max_epochs of skae's models")
+    QUICK = dict(seeds=1, max_rows=120, max_epochs=3)
     JOBS = 1
+
+    @property
+    def skae_params(self):
+        return {"max_epochs": self.max_epochs} if self.max_epochs else {}
 
 
 def _units(config):
     """``(measure, data set, seed)``: imputation on every data set, the
     log-likelihood on the tables, outlier AUC on :data:`OUTLIER_SETS`."""
-    names = {
-        "rmse": config.datasets,
-        "loglik": [name for name in config.datasets if name in TABLES],
-        "auc": OUTLIER_SETS,
-    }
+    tables = [name for name in config.datasets if name in TABLES]
+    names = {"rmse": config.datasets, "loglik": tables, "auc": OUTLIER_SETS}
     return [
         (measure, name, seed)
         for measure in config.measures
@@ -335,23 +318,27 @@ def _cell(values, digits):
 def grid(records, measure, key="value", digits=3):
     """``(header, rows, means, columns)``: a row per data set and setting, a
     column per contender; ``means`` maps, per row, a contender to its mean."""
-    mine = [r for r in records if r["measure"] == measure]
-    columns = list(dict.fromkeys(r["contender"] for r in mine))
+    cells = {}
+    for r in records:
+        if r["measure"] == measure:
+            row = cells.setdefault((r["dataset"], r["setting"]), {})
+            row.setdefault(r["contender"], []).append(r)
+    columns = list(dict.fromkeys(c for row in cells.values() for c in row))
     rows, means = [], []
-    for where in dict.fromkeys((r["dataset"], r["setting"]) for r in mine):
-        row, mean = [*where], {}
-        for column in columns:
-            found = [
-                r
-                for r in mine
-                if (r["dataset"], r["setting"]) == where and r["contender"] == column
+    for where, row in cells.items():
+        ok = {
+            c: [r[key] for r in row.get(c, []) if r["value"] is not None]
+            for c in columns
+        }
+        failed = {c for c in columns if row.get(c) and not ok[c]}
+        rows.append(
+            [
+                *where,
+                *("failed" if c in failed else _cell(ok[c], digits) for c in columns),
             ]
-            ok = [r[key] for r in found if r["value"] is not None]
-            row.append("failed" if found and not ok else _cell(ok, digits))
-            mean.update({column: np.mean(ok)} if ok else {})
-        rows.append(row)
-        means.append(mean)
-    labels = [CONTENDERS.get(column, (column,))[0] for column in columns]
+        )
+        means.append({c: np.mean(values) for c, values in ok.items() if values})
+    labels = [CONTENDERS.get(column, column) for column in columns]
     return ["data set", "missing", *labels], rows, means, columns
 
 
@@ -378,7 +365,7 @@ def anchor(records):
         where = (r["measure"], r["dataset"], r["setting"])
         if where == ("rmse", name, setting) and r["value"] is not None:
             found.setdefault(r["contender"], []).append(r["value"] ** 2)
-    parts = [f"{CONTENDERS[c][0]} {np.mean(v):.4f}" for c, v in found.items()]
+    parts = [f"{CONTENDERS[c]} {np.mean(v):.4f}" for c, v in found.items()]
     return (
         f"Anchor: MSE on {name} at 50% MCAR (standardized): {', '.join(parts)}; "
         f"the MIWAE authors' notebook reports {reference} after 1,001 epochs."
@@ -387,25 +374,21 @@ def anchor(records):
 
 def notes(report):
     lines = [f"{name}: skipped ({why})" for name, why in report["skipped"].items()]
-    lines += [
-        f"{name}: {', '.join(sorted(keys))} not run (too slow)"
-        for name, keys in SLOW.items()
-    ]
-    if not hasattr(skae, "IWAEImputer"):
+    config, ran = report["config"], report["contenders"]
+    for name in set(SLOW) & set(config["datasets"]) - set(report["skipped"]):
+        lines.append(f"{name}: {', '.join(sorted(SLOW[name]))} not run (too slow)")
+    if set(config["contenders"]) - set(ran):
         lines.append("skae has no IWAEImputer here: its contenders were not run")
     lines.append(
         "hyperimpute's MIWAE is not a contender: installing it pulls TensorFlow, "
         "XGBoost, LightGBM, CatBoost, Jupyter and NVIDIA's NCCL (about 100 packages)"
     )
     errors = {}
-    for r in report["records"]:
-        if r.get("error"):
-            errors.setdefault((r["measure"], r["contender"], r["error"]), []).append(
-                r["dataset"]
-            )
-    for (measure, contender, error), where in errors.items():
-        where = ", ".join(dict.fromkeys(where))
-        lines.append(f"{measure}, {contender} failed on {where}: {error}")
+    for r in (r for r in report["records"] if r.get("error")):
+        where = (r["measure"], r["contender"], r["error"])
+        errors.setdefault(where, {})[r["dataset"]] = None
+    for (measure, contender, error), names in errors.items():
+        lines.append(f"{measure}, {contender} failed on {', '.join(names)}: {error}")
     return lines
 
 
@@ -419,25 +402,18 @@ def render(report):
         if (measure, key) == ("rmse", "value"):
             ranks, n_rows = mean_ranks(means, columns)
             if ranks is not None:
-                rows.append(
-                    [f"mean rank ({n_rows} rows)", "", *(f"{r:.2f}" for r in ranks)]
-                )
+                mean = [f"{rank:.2f}" for rank in ranks]
+                rows.append([f"mean rank ({n_rows} rows)", "", *mean])
         out.append(f"**{title}**\n\n{h.table(header, rows, 'rst')}\n")
     out.append(anchor(report["records"]) + "\n")
     out.append("Notes:\n\n" + "\n".join(f"- {line}" for line in notes(report)) + "\n")
-    config = report["config"]
-    footer = (
-        f"Mean ± standard deviation over {config['seeds']} seed(s). "
-        f"{h.describe(report['environment'])}. Total {report['total_seconds']:.0f} s. "
-        f"Generated by ``{report['command']}``."
+    quick = "QUICK SMOKE RUN: not meaningful. " if report["quick"] else ""
+    out.append(
+        f"{quick}Mean ± standard deviation over {report['config']['seeds']} "
+        f"seed(s). {h.describe(report['environment'])}. Total "
+        f"{report['total_seconds']:.0f} s. Generated by ``{report['command']}``.\n"
     )
-    return (
-        "\n".join(out)
-        + "\n"
-        + ("QUICK SMOKE RUN: not meaningful. " if report["quick"] else "")
-        + footer
-        + "\n"
-    )
+    return "\n".join(out)
 
 
 # ----------------------------------------------------------------------
@@ -446,19 +422,9 @@ def render(report):
 
 def add_arguments(parser):
     ImputationConfig.add_arguments(parser)
-    parser.add_argument("--max-epochs", type=int, help="cap max_epochs of skae models")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=h.RESULTS / "imputation.rst",
-        help="the .rst to write",
-    )
-    parser.add_argument(
-        "--tables-from",
-        type=Path,
-        metavar="JSON",
-        help="run nothing: render a saved run",
-    )
+    out, add = h.RESULTS / "imputation.rst", parser.add_argument
+    add("--out", type=Path, default=out, help="the .rst (default: results/)")
+    add("--tables-from", type=Path, metavar="JSON", help="render a saved run")
 
 
 def run_command(args, argv=()):
@@ -467,20 +433,12 @@ def run_command(args, argv=()):
         report = json.loads(args.tables_from.read_text(encoding="utf-8"))
     else:
         h.set_threads(args.threads)
-        config = ImputationConfig.from_args(args)
-        if args.max_epochs:
-            config.skae_params = {**config.skae_params, "max_epochs": args.max_epochs}
-        start = time.perf_counter()
+        config, start = ImputationConfig.from_args(args), time.perf_counter()
         records, skipped = run(config, args.jobs, args.threads, h.log)
-        report = h.report(
-            "imputation",
-            argv,
-            quick=args.quick,
-            total_seconds=time.perf_counter() - start,
-            config=asdict(config),
-            skipped=skipped,
-            records=records,
-        )
+        seconds, ran = time.perf_counter() - start, available(config.contenders)
+        report = h.report("imputation", argv, quick=args.quick, config=asdict(config))
+        report.update(total_seconds=seconds, contenders=ran, skipped=skipped)
+        report["records"] = records
         h.save_json(report, args.json or args.out.with_suffix(".json"))
     text = render(report)
     print(text)
