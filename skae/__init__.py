@@ -1,5 +1,6 @@
 """skae: scikit-learn compatible autoencoders built on PyTorch through skorch."""
 
+from ._impute import IWAEImputer
 from ._models.autoencoder import AutoencoderTransformer
 from ._models.contractive import ContractiveAutoencoder
 from ._models.denoising import DenoisingAutoencoder
@@ -12,6 +13,7 @@ from ._version import __version__
 
 __all__ = [
     "IWAE",
+    "IWAEImputer",
     "VAE",
     "AutoencoderTransformer",
     "ContractiveAutoencoder",

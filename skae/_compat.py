@@ -6,6 +6,9 @@ scikit-learn estimator does: the constraint classes of
 decorator. Its per-feature scores follow ``set_output`` as ``transform``
 does, through ``sklearn.utils._set_output``, and are named like the input
 features (``sklearn.utils.validation._check_feature_names_in``); the
+imputer shares scikit-learn's imputer base (``sklearn.impute._base.
+_BaseImputer``: ``missing_values``, ``add_indicator``) and its mask of
+missing values (``sklearn.utils._mask._get_mask``); the
 choice of ``set_output`` is kept in the private attribute that scikit-learn
 reads (:data:`OUTPUT_CONFIG_ATTRIBUTE`). All are private, so a release may
 move them (and :func:`memory_map_of` reads a private attribute of
@@ -18,19 +21,24 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import _fit_context as fit_context
+from sklearn.impute._base import _BaseImputer as BaseImputer
+from sklearn.utils._mask import _get_mask as missing_mask
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
-from sklearn.utils.validation import _check_feature_names_in
+from sklearn.utils.validation import _check_feature_names_in as feature_names_in
 
 __all__ = [
     "OUTPUT_CONFIG_ATTRIBUTE",
+    "BaseImputer",
     "HasMethods",
     "Integer",
     "Interval",
     "StrOptions",
+    "feature_names_in",
     "fit_context",
     "input_feature_names",
     "memory_map_of",
+    "missing_mask",
     "validate_params",
     "set_output_container",
     "wrap_in_output_container",
@@ -63,7 +71,7 @@ def input_feature_names(estimator):
     ``feature_names_in_`` when it was fitted on named columns, else ``x0``,
     ``x1``, ... (scikit-learn's default names).
     """
-    return _check_feature_names_in(estimator, None)
+    return feature_names_in(estimator, None)
 
 
 def wrap_in_output_container(data, original_input, columns, estimator):

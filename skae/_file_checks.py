@@ -251,5 +251,10 @@ COMMON_FITTED = {
 # Optional: not set for every fit, or written only by newer versions of skae
 # (kept_linear_start_).
 OPTIONAL_FITTED = frozenset(
-    {"feature_names_in_", OUTPUT_CONFIG_ATTRIBUTE, "kept_linear_start_"}
+    {
+        "feature_names_in_",
+        OUTPUT_CONFIG_ATTRIBUTE,
+        "kept_linear_start_",
+        "typical_feature_scores_",
+    }
 )

@@ -37,6 +37,7 @@ from .._compat import (
 )
 from .architecture import architecture, changed_architecture
 from .inference import Inference
+from .missing import check_observed_features, has_missing
 from .module import encoder_and_decoder
 from .parameters import AutoencoderParameters
 from .progress import fit_summary
@@ -107,17 +108,19 @@ class _BaseAutoencoder(
     # ------------------------------------------------------------------
     # Building blocks for models
 
-    def _encoder_decoder(self, n_features, n_encoder_outputs=None):
-        """``(encoder, decoder)`` for data ``n_features`` wide: see
-        :func:`~skae._base.module.encoder_and_decoder`."""
+    def _encoder_decoder(self, X, n_encoder_outputs=None):
+        """``(encoder, decoder)`` for the scaled rows ``X``: see
+        :func:`~skae._base.module.encoder_and_decoder`. The default encoder
+        takes the mask of observed entries when ``X`` has missing ones."""
         return encoder_and_decoder(
-            n_features,
+            X.shape[1],
             int(self.n_components),
             hidden_layer_sizes=self.hidden_layer_sizes,
             activation=self.activation,
             encoder=self.encoder,
             decoder=self.decoder,
             n_encoder_outputs=n_encoder_outputs,
+            takes_mask=has_missing(X),
         )
 
     def _validate_X(self, X, *, reset):
@@ -211,7 +214,9 @@ class _BaseAutoencoder(
         if not warm:
             self.device_ = resolve_device(self.device)
             # Out-of-core data: the scaling and the module come from a sample.
-            self.mean_, self.scale_ = self._fit_scaling(rows.sample(rng))
+            sample = rows.sample(rng)
+            check_observed_features(sample, type(self).__name__)
+            self.mean_, self.scale_ = self._fit_scaling(sample)
         trainer = Trainer(
             self._training_settings(), self.mean_, self.scale_, self.device_
         )
@@ -284,6 +289,12 @@ class _BaseAutoencoder(
             self.n_jobs,
             type(self).__name__,
         )
+
+    def _impute(self, X, **kwargs):
+        """``X`` with its missing entries filled by the module's
+        ``fill_missing`` (``kwargs``: its options), for :class:`IWAEImputer`."""
+        check_is_fitted(self)
+        return self._inference().impute(self._validate_X(X, reset=False), **kwargs)
 
     # ------------------------------------------------------------------
     # Inference
@@ -446,6 +457,14 @@ class _BaseAutoencoder(
     # sklearn and pickling plumbing
 
     @property
+    def _score_averages_features(self):
+        """Whether the score is a mean over the observed features (an
+        error), not a sum (a log-likelihood): how an
+        :class:`~skae.OutlierDetector` completes the score of an incomplete
+        row (see :mod:`~skae._outlier.missing`)."""
+        return not self.net_.module_.score_is_log_density
+
+    @property
     def _n_features_out(self):
         """Output features, for ``get_feature_names_out``; unfitted, a
         ``NotFittedError`` (an ``AttributeError``), as PCA's."""
@@ -456,4 +475,5 @@ class _BaseAutoencoder(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.sparse = True  # densified block by block
+        tags.input_tags.allow_nan = True  # missing entries: see _base/missing.py
         return tags

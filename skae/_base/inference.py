@@ -7,6 +7,8 @@ one size rule (:func:`inference_chunk_rows`), with bounded memory, and one
 check of its outputs (:meth:`Inference.check_finite`).
 """
 
+import math
+
 import numpy as np
 import torch
 
@@ -123,6 +125,16 @@ class Inference:
             reconstruction += self.mean
         return reconstruction
 
+    def impute(self, X, **kwargs):
+        """Rows of ``X`` with their missing (NaN) entries filled by the
+        module's :meth:`fill_missing`, in the units of ``X``; the observed
+        entries are returned exactly as they are."""
+        filled = self.map(X, lambda module, batch: module.fill_missing(batch, **kwargs))
+        with np.errstate(over="ignore", invalid="ignore"):
+            filled *= self.scale
+            filled += self.mean
+        return np.where(np.isnan(X), filled, X)
+
     def scores(self, X, *, per_feature, **kwargs):
         """The module's scores of the rows of ``X``, per row or per feature.
 
@@ -130,17 +142,49 @@ class Inference:
         feature, each feature's own), and scores that are not finite
         become ``-inf``.
         """
-        method = "score_samples_per_feature" if per_feature else "score_samples"
-        scores = self.map(
-            X, lambda module, batch: getattr(module, method)(batch, **kwargs)
-        )
-        if self.module.score_is_log_density:
+        if per_feature:
+            return self._per_feature_scores(X, kwargs)
+        log_density = self.module.score_is_log_density
+        log_scale = np.log(self.scale)
+        missing_log_scale = torch.as_tensor(log_scale)
+
+        def score(module, batch):
+            scores = module.score_samples(batch, **kwargs)
+            if not log_density:
+                return scores
+            # The Jacobian covers the observed features: the scores below
+            # subtract all of them, and this adds back the missing ones'.
+            missing = torch.isnan(batch).to(missing_log_scale.dtype)
+            correction = missing @ missing_log_scale.to(batch.device)
+            return torch.stack([scores.double(), correction], 1)
+
+        scores = self.map(X, score)
+        if log_density:
             # log p(x) = log p_scaled((x - mean_) / scale_) - sum(log scale_)
-            log_scale = np.log(self.scale)
-            scores -= log_scale if per_feature else np.sum(log_scale)
+            scores, missing = scores[:, 0].copy(), scores[:, 1]
+            scores -= np.sum(log_scale)
+            scores += missing
         # In place, without full-size temporaries.
         return np.nan_to_num(
             scores, copy=False, nan=-np.inf, posinf=-np.inf, neginf=-np.inf
+        )
+
+    def _per_feature_scores(self, X, kwargs):
+        """Per-feature scores: NaN for missing values, else finite or ``-inf``."""
+
+        def terms(module, batch):
+            values = module.score_samples_per_feature(batch, **kwargs)
+            values = values.nan_to_num(
+                nan=-math.inf, posinf=-math.inf, neginf=-math.inf
+            )
+            return values.masked_fill(torch.isnan(batch), math.nan)
+
+        scores = self.map(X, terms)
+        if self.module.score_is_log_density:
+            # Each feature's own term of the log-Jacobian of the scaling.
+            scores -= np.log(self.scale)
+        return np.nan_to_num(
+            scores, copy=False, nan=np.nan, posinf=-np.inf, neginf=-np.inf
         )
 
     def check_finite(self, output, X, method):

@@ -15,6 +15,13 @@ import torch
 from sklearn.decomposition import PCA
 from torch import nn
 
+from .missing import (
+    FILL_ITERATIONS,
+    masked_terms,
+    observed_mask,
+    observed_mean,
+    zero_filled,
+)
 from .utils import warn
 
 ACTIVATIONS = {
@@ -77,14 +84,28 @@ class BypassMLP(nn.Module):
         Widths of the MLP's hidden layers.
     activation : str
         Key of :data:`ACTIVATIONS`.
+    takes_mask : bool, default=False
+        Whether the input is a row followed by its mask of observed entries
+        (``2 * n_inputs`` numbers): the encoder of a model trained on data
+        with missing entries (see :mod:`~skae._base.missing`).
     """
 
-    def __init__(self, n_inputs, hidden_layer_sizes, n_outputs, activation="relu"):
+    def __init__(
+        self,
+        n_inputs,
+        hidden_layer_sizes,
+        n_outputs,
+        activation="relu",
+        *,
+        takes_mask=False,
+    ):
         super().__init__()
-        self.linear = nn.Linear(int(n_inputs), int(n_outputs))
+        self.takes_mask = bool(takes_mask)
+        width = 2 * int(n_inputs) if takes_mask else int(n_inputs)
+        self.linear = nn.Linear(width, int(n_outputs))
         # Without hidden layers the MLP would be a second linear map: none.
         self.mlp = (
-            make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation)
+            make_mlp(width, hidden_layer_sizes, n_outputs, activation)
             if len(hidden_layer_sizes)
             else None
         )
@@ -99,10 +120,16 @@ class BypassMLP(nn.Module):
 
         Only the MLP's output layer is zeroed: its hidden layers keep their
         random weights, so the gradient reaches them after the first step
-        (as for the zero-initialized last layer of a residual branch).
+        (as for the zero-initialized last layer of a residual branch). A
+        ``weight`` narrower than the input (the row without its mask) gives
+        the mask's inputs zero weights.
         """
+        weight = torch.as_tensor(weight)
+        padding = self.linear.in_features - weight.shape[1]
+        if padding:
+            weight = torch.cat([weight, weight.new_zeros(weight.shape[0], padding)], 1)
         with torch.no_grad():
-            self.linear.weight.copy_(torch.as_tensor(weight))
+            self.linear.weight.copy_(weight)
             self.linear.bias.copy_(torch.as_tensor(bias))
             if self.mlp is not None:
                 self.mlp[-1].weight.zero_()
@@ -146,6 +173,7 @@ def encoder_and_decoder(
     encoder=None,
     decoder=None,
     n_encoder_outputs=None,
+    takes_mask=False,
 ):
     """``(encoder, decoder)``: fresh copies of custom modules, or default MLPs.
 
@@ -153,14 +181,19 @@ def encoder_and_decoder(
     itself is never trained in place; the default networks are
     :class:`BypassMLP`, the decoder mirroring the encoder's hidden layers.
     ``n_encoder_outputs``: the default encoder's width, ``n_components`` if
-    None.
+    None. ``takes_mask``: the default encoder also takes the mask of
+    observed entries (a custom encoder gets the rows only).
     """
     hidden = hidden_layer_sizes_tuple(hidden_layer_sizes)
     # Copied together: parameters they share (tied weights) stay shared.
     encoder, decoder = copy.deepcopy((encoder, decoder))
     if encoder is None:
         encoder = BypassMLP(
-            n_features, hidden, n_encoder_outputs or n_components, activation
+            n_features,
+            hidden,
+            n_encoder_outputs or n_components,
+            activation,
+            takes_mask=takes_mask,
         )
     else:
         encoder = reset_parameters(encoder)
@@ -316,7 +349,11 @@ class AutoencoderModule(nn.Module):
         if not self.has_bypass() or len(X) < 2:
             return
         mean, axes, _ = principal_axes(X, self.decoder.linear.in_features, random_state)
+        n_features = X.shape[1]
+        # The codes beyond the data's rank keep their random weights on the
+        # row; the mask's inputs, if any, start at zero weight.
         weight = self.encoder.linear.weight.detach().cpu().double().numpy()
+        weight = weight[:, :n_features].copy()
         weight[: len(axes)] = axes
         bias = -weight @ mean
         decoder_weight = np.zeros((X.shape[1], self.decoder.linear.in_features))
@@ -330,20 +367,77 @@ class AutoencoderModule(nn.Module):
             self.decoder, BypassMLP
         )
 
+    def encoder_input(self, x):
+        """What the encoder sees of the rows ``x``: missing entries set to 0.
+
+        An encoder that takes the mask (:class:`BypassMLP` with
+        ``takes_mask``, the default encoder of a model trained on data with
+        missing entries) gets the mask of observed entries beside the row.
+        Complete rows of a model without the mask are passed as they are.
+        """
+        observed = observed_mask(x)
+        if not getattr(self.encoder, "takes_mask", False):
+            if observed is not None and not self.training:
+                # Never trained on missing entries: zeros are out of its data.
+                return self.reconstruction_fill(x, observed)
+            return zero_filled(x, observed)
+        mask = torch.ones_like(x) if observed is None else observed.to(x.dtype)
+        return torch.cat([zero_filled(x, observed), mask], dim=-1)
+
+    def fill_missing(self, x, observed=None, **kwargs):
+        """``x`` with its missing entries filled: by the model's reconstruction
+        (:meth:`reconstruction_fill`); a probabilistic model may do better."""
+        return self.reconstruction_fill(x, observed)
+
+    def reconstruction_fill(self, x, observed=None):
+        """``x`` with its missing entries filled by the model's reconstruction.
+
+        An encoder that takes the mask learned to encode rows with missing
+        entries: one pass fills them. One that does not sees the row with
+        its missing entries at 0 first, then filled by its own
+        reconstruction, repeatedly (:data:`~skae._base.missing.FILL_ITERATIONS`
+        times): the fixed-point iteration of a "fill, reconstruct, refill"
+        loop. Each row keeps the fill whose reconstruction is closest to its
+        observed entries, so more passes can never make a row's fill worse
+        by that measure: the loop cannot drift.
+        """
+        observed = observed_mask(x) if observed is None else observed
+        filled = zero_filled(x, observed)
+        if observed is None:
+            return x
+        if getattr(self.encoder, "takes_mask", False):
+            return torch.where(observed, filled, self.decode(self.encode(x)))
+        best, best_error = filled, None
+        for _ in range(FILL_ITERATIONS):
+            reconstruction = self.decode(self.encode(filled))
+            error = observed_mean((reconstruction - filled).pow(2), observed)
+            if best_error is not None:
+                better = (error < best_error)[:, None]
+                best = torch.where(better, filled, best)
+                error = torch.minimum(error, best_error)
+            best_error = error
+            filled = torch.where(observed, filled, reconstruction)
+        return best
+
     def encode(self, x):
-        return self.encoder(x)
+        return self.encoder(self.encoder_input(x))
 
     def decode(self, z):
         return self.decoder(z)
 
     def squared_error(self, x, codes=None):
-        """Per-row mean squared error of the reconstruction of ``x``."""
-        return self.squared_error_per_feature(x, codes).mean(dim=1)
+        """Per-row mean squared error of the reconstruction of ``x``, over
+        its observed entries."""
+        observed = observed_mask(x)
+        return observed_mean(self.squared_error_per_feature(x, codes), observed)
 
     def squared_error_per_feature(self, x, codes=None):
-        """Squared error of the reconstruction of each value of ``x``."""
+        """Squared error of the reconstruction of each value of ``x``; 0 for
+        missing values."""
         codes = self.encode(x) if codes is None else codes
-        return (self.decode(codes) - x).pow(2)
+        observed = observed_mask(x)
+        error = (self.decode(codes) - zero_filled(x, observed)).pow(2)
+        return masked_terms(error, observed)
 
     def forward(self, x):
         # A mean over features, as in MLPRegressor: the loss, and so ``tol``,
@@ -354,15 +448,23 @@ class AutoencoderModule(nn.Module):
         # The sum of the per-feature terms, so that the two cannot disagree.
         # The division per value costs nothing measurable beside the decoder
         # (256 rows of 784 features, (256, 128) hidden units: 2.6 ms either way).
-        return self.score_samples_per_feature(x).sum(dim=1)
+        # Missing features, NaN there, add nothing.
+        terms = self.score_samples_per_feature(x)
+        return masked_terms(terms, observed_mask(x)).sum(dim=1)
 
     def score_samples_per_feature(self, x):
-        """``-(x_hat_j - x_j)**2 / n_features``: each feature's share of the score.
+        """``-(x_hat_j - x_j)**2 / n_observed``: each feature's share of the score.
 
-        The score is minus the mean squared error over the features, so a
-        feature's share is its squared error divided by their number.
+        The score is minus the mean squared error over the observed
+        features, so a feature's share is its squared error divided by
+        their number; missing features have NaN.
         """
-        return self.squared_error_per_feature(x) / -x.shape[1]
+        observed = observed_mask(x)
+        if observed is None:
+            return self.squared_error_per_feature(x) / -x.shape[1]
+        count = observed.sum(dim=1, keepdim=True).clamp(min=1)
+        terms = self.squared_error_per_feature(x) / -count
+        return masked_terms(terms, observed, float("nan"))
 
     def noise_generator(self, like):
         """The generator of this pass's noise, on the device of ``like``.

@@ -109,6 +109,8 @@ class SaveableAutoencoder(Saveable):
         # The module's data-dependent tensors (buffers) come from the state
         # dict, so any data of the right width builds it.
         blank = torch.zeros((2, self.n_features_in_))
+        if state["module_attributes"].get("encoder", {}).get("takes_mask"):
+            blank[0, 0] = torch.nan  # an encoder built for missing entries
         module = settings.new_module(blank, 0, torch.device("cpu"))
         set_module_attributes(module, state["module_attributes"])
         check_state_dict(module, state["module"])

@@ -11,6 +11,8 @@ magnitude, never against an absolute threshold: a feature of values near
 1e-16 that differ is not constant.
 """
 
+import warnings
+
 import numpy as np
 
 from .data import iter_row_chunks
@@ -38,30 +40,43 @@ def feature_mean_and_std(X):
     scaled back. For any finite ``X`` both are finite, and the standard
     deviation is zero only when the column's values are all equal.
 
+    Missing values (NaN) are ignored: each column's statistics are those of
+    its observed values (0 and 0 for a column without one).
+
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Finite values, of any float dtype.
+        Finite values or NaN, of any float dtype.
 
     Returns
     -------
     mean, std : ndarray of shape (n_features,)
         In float64.
     """
-    n_samples, n_features = X.shape
+    n_features = X.shape[1]
+    n_observed = observed_counts(X)
     peak = np.zeros(n_features)
     for chunk in _row_chunks(X):
-        np.maximum(peak, np.abs(chunk).max(axis=0), out=peak)
+        # fmax ignores NaN; on complete data it is max.
+        np.fmax(peak, np.fmax.reduce(np.abs(chunk), axis=0, initial=0.0), out=peak)
     unit = np.where(peak > 0, peak, 1.0)
     total = np.zeros(n_features)
     for chunk in _row_chunks(X):
-        total += (chunk / unit).sum(axis=0)
-    unit_mean = total / n_samples
+        total += np.nansum(chunk / unit, axis=0)
+    unit_mean = total / np.maximum(n_observed, 1)
     squares = np.zeros(n_features)
     for chunk in _row_chunks(X):
-        deviation = chunk / unit - unit_mean
+        deviation = np.nan_to_num(chunk / unit - unit_mean, nan=0.0)
         squares += np.einsum("ij,ij->j", deviation, deviation)
-    return unit_mean * unit, np.sqrt(squares / n_samples) * unit
+    return unit_mean * unit, np.sqrt(squares / np.maximum(n_observed, 1)) * unit
+
+
+def observed_counts(X):
+    """The number of observed (not NaN) values in each column of ``X``."""
+    counts = np.zeros(X.shape[1])
+    for chunk in _row_chunks(X):
+        counts += (~np.isnan(chunk)).sum(axis=0)
+    return counts
 
 
 def constant_features(mean, std, n_samples):
@@ -78,14 +93,15 @@ def constant_features(mean, std, n_samples):
     ----------
     mean, std : ndarray of shape (n_features,)
         From :func:`feature_mean_and_std`.
-    n_samples : int
-        Number of rows they were computed on.
+    n_samples : int or ndarray of shape (n_features,)
+        Number of values they were computed on (per feature, for data with
+        missing values).
 
     Returns
     -------
     constant : ndarray of bool, shape (n_features,)
     """
-    slack = max(1.0 - n_samples * _EPS, _EPS)
+    slack = np.maximum(1.0 - n_samples * _EPS, _EPS)
     return std * np.sqrt(slack) <= n_samples * _EPS * np.abs(mean)
 
 
@@ -167,12 +183,18 @@ def activity_adjusted_scale(X, std):
     scale : ndarray of shape (n_features,)
         Zero for constant features, as ``std``.
     """
-    n_samples = X.shape[0]
-    median = np.median(X, axis=0)
+    n_observed = np.maximum(observed_counts(X), 1)
+    missing = np.isnan(X).any()
+    if missing:
+        with warnings.catch_warnings():  # a column without an observed value
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nan_to_num(np.nanmedian(X, axis=0), nan=0.0)
+    else:
+        median = np.median(X, axis=0)
     departs = np.zeros(X.shape[1])
     for chunk in _row_chunks(X):
-        departs += (chunk != median).sum(axis=0)
-    activity = np.maximum(departs / n_samples, 1.0 / n_samples)
+        departs += ((chunk != median) & ~np.isnan(chunk)).sum(axis=0)
+    activity = np.maximum(departs / n_observed, 1.0 / n_observed)
     return std / np.sqrt(activity)
 
 
@@ -235,7 +257,7 @@ def fit_scaling(X, standardize="auto"):
     mean, std = feature_mean_and_std(X)
     auto = standardize == "auto"
     scale = activity_adjusted_scale(X, std) if auto else std
-    constant = constant_features(mean, std, X.shape[0])
+    constant = constant_features(mean, std, np.maximum(observed_counts(X), 1))
     common = common_unit_scale(scale[~constant]) if auto else None
     if common is not None:
         scale[~constant] = common

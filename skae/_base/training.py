@@ -18,6 +18,7 @@ from skorch.callbacks import Callback
 from skorch.helper import predefined_split
 
 from .inference import FLOAT32_MAX, inference_chunk_rows
+from .missing import fill_for_linear_start
 from .net import TrainingInterrupted, make_net
 from .scaling import standardize
 from .schedule import PlateauSchedule
@@ -270,7 +271,10 @@ class Trainer:
 
         def start_linear(data, block):
             with blas_threads(block.threads):
-                module.start_from_linear_model(data.double().numpy(), seed)
+                data = fill_for_linear_start(
+                    data.double().numpy(), settings.n_components, seed
+                )
+                module.start_from_linear_model(data, seed)
 
         with self._threads(module, len(train), batch_size) as block:
             if settings.init == "pca":
@@ -354,8 +358,9 @@ class Trainer:
         with np.errstate(over="ignore"):
             scaled = standardize(X, self.mean, self.scale)
             data = torch.as_tensor(scaled, dtype=torch.float32)
-        if not bool(torch.isfinite(data).all()):
-            peak = float(np.max(np.abs(scaled)))
+        # NaN marks a missing entry; the modules mask it.
+        if bool(torch.isinf(data).any()):
+            peak = float(np.nanmax(np.abs(scaled)))
             raise ValueError(
                 f"{self.settings.name} computes in float32, but X has values "
                 f"of magnitude {peak:.3g} after its scaling (standardize="

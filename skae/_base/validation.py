@@ -54,6 +54,17 @@ def takes_sparse(estimator):
         return False
 
 
+def takes_nan(estimator):
+    """Whether ``estimator`` takes missing values (NaN), by its tags; as
+    :func:`takes_sparse`."""
+    if estimator is None:
+        return True
+    try:
+        return get_tags(estimator).input_tags.allow_nan
+    except AttributeError:
+        return False
+
+
 def from_tensor(X):
     """``X`` as a numpy array if it is a torch tensor, else unchanged.
 
@@ -121,8 +132,13 @@ def validate_in_memory(estimator, X, *, reset):
     X = from_tensor(X)
     check_no_datetimes(estimator, X)
     try:
-        return validate_data(
-            estimator, X, reset=reset, accept_sparse="csr", dtype=FLOAT_DTYPES
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            accept_sparse="csr",
+            dtype=FLOAT_DTYPES,
+            ensure_all_finite="allow-nan",
         )
     except (ValueError, TypeError) as exc:
         if not any(phrase in str(exc) for phrase in NON_NUMERIC_ERRORS):
@@ -136,6 +152,31 @@ def validate_in_memory(estimator, X, *, reset):
             f"non-numeric values{where} ({exc}). Encode categorical columns "
             "first, e.g. with sklearn.preprocessing.OneHotEncoder."
         ) from exc
+    check_no_infinity(X)
+    return X
+
+
+def check_no_infinity(X):
+    """Raise scikit-learn's ``ValueError`` for infinite values.
+
+    NaN (and ``pd.NA``, which scikit-learn turns into NaN) marks a missing
+    entry; infinity is no value skae can learn or score.
+    """
+    values = X.data if scipy.sparse.issparse(X) else X
+    if np.isinf(values).any():
+        raise ValueError(
+            "Input X contains infinity or a value too large for "
+            f"{values.dtype}. Missing entries may be NaN; infinite ones "
+            "must be replaced or dropped."
+        )
+    return X
+
+
+def _check_block(rows):
+    """A block of streamed rows checked as in-memory ones are."""
+    return check_no_infinity(
+        check_array(rows, dtype=None, ensure_all_finite="allow-nan")
+    )
 
 
 def validate_rows(estimator, X, *, reset, check):
@@ -157,7 +198,7 @@ def validate_rows(estimator, X, *, reset, check):
         if not scipy.sparse.issparse(X):
             check(X)
             return X
-    stream = RowStream(X, check=lambda rows: check(check_array(rows, dtype=None)))
+    stream = RowStream(X, check=lambda rows: check(_check_block(rows)))
     return stream if stream.n_blocks > 1 else stream.read(0, len(stream))
 
 

@@ -62,4 +62,4 @@ class AutoencoderTransformer(_BaseAutoencoder):
         warn_if_code_is_as_wide(self)
 
     def _build_module(self, X):
-        return AutoencoderModule(*self._encoder_decoder(X.shape[1]))
+        return AutoencoderModule(*self._encoder_decoder(X))

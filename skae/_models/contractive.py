@@ -202,5 +202,5 @@ class ContractiveAutoencoder(_BaseAutoencoder):
 
     def _build_module(self, X):
         return ContractiveAutoencoderModule(
-            *self._encoder_decoder(X.shape[1]), **self._module_settings()
+            *self._encoder_decoder(X), **self._module_settings()
         )

@@ -249,6 +249,4 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         else:
             low, high = X.min(dim=0).values, X.max(dim=0).values
             corruption = SaltAndPepperNoise(level, low, high)
-        return DenoisingAutoencoderModule(
-            *self._encoder_decoder(X.shape[1]), corruption
-        )
+        return DenoisingAutoencoderModule(*self._encoder_decoder(X), corruption)

@@ -53,7 +53,7 @@ class SparseAutoencoderModule(AutoencoderModule):
         self.target = target
 
     def encode(self, x):
-        return self.code_activation(self.encoder(x))
+        return self.code_activation(super().encode(x))
 
     def sparsity_penalty(self, codes):
         """The penalty of a batch of codes, before weighting."""
@@ -240,7 +240,7 @@ class SparseAutoencoder(_BaseAutoencoder):
 
     def _build_module(self, X):
         return SparseAutoencoderModule(
-            *self._encoder_decoder(X.shape[1]),
+            *self._encoder_decoder(X),
             penalty=self.sparsity,
             **self._module_settings(),
         )

@@ -262,7 +262,7 @@ class VAE(_BaseAutoencoder):
 
     def _build_module(self, X):
         return VAEModule(
-            *self._encoder_decoder(X.shape[1], n_encoder_outputs=2 * self.n_components),
+            *self._encoder_decoder(X, n_encoder_outputs=2 * self.n_components),
             n_components=int(self.n_components),
             likelihood=self.likelihood,
             bound=self._bound,

@@ -14,17 +14,16 @@ log-mean-exp (the IWAE of Burda, Grosse and Salakhutdinov, 2016). With
 """
 
 import math
-import warnings
 
 import numpy as np
 import torch
-from sklearn.decomposition import FactorAnalysis
-from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
 
-from .._base.module import AutoencoderModule, principal_axes
+from .._base.missing import masked_terms, observed_mask, zero_filled
+from .._base.module import AutoencoderModule
+from .linear_gaussian import factor_analysis, probabilistic_pca
 
 LIKELIHOODS = ("gaussian", "bernoulli")
 NOISE_VARIANCES = ("per_feature", "shared")
@@ -50,35 +49,6 @@ ACTIVE_UNIT_THRESHOLD = 1e-2
 # Importance samples times rows times features per pass of score_samples:
 # bounds the memory of the decoder's activations whatever k_eval.
 SCORE_CHUNK_VALUES = 2**24
-
-
-def factor_analysis(X, n_factors, random_state):
-    """``(mean, loadings, noise variances)`` of factor analysis of ``X``.
-
-    ``loadings`` has shape ``(n_factors, n_features)``; ``x = loadings.T z
-    + mean + noise``.
-    """
-    with warnings.catch_warnings():
-        # A starting point: training goes on from wherever it stopped.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        fa = FactorAnalysis(n_factors, random_state=random_state).fit(X)
-    return fa.mean_, fa.components_, fa.noise_variance_
-
-
-def probabilistic_pca(X, n_factors, random_state):
-    """``(mean, loadings, noise variances)`` of probabilistic PCA of ``X``.
-
-    The closed form of Tipping and Bishop (1999): the noise variance is
-    the mean variance along the discarded principal axes, and the loadings
-    are the leading axes scaled by the square root of their variance in
-    excess of it.
-    """
-    mean, axes, variances = principal_axes(X, n_factors, random_state)
-    total = X.var(axis=0, ddof=1).sum()
-    n_discarded = X.shape[1] - len(axes)
-    noise = max(total - variances.sum(), 0.0) / n_discarded if n_discarded else 0.0
-    loadings = np.sqrt(np.maximum(variances - noise, 0.0))[:, None] * axes
-    return mean, loadings, np.full(X.shape[1], noise)
 
 
 class VAEModule(AutoencoderModule):
@@ -224,7 +194,7 @@ class VAEModule(AutoencoderModule):
 
     def posterior(self, x):
         """Return the mean and the (clamped) log-variance of q(z|x)."""
-        h = self.encoder(x)
+        h = self.encoder(self.encoder_input(x))
         if h.shape[-1] != 2 * self.n_components:
             raise ValueError(
                 "The encoder of a variational autoencoder must output "
@@ -247,24 +217,32 @@ class VAEModule(AutoencoderModule):
         return out.reshape(*lead, out.shape[-1])
 
     def log_likelihood(self, x, z):
-        """log p(x|z) summed over features; ``z`` is ``(..., batch, n_components)``."""
+        """log p(x_obs|z), summed over the observed features; ``z`` is
+        ``(..., batch, n_components)``."""
         return self.log_likelihood_per_feature(x, z).sum(-1)
 
     def log_likelihood_per_feature(self, x, z):
         """log p(x_j|z) of each feature: ``(..., batch, n_features)``.
 
         The decoder makes the features independent given ``z``, so they sum
-        to log p(x|z).
+        to log p(x|z); a missing feature is marginalized out, which leaves
+        the log-likelihood of the observed ones (MIWAE, Mattei and Frellsen,
+        2019): its term is 0. The terms are computed on the zero-filled row,
+        so that no NaN reaches the gradient.
         """
         out = self._decoder_output(z)
+        observed = observed_mask(x)
+        x = zero_filled(x, observed)
         if self.likelihood == "bernoulli":
             # Numerically stable for any logits; a proper log-probability for
             # binary x (for x in (0, 1) it is minus the cross-entropy).
-            return -F.binary_cross_entropy_with_logits(
+            terms = -F.binary_cross_entropy_with_logits(
                 out, x.expand_as(out), reduction="none"
             )
-        variance = self.variance()
-        return -0.5 * ((x - out).pow(2) / variance + variance.log() + _LOG_2PI)
+        else:
+            variance = self.variance()
+            terms = -0.5 * ((x - out).pow(2) / variance + variance.log() + _LOG_2PI)
+        return masked_terms(terms, observed)
 
     def log_weight_terms(self, x, eps):
         """The two parts of the log importance weights for the noise ``eps``.
@@ -438,7 +416,52 @@ class VAEModule(AutoencoderModule):
             terms = torch.where(weights > 0, weights * per_feature.double(), 0.0)
             weighted += terms.sum(0)
         latent = log_normalizer - math.log(k) - weighted.sum(-1)
-        return weighted + (latent / x.shape[1])[:, None]
+        observed = observed_mask(x)
+        if observed is None:
+            return weighted + (latent / x.shape[1])[:, None]
+        # The latent part is shared by the observed features only.
+        count = observed.sum(dim=1, keepdim=True).clamp(min=1)
+        return masked_terms(weighted + latent[:, None] / count, observed, math.nan)
+
+    def fill_missing(self, x, observed=None, *, k=100, generator=None):
+        """``x`` with its missing entries filled from p(x_mis | x_obs).
+
+        By self-normalized importance sampling (MIWAE, Mattei and Frellsen,
+        2019): with ``k`` draws ``z_i`` from q(z | x) and the weights
+        ``w_i`` proportional to p(x_obs | z_i) p(z_i) / q(z_i | x), the
+        conditional mean E[x_mis | x_obs] is ``sum_i w_i E[x_mis | z_i]``.
+        With a ``generator``, one draw instead, by sampling importance
+        resampling: ``z_i`` picked with probability ``w_i``, then ``x_mis``
+        drawn from p(x_mis | z_i). The draws are the fixed evaluation noise
+        (:meth:`eval_noise`), so the mean is deterministic.
+        """
+        observed = observed_mask(x) if observed is None else observed
+        if observed is None:
+            return x
+        eps = self.eval_noise(k, x.device)
+        z, log_pz_qz = self._latent_samples(x, eps)
+        log_w = self.log_likelihood(x, z) + log_pz_qz  # (k, batch)
+        weights = torch.softmax(log_w.double(), dim=0).to(x.dtype)
+        if generator is None:
+            fill = torch.einsum("kb,kbf->bf", weights, self._mean_of(z))
+        else:
+            pick = torch.multinomial(weights.T, 1, generator=generator)[:, 0]
+            chosen = z[pick, torch.arange(x.shape[0], device=x.device)]
+            fill = self._draw(self._mean_of(chosen), generator)
+        return torch.where(observed, zero_filled(x, observed), fill)
+
+    def _mean_of(self, z):
+        """The mean of p(x | z) for latent points ``z`` of shape (..., n_components)."""
+        out = self._decoder_output(z)
+        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+
+    def _draw(self, mean, generator):
+        """A draw from p(x | z), given its mean."""
+        if self.likelihood == "bernoulli":
+            noise = torch.rand(mean.shape, generator=generator, device=mean.device)
+            return (noise.to(mean.dtype) < mean).to(mean.dtype)
+        normal = torch.randn(mean.shape, generator=generator, device=mean.device)
+        return mean + self.variance().sqrt() * normal.to(mean.dtype)
 
 
 class KLWarmup(Callback):

@@ -14,7 +14,7 @@ from sklearn.model_selection import KFold, train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
-from .._base.validation import is_out_of_core, takes_sparse
+from .._base.validation import is_out_of_core, takes_nan, takes_sparse
 from .._compat import (
     HasMethods,
     Interval,
@@ -307,6 +307,7 @@ class OutlierDetector(
         "calibration_": text({"training", "held_out", "cross_fit"}),
         "estimator_": fitted_estimator,
         "calibration_scores_": float_array(),
+        "typical_feature_scores_": float_array(),
         "offset_": number(),
     }
 
@@ -388,21 +389,23 @@ class OutlierDetector(
             streamed=is_out_of_core(X),
         )
         if plan == "cross_fit":
-            scores = self._cross_fitted_scores(X)
+            scores, typical = self._cross_fitted_scores(X)
             estimator = self._make_estimator().fit(X)
-        elif plan == "held_out":
-            X_train, X_calibration = train_test_split(
-                X,
-                test_size=held_out_fraction(fraction),
-                random_state=self._split_rng(),
-            )
-            estimator = self._make_estimator().fit(X_train)
-            scores = self._scores(X_calibration, estimator=estimator)
         else:
-            estimator = self._make_estimator().fit(X)
-            scores = self._scores(X, estimator=estimator)
+            if plan == "held_out":
+                X_train, X_calibration = train_test_split(
+                    X,
+                    test_size=held_out_fraction(fraction),
+                    random_state=self._split_rng(),
+                )
+            else:
+                X_train = X_calibration = X
+            estimator = self._make_estimator().fit(X_train)
+            typical = self._typical_terms(X_calibration, estimator)
+            scores = self._scores(X_calibration, estimator=estimator, typical=typical)
         # Set together at the end: a fit that fails leaves no mix of states.
         self.estimator_, self.calibration_ = estimator, plan
+        self.typical_feature_scores_ = typical
         self.calibration_scores_ = scores
         self.offset_ = threshold(scores, contamination)
         return self
@@ -419,15 +422,20 @@ class OutlierDetector(
         return check_random_state(seed)
 
     def _cross_fitted_scores(self, X):
-        """Each row's score by the model of the folds that leave it out."""
+        """Each row's score by the model of the folds that leave it out, and
+        the typical per-feature terms (the median of the folds')."""
         folds = KFold(
             cross_fit_folds(X.shape[0]), shuffle=True, random_state=self._split_rng()
         )
         scores = np.empty(X.shape[0])
+        typical = []
         for train, held_out in folds.split(X):
             estimator = self._make_estimator().fit(X[train])
-            scores[held_out] = self._scores(X[held_out], estimator=estimator)
-        return scores
+            typical.append(self._typical_terms(X[held_out], estimator))
+            scores[held_out] = self._scores(
+                X[held_out], estimator=estimator, typical=typical[-1]
+            )
+        return scores, np.median(typical, axis=0)
 
     def _fit_predict_available(self):
         if self.novelty:
@@ -488,4 +496,6 @@ class OutlierDetector(
         tags = super().__sklearn_tags__()
         # Sparse rows are passed on: taken if the wrapped estimator takes them.
         tags.input_tags.sparse = takes_sparse(self.estimator)
+        # Missing values too: every skae autoencoder takes them.
+        tags.input_tags.allow_nan = takes_nan(self.estimator)
         return tags

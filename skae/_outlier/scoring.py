@@ -13,6 +13,13 @@ from .._base.data import iter_row_chunks
 from .._base.scaling import standardize
 from .._base.validation import dense_rows, validate_passed_on
 from .._compat import input_feature_names, wrap_in_output_container
+from .missing import (
+    TYPICAL_TERM_ROWS,
+    completed_scores,
+    full_row_terms,
+    incomplete_rows,
+    typical_terms,
+)
 
 # The message of skae's ValueError for rows that its network cannot map to
 # finite values (see Inference.check_finite): only that error marks rows.
@@ -25,8 +32,8 @@ def reconstruction_terms(estimator, X):
     The terms of the reconstruction score of each feature, in float64:
     their sum over the features is minus the mean squared error. In
     chunks, so that memory stays bounded for large (or out-of-core) X.
-    Rows without a reconstruction (see :func:`reconstruct`) have NaN terms
-    where the reconstruction is NaN.
+    Rows without a reconstruction (see :func:`reconstruct`) have ``-inf``
+    terms where the reconstruction is NaN; missing values have NaN terms.
     """
     for chunk in iter_row_chunks(X):
         chunk = dense_rows(chunk)
@@ -35,6 +42,10 @@ def reconstruction_terms(estimator, X):
             terms = np.subtract(chunk, reconstruction, dtype=np.float64)
             terms **= 2
             terms /= -chunk.shape[1]
+        # NaN marks a missing value only; a value without a reconstruction
+        # is as bad as can be.
+        missing = np.isnan(chunk)
+        terms[np.isnan(terms) & ~missing] = -np.inf
         yield terms
 
 
@@ -126,6 +137,18 @@ def _checked_scores(estimator, X, per_feature):
     return scores.astype(np.result_type(scores.dtype, np.float32))
 
 
+def _row_scores(terms, typical):
+    """Row scores from per-feature terms, missing features at their typical
+    terms (0 without them)."""
+    incomplete = np.isnan(terms).any(axis=1)
+    if not incomplete.any():
+        return terms.sum(axis=1)
+    scores = terms.sum(axis=1)
+    typical = typical if typical.size else np.zeros(terms.shape[1])
+    scores[incomplete] = completed_scores(terms[incomplete], typical)
+    return scores
+
+
 class DetectorScoring:
     """The methods of :class:`~skae.OutlierDetector` that score rows."""
 
@@ -138,27 +161,52 @@ class DetectorScoring:
         """
         return validate_passed_on(self, X, reset=reset)
 
-    def _scores(self, X, *, per_feature=False, estimator=None):
+    def _scores(self, X, *, per_feature=False, estimator=None, typical=None):
         """Scores of validated rows ``X``, higher for more normal samples.
 
         Per sample, or with ``per_feature=True`` split into one term per
         feature that sum to the sample's score. Scores that are not finite
         are ``-inf``: a NaN compared with the threshold would make its row
         an inlier. ``estimator``: the fitted model that scores (default
-        ``estimator_``).
+        ``estimator_``). Rows with missing values count each missing
+        feature at its ``typical`` term (default ``typical_feature_scores_``,
+        see :mod:`~skae._outlier.missing`); per-feature terms are NaN there.
         """
         estimator = self.estimator_ if estimator is None else estimator
+        if typical is None:
+            typical = getattr(self, "typical_feature_scores_", np.empty(0))
         if self.method == "score_samples":
+            averaged = getattr(estimator, "_score_averages_features", False)
             scores = _checked_scores(estimator, X, per_feature)
+            if per_feature:
+                scores = full_row_terms(scores, averaged)
+            elif typical.size and len(rows := incomplete_rows(X)):
+                terms = _checked_scores(estimator, X[rows], per_feature=True)
+                scores = scores.astype(np.float64)
+                scores[rows] = completed_scores(
+                    full_row_terms(terms, averaged), typical
+                )
         else:
             scores = np.concatenate(
                 [
-                    terms if per_feature else terms.sum(axis=1)
+                    terms if per_feature else _row_scores(terms, typical)
                     for terms in reconstruction_terms(estimator, X)
                 ]
             )
-        scores[~np.isfinite(scores)] = -np.inf
+        # NaN marks the missing values of per-feature terms only.
+        scores[np.isinf(scores) | (np.isnan(scores) & (not per_feature))] = -np.inf
         return scores
+
+    def _typical_terms(self, X, estimator):
+        """The typical per-feature terms (see :mod:`~skae._outlier.missing`)
+        of ``estimator`` over the first calibration rows ``X``; empty when
+        the estimator cannot split its score by feature."""
+        if self.method == "score_samples" and not hasattr(
+            estimator, "score_samples_per_feature"
+        ):
+            return np.empty(0)
+        rows = X[:TYPICAL_TERM_ROWS]
+        return typical_terms(self._scores(rows, per_feature=True, estimator=estimator))
 
     def score_samples(self, X):
         """Score each sample; higher means more normal.
