@@ -54,12 +54,6 @@ def _embedded(make, n_rows=1000, n_features=10, noise=0.05):
     return X + noise * rng.normal(size=X.shape)
 
 
-def _mnist(npz):
-    if npz is None:
-        raise DataUnavailable("MNIST needs --mnist-npz PATH")
-    return _data.mnist_subset(0, MNIST_ROWS, 0, npz=npz, download=False)[0]
-
-
 TABLES = {
     "breast_cancer": lambda: sk.load_breast_cancer().data,
     "wine": lambda: sk.load_wine().data,
@@ -69,7 +63,7 @@ TABLES = {
     "swiss_roll": partial(_embedded, sk.make_swiss_roll),
     "s_curve": partial(_embedded, sk.make_s_curve),
 }
-IMAGES = {"digits": lambda: sk.load_digits().data, "mnist": None}  # mnist: _mnist
+IMAGES = {"digits": lambda: sk.load_digits().data, "mnist": None}  # see load()
 DATASETS = [*TABLES, *IMAGES]
 SLOW = {"mnist": {"iterative", "missforest"}}  # hours on 784 columns: not run
 SETTINGS = {"table": ("mcar20", "mcar50", "mar"), "image": ("mcar20", "mcar50")}
@@ -80,7 +74,10 @@ OUTLIER_SETS = ("breast_cancer", "wine", "manifold")
 def load(name, config):
     """The complete table ``name``, standardized, at most ``config.max_rows``
     rows (a seed-0 shuffle first); ``DataUnavailable`` if it is not here."""
-    X = _mnist(config.mnist_npz) if name == "mnist" else {**TABLES, **IMAGES}[name]()
+    if name == "mnist":  # DataUnavailable without --mnist-npz
+        X = _data.mnist_subset(0, MNIST_ROWS, 0, config.mnist_npz, False)[0]
+    else:
+        X = {**TABLES, **IMAGES}[name]()
     X = np.random.RandomState(0).permutation(np.asarray(X, dtype=float))
     X = X[: config.max_rows] if name != "mnist" else X[: config.max_rows or None]
     axis = 0 if name in TABLES else None  # images: one scale for every pixel
@@ -270,19 +267,6 @@ class ImputationConfig(h.Config):
         return {"max_epochs": self.max_epochs} if self.max_epochs else {}
 
 
-def _units(config):
-    """``(measure, data set, seed)``: imputation on every data set, the
-    log-likelihood on the tables, outlier AUC on :data:`OUTLIER_SETS`."""
-    tables = [name for name in config.datasets if name in TABLES]
-    names = {"rmse": config.datasets, "loglik": tables, "auc": OUTLIER_SETS}
-    return [
-        (measure, name, seed)
-        for measure in config.measures
-        for name in names[measure]
-        for seed in range(config.seeds)
-    ]
-
-
 def _unit(measure, name, seed, config):
     try:
         return MEASURES[measure](name, seed, config), None
@@ -291,8 +275,13 @@ def _unit(measure, name, seed, config):
 
 
 def run(config, jobs=1, threads=None, log=print):
-    """``(records, skipped)``: a dict per score, ``{data set: reason}``."""
-    units = _units(config)
+    """``(records, skipped)``: a dict per score, ``{data set: reason}``.
+    Imputation runs on every data set, the log-likelihood on the tables,
+    outlier AUC on :data:`OUTLIER_SETS`."""
+    tables = [name for name in config.datasets if name in TABLES]
+    names = {"rmse": config.datasets, "loglik": tables, "auc": OUTLIER_SETS}
+    seeds = range(config.seeds)
+    units = [(m, n, seed) for m in config.measures for n in names[m] for seed in seeds]
     results = h.run_units(_unit, [(*unit, config) for unit in units], jobs, threads)
     records, skipped = [], {}
     for (measure, name, seed), (unit_records, reason) in zip(units, results):
