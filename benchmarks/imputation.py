@@ -297,9 +297,11 @@ def run(config, jobs=1, threads=None, log=print):
 # Tables: mean ± standard deviation over seeds
 
 
-def _cell(values, digits):
+def _cell(found, key, digits):
+    """Mean ± standard deviation of ``key`` over the records that did not fail."""
+    values = [r[key] for r in found if r["value"] is not None]
     if not values:
-        return "n/a"
+        return "failed" if found else "n/a"
     text = f"{np.mean(values):.{digits}f}"
     return text + (f" ± {np.std(values, ddof=1):.{digits}f}" if len(values) > 1 else "")
 
@@ -315,17 +317,8 @@ def grid(records, measure, key="value", digits=3):
     columns = list(dict.fromkeys(c for row in cells.values() for c in row))
     rows, means = [], []
     for where, row in cells.items():
-        ok = {
-            c: [r[key] for r in row.get(c, []) if r["value"] is not None]
-            for c in columns
-        }
-        failed = {c for c in columns if row.get(c) and not ok[c]}
-        rows.append(
-            [
-                *where,
-                *("failed" if c in failed else _cell(ok[c], digits) for c in columns),
-            ]
-        )
+        rows.append([*where, *(_cell(row.get(c, []), key, digits) for c in columns)])
+        ok = {c: [r[key] for r in row[c] if r["value"] is not None] for c in row}
         means.append({c: np.mean(values) for c, values in ok.items() if values})
     labels = [CONTENDERS.get(column, column) for column in columns]
     return ["data set", "missing", *labels], rows, means, columns
