@@ -79,7 +79,7 @@ def load(name, config):
     else:
         X = {**TABLES, **IMAGES}[name]()
     X = np.random.RandomState(0).permutation(np.asarray(X, dtype=float))
-    X = X[: config.max_rows] if name != "mnist" else X[: config.max_rows or None]
+    X = X[: config.max_rows]
     axis = 0 if name in TABLES else None  # images: one scale for every pixel
     X = (X - X.mean(axis)) / X.std(axis)
     return X[:, np.isfinite(X).all(0)]  # constant columns out
@@ -105,7 +105,7 @@ def mask(X, setting, rng):
 
 
 # ----------------------------------------------------------------------
-# Contenders: key -> (label, build(seed, skae_params)); skae's need IWAEImputer.
+# Contenders: a key, its label (CONTENDERS) and how it is built (build).
 
 
 def build(key, seed, params):
