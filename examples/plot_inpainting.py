@@ -9,7 +9,8 @@ centre of small images: :class:`~sklearn.impute.KNNImputer` (the mean of the
 nearest neighbours), :class:`~sklearn.impute.IterativeImputer` (each pixel
 regressed on the others in turn) and :class:`~skae.IWAEImputer`, which trains
 an importance-weighted autoencoder on the observed pixels only (MIWAE) and
-fills each missing pixel with its conditional mean given the observed ones.
+fills each missing pixel with an importance-sampled estimate of its
+conditional mean given the observed ones.
 
 Two sets of images: the 8x8 handwritten digits, and 8x8 grayscale patches of
 one of scikit-learn's sample photographs. In each, the centre 4x4 block is
@@ -110,7 +111,7 @@ for name, (X_train, X_test, _) in images.items():
 # On both sets of images, each of the three imputers fills the hidden
 # centre closer to the true pixels than the training mean of each pixel does
 # (the RMSEs printed above). Which of the three comes closest is printed
-# there too; the imputation benchmark of the documentation compares them on
+# there too; the :doc:`imputation benchmark </imputation>` compares them on
 # more data sets, missingness patterns and seeds.
 for name, errors in rmse.items():
     for imputer_name in imputers():
