@@ -365,13 +365,19 @@ class VAEModule(AutoencoderModule):
 
         ``log (1/k) sum_i p(x, z_i) / q(z_i | x)`` over ``k`` draws from
         q(z|x), computed over chunks of draws so that memory stays bounded
-        whatever ``k``.
+        whatever ``k``. For a row with missing values, the estimate of
+        log p(x_obs); 0 for a row without an observed value.
         """
         log_sums = [
             torch.logsumexp(self.log_weights(x, part).double(), dim=0)
             for part in self._eval_noise_chunks(x, k)
         ]
-        return torch.logsumexp(torch.stack(log_sums), dim=0) - math.log(k)
+        scores = torch.logsumexp(torch.stack(log_sums), dim=0) - math.log(k)
+        observed = observed_mask(x)
+        if observed is None:
+            return scores
+        # A row without an observed value has log p = log 1, exactly.
+        return torch.where(observed.any(dim=1), scores, 0.0)
 
     def _eval_noise_chunks(self, x, k):
         """:meth:`eval_noise` in chunks of draws that bound the decoder's memory."""
@@ -448,6 +454,17 @@ class VAEModule(AutoencoderModule):
             pick = torch.multinomial(weights.T, 1, generator=generator)[:, 0]
             chosen = z[pick, torch.arange(x.shape[0], device=x.device)]
             fill = self._draw(self._mean_of(chosen), generator)
+        # Rows without an observed value: the encoder knows nothing of them,
+        # and the prior itself is the posterior.
+        empty = ~observed.any(dim=1)
+        if bool(empty.any()):
+            prior = self._mean_of(eps)
+            if generator is None:
+                prior = prior.mean(dim=0)
+            else:
+                pick = torch.randint(k, (x.shape[0],), generator=generator)
+                prior = self._draw(prior[pick.to(prior.device)], generator)
+            fill = torch.where(empty[:, None], prior, fill)
         return torch.where(observed, zero_filled(x, observed), fill)
 
     def _mean_of(self, z):
