@@ -1,7 +1,8 @@
 """The denoising autoencoder: trained to undo a corruption of its inputs."""
 
-import torch
 from numbers import Real
+
+import torch
 
 from .._base import _BaseAutoencoder
 from .._base.module import AutoencoderModule
