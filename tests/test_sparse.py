@@ -9,7 +9,7 @@ from torch import nn
 
 from skae import AutoencoderTransformer, SparseAutoencoder
 from skae._base.module import BypassMLP
-from skae._models.sparse import SparseAutoencoderModule
+from skae._models.sparse import SparseAutoencoderModule, code_sparsity
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=3, device="cpu", random_state=0)
 
@@ -246,3 +246,37 @@ def test_sparse_reconstruction_stays_reasonable(digit_codes):
         _, error = digit_codes[sparsity]
         _, unpenalized_error = digit_codes[f"{sparsity} unpenalized"]
         assert unpenalized_error < error < digit_codes["pca16"] / 3
+
+
+# ----------------------------------------------------------------------
+# code_sparsity_
+
+
+def test_code_sparsity_counts_values_below_5_percent_of_their_row():
+    codes = np.array(
+        [
+            [1.0, 0.04, 0.06, 0.0],  # 2 of 4 below 0.05 of 1.0
+            [-10.0, 0.4, 0.6, 1.0],  # magnitudes: 1 of 4 below 0.5
+            [0.0, 0.0, 0.0, 0.0],  # no activity: all inactive
+        ]
+    )
+    assert code_sparsity(codes) == pytest.approx((2 + 1 + 4) / 12)
+    # Scale-free per row: a row's unit does not matter.
+    assert code_sparsity(codes * [[1e3], [1e-3], [1.0]]) == code_sparsity(codes)
+
+
+@pytest.mark.parametrize("sparsity", ["kl", "l1"])
+def test_code_sparsity_is_that_of_the_training_codes(sparsity, small_X):
+    model = SparseAutoencoder(6, sparsity=sparsity, **FAST).fit(small_X)
+    assert model.code_sparsity_ == pytest.approx(
+        code_sparsity(model.transform(small_X))
+    )
+    assert 0.0 <= model.code_sparsity_ <= 1.0
+
+
+def test_a_stronger_l1_penalty_gives_sparser_codes(small_X):
+    # Measured: 0.30 unpenalized, 0.84 at weight 3.
+    params = dict(FAST, sparsity="l1", max_epochs=100, early_stopping=False)
+    weak = SparseAutoencoder(16, sparsity_weight=0.0, **params).fit(small_X)
+    strong = SparseAutoencoder(16, sparsity_weight=3.0, **params).fit(small_X)
+    assert strong.code_sparsity_ > weak.code_sparsity_ + 0.2
