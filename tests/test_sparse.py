@@ -107,7 +107,7 @@ def test_overcomplete_codes(sparsity, small_X):
 
 
 def test_kl_codes_are_sigmoid_activations(small_X):
-    sae = SparseAutoencoder(n_components=12, **FAST).fit(small_X)
+    sae = SparseAutoencoder(n_components=12, sparsity="kl", **FAST).fit(small_X)
     codes = sae.transform(small_X)
     assert ((codes > 0) & (codes < 1)).all()
     module = sae.net_.module_
@@ -160,7 +160,12 @@ def test_custom_encoder_gets_the_code_activation(small_X):
     decoder = nn.Linear(7, small_X.shape[1])
     sae = SparseAutoencoder(7, encoder=encoder, decoder=decoder, **FAST)
     codes = sae.fit_transform(small_X)
-    assert ((codes > 0) & (codes < 1)).all()
+    with torch.no_grad():
+        pre = sae.net_.module_.encoder(_scaled(sae, small_X)).numpy()
+    assert_allclose(codes, np.maximum(pre, 0), rtol=1e-5, atol=1e-6)  # ReLU
+    sae.set_params(sparsity="kl", encoder=nn.Linear(small_X.shape[1], 7))
+    codes = sae.fit_transform(small_X)
+    assert ((codes > 0) & (codes < 1)).all()  # sigmoid
 
 
 @pytest.mark.parametrize(
@@ -272,6 +277,11 @@ def test_code_sparsity_is_that_of_the_training_codes(sparsity, small_X):
         code_sparsity(model.transform(small_X))
     )
     assert 0.0 <= model.code_sparsity_ <= 1.0
+
+
+def test_the_default_penalty_is_l1():
+    model = SparseAutoencoder()
+    assert (model.sparsity, model.sparsity_weight) == ("l1", 0.2)
 
 
 def test_a_stronger_l1_penalty_gives_sparser_codes(small_X):
