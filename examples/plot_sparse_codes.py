@@ -80,8 +80,8 @@ for name, model in models.items():
 # per-pixel standardization). ``code_sparsity_``, set by ``fit``, is the
 # share of the training codes below 5% of their row's largest: 0.34 with the
 # penalty here, 0.01 without. The default, ``sparsity="l1"`` at weight 0.2,
-# is sparser by that measure (about 0.65 on the digits' test codes, the user
-# guide's sparse section has the figures on four kinds of data).
+# is sparser by that measure (the user guide's sparse section has the
+# figures, on four kinds of data).
 rho = params["sparsity_target"]
 unit_means = {name: Z.mean(axis=0) for name, Z in codes.items()}
 distance_to_rho = {name: np.mean(np.abs(m - rho)) for name, m in unit_means.items()}

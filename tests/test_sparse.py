@@ -290,3 +290,18 @@ def test_a_stronger_l1_penalty_gives_sparser_codes(small_X):
     weak = SparseAutoencoder(16, sparsity_weight=0.0, **params).fit(small_X)
     strong = SparseAutoencoder(16, sparsity_weight=3.0, **params).fit(small_X)
     assert strong.code_sparsity_ > weak.code_sparsity_ + 0.2
+
+
+@pytest.mark.slow
+def test_default_codes_are_sparser_than_the_plain_autoencoders(digits_split):
+    # The goal of the defaults (issue 25), on held-out digits with 128 units:
+    # at least 0.2 more of the code values below 5% of their row's largest.
+    # Measured: 0.65 against 0.37 (seeds 0 to 2 in docs/user_guide.rst).
+    X_train, X_test, _, _ = digits_split
+    params = dict(n_components=128, random_state=0, device="cpu")
+    sparse = SparseAutoencoder(**params).fit(X_train)
+    plain = AutoencoderTransformer(**params).fit(X_train)
+    margin = code_sparsity(sparse.transform(X_test)) - code_sparsity(
+        plain.transform(X_test)
+    )
+    assert margin > 0.2
