@@ -9,10 +9,10 @@ from sklearn.decomposition import PCA
 from skae import (
     IWAE,
     VAE,
-    IWAEImputer,
     AutoencoderTransformer,
     ContractiveAutoencoder,
     DenoisingAutoencoder,
+    IWAEImputer,
     OutlierDetector,
     SparseAutoencoder,
 )

@@ -258,7 +258,15 @@ def test_clone_is_unfitted(fitted):
         (np.array([["a", "b"], ["c", "d"]], dtype=object), "numeric"),
         (pd.DataFrame({"x": [1.0, 2.0], "colour": ["red", "blue"]}), "numeric"),
     ],
-    ids=["empty-column", "inf", "1d", "no-rows", "no-columns", "strings", "string-column"],
+    ids=[
+        "empty-column",
+        "inf",
+        "1d",
+        "no-rows",
+        "no-columns",
+        "strings",
+        "string-column",
+    ],
 )
 def test_fit_rejects_bad_input(estimator, X, message):
     with pytest.raises(ValueError, match=message):

@@ -193,9 +193,7 @@ def test_scaling_from_a_sample(monkeypatch, small_blocks, tmp_path):
     assert_allclose(model.mean_, X.mean(axis=0), atol=0.3)  # 3 standard errors
 
 
-def test_infinity_in_a_late_block_fails_and_leaves_the_model(
-    small_blocks, tmp_path, X
-):
+def test_infinity_in_a_late_block_fails_and_leaves_the_model(small_blocks, tmp_path, X):
     model = AutoencoderTransformer(
         2, hidden_layer_sizes=(8,), max_epochs=2, random_state=0, device="cpu"
     ).fit(X)
