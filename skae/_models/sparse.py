@@ -111,18 +111,16 @@ class SparseAutoencoder(_BaseAutoencoder):
 
     Two penalties are available:
 
-    * ``sparsity="l1"``: ReLU codes and their mean absolute
-      value. The ReLU makes exact zeros possible: the penalty pushes a unit's
-      pre-activation below zero where it is not needed, where it then stays
-      at exactly 0 (an L1 penalty on unbounded linear codes only makes them
-      small).
     * ``sparsity="kl"`` (the default, and the classic sparse autoencoder):
-      sigmoid codes in
-      (0, 1), and the Kullback-Leibler divergence between the target rate
-      ``sparsity_target`` (rho) and each unit's mean activation over the
-      batch, averaged over the units. Each unit learns to fire for about a
-      fraction rho of the samples: it sets the units' mean, not how many
-      fire for each sample.
+      sigmoid codes in (0, 1), and the Kullback-Leibler divergence between
+      the target rate ``sparsity_target`` (rho) and each unit's mean
+      activation over the batch, averaged over the units. Each unit learns
+      to fire for about a fraction rho of the samples: it sets the units'
+      mean, not how many fire for each sample.
+    * ``sparsity="l1"``: ReLU codes and their mean absolute value. The ReLU
+      makes exact zeros possible: the penalty pushes a unit's pre-activation
+      below zero where it is not needed, where it then stays at exactly 0
+      (an L1 penalty on unbounded linear codes only makes them small).
 
     The encoder (default or custom) has ``n_encoder_outputs = n_components``
     outputs, the pre-activations; the code activation is applied on top, so
@@ -183,9 +181,10 @@ class SparseAutoencoder(_BaseAutoencoder):
     the KL penalty at 0.1 leaves fewer code values below 5% of their row's
     largest than the plain :class:`AutoencoderTransformer` with as many
     units. ``sparsity="l1"`` at weight 0.2 leaves at least 0.2 more than the
-    plain model on digits, breast cancer and counts (3 seeds), but reconstructs worse with narrow codes (up to 21.6 times
-    PCA's error on counts with 4 units, where the KL default reached 6.27),
-    so it is not the default. Sparsity costs reconstruction: where the codes
+    plain model on digits, breast cancer and counts (3 seeds), but it
+    reconstructs worse with narrow codes (up to 21.6 times PCA's error on
+    counts with 4 units, where the KL default reached 6.27), so it is not
+    the default. Sparsity costs reconstruction: where the codes
     outnumber the features the plain model reconstructs exactly, and no
     penalty measured stayed within 1.2 times its error.
 
