@@ -26,7 +26,7 @@ ESTIMATORS = [
     DenoisingAutoencoder(**FAST),
     DenoisingAutoencoder(noise="salt_and_pepper", **FAST),
     SparseAutoencoder(**FAST),
-    SparseAutoencoder(sparsity="kl", **FAST),
+    SparseAutoencoder(sparsity="l1", **FAST),
     VAE(**FAST),
     IWAE(**FAST),
 ]

@@ -48,8 +48,8 @@ def cases():
         models = {
             "ae": AutoencoderTransformer(4, **SMALL),
             "ae_random": AutoencoderTransformer(4, init="random", **SMALL),
-            # The defaults of SparseAutoencoder changed after these files
-            # were written (issue 25): the cases name the settings they had.
+            # The settings written out, so that the cases keep their
+            # numerics should a default of SparseAutoencoder change.
             "sparse_kl": SparseAutoencoder(
                 16, sparsity="kl", sparsity_weight=0.1, **SMALL
             ),
