@@ -12,6 +12,7 @@ ORDER = [
     "plot_sparse_codes.py",
     "plot_vae_samples.py",
     "plot_model_selection_loglik.py",
+    "plot_model_selection_reconstruction.py",
     "plot_outlier_detection.py",
     "plot_outlier_explanations.py",
 ]

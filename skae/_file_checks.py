@@ -249,12 +249,13 @@ COMMON_FITTED = {
     OUTPUT_CONFIG_ATTRIBUTE: output_config,
 }
 # Optional: not set for every fit, or written only by newer versions of skae
-# (kept_linear_start_).
+# (kept_linear_start_, code_sparsity_).
 OPTIONAL_FITTED = frozenset(
     {
         "feature_names_in_",
         OUTPUT_CONFIG_ATTRIBUTE,
         "kept_linear_start_",
         "typical_feature_scores_",
+        "code_sparsity_",
     }
 )

@@ -12,6 +12,7 @@ from skae import (
     AutoencoderTransformer,
     ContractiveAutoencoder,
     DenoisingAutoencoder,
+    IWAEImputer,
     OutlierDetector,
     SparseAutoencoder,
 )
@@ -41,6 +42,7 @@ DEFAULT_ESTIMATORS = [
     VAE(max_epochs=3),
     IWAE(max_epochs=3),
     OutlierDetector(),
+    IWAEImputer(max_epochs=3),
 ]
 
 # Meta-estimators: sklearn's checks only (they are not autoencoders, so the
@@ -58,4 +60,6 @@ META_ESTIMATORS = [
         contamination=0.1,
         novelty=False,
     ),
+    IWAEImputer(hidden_layer_sizes=(8,), max_epochs=3, n_draws=20, device="cpu"),
+    IWAEImputer(AutoencoderTransformer(**FAST)),
 ]

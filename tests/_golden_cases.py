@@ -48,8 +48,14 @@ def cases():
         models = {
             "ae": AutoencoderTransformer(4, **SMALL),
             "ae_random": AutoencoderTransformer(4, init="random", **SMALL),
-            "sparse_kl": SparseAutoencoder(16, **SMALL),
-            "sparse_l1": SparseAutoencoder(16, sparsity="l1", **SMALL),
+            # The settings written out, so that the cases keep their
+            # numerics should a default of SparseAutoencoder change.
+            "sparse_kl": SparseAutoencoder(
+                16, sparsity="kl", sparsity_weight=0.1, **SMALL
+            ),
+            "sparse_l1": SparseAutoencoder(
+                16, sparsity="l1", sparsity_weight=0.1, **SMALL
+            ),
             "dae_gaussian": DenoisingAutoencoder(4, **SMALL),
             "dae_masking": DenoisingAutoencoder(4, noise="masking", **SMALL),
             "dae_salt": DenoisingAutoencoder(4, noise="salt_and_pepper", **SMALL),

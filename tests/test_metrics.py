@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
@@ -94,3 +95,38 @@ def test_a_reconstruction_that_overflows_scores_minus_infinity():
 
     X = _curve()
     assert reconstruction_scorer(Overflowing(1).fit(X), X) == -np.inf
+
+
+def _linear(n_samples=300, seed=0):
+    """Two latent factors in 6 features of one spread: PCA's own case."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_samples, 2)) @ rng.normal(size=(2, 6))
+    return X + 0.3 * rng.normal(size=X.shape)
+
+
+def test_the_grid_picks_the_lowest_held_out_error_not_the_best_own_score():
+    # On linear data PCA reconstructs best; the autoencoder, started at
+    # random and trained briefly, does not. Without the scorer the grid picks
+    # the autoencoder anyway (its score is minus an error, the others' a
+    # log-likelihood); with it, the candidate of the lowest held-out error.
+    X, cv = _linear(), KFold(3, shuffle=True, random_state=0)
+    network = dict(FAST, max_epochs=10, init="random")
+    candidates = [PCA(), AutoencoderTransformer(**network), VAE(**network)]
+    param_grid = {"reduce": candidates, "reduce__n_components": [1, 2]}
+    pipe = Pipeline([("reduce", PCA())])
+    scored = GridSearchCV(pipe, param_grid, scoring=reconstruction_scorer, cv=cv)
+    unscored = GridSearchCV(pipe, param_grid, cv=cv)
+    scored.fit(X), unscored.fit(X)
+    # The held-out errors, computed here without the scorer or the grid.
+    errors = []
+    for params in scored.cv_results_["params"]:
+        folds = []
+        for train, test in cv.split(X):
+            model = clone(pipe).set_params(**params).fit(X[train])
+            rebuilt = model.inverse_transform(model.transform(X[test]))
+            folds.append(np.mean((X[test] - rebuilt) ** 2))
+        errors.append(np.mean(folds))
+    assert scored.best_index_ == int(np.argmin(errors))
+    assert isinstance(scored.best_params_["reduce"], PCA)
+    assert scored.best_params_["reduce__n_components"] == 2
+    assert isinstance(unscored.best_params_["reduce"], AutoencoderTransformer)

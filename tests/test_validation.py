@@ -242,11 +242,11 @@ def test_large_sparse_input_is_densified_block_by_block(small_blocks, monkeypatc
     assert_array_equal(model.transform(X), expected.transform(X))
 
 
-@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
 def test_sparse_input_is_checked(value, X):
     sparse = _sparse(X, "csr")
     sparse.data[3] = value
-    with pytest.raises(ValueError, match="NaN|infinity"):
+    with pytest.raises(ValueError, match="infinity"):
         AutoencoderTransformer(**FAST).fit(sparse)
 
 

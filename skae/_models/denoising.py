@@ -2,6 +2,8 @@
 
 from numbers import Real
 
+import torch
+
 from .._base import _BaseAutoencoder
 from .._base.module import AutoencoderModule
 from .._compat import Interval, StrOptions
@@ -247,6 +249,10 @@ class DenoisingAutoencoder(_BaseAutoencoder):
             zero = (0.0 - self.mean_) / self.scale_
             corruption = MaskingNoise(level, zero)
         else:
-            low, high = X.min(dim=0).values, X.max(dim=0).values
+            # Over the observed values (a feature never observed: 0).
+            missing = torch.isnan(X)
+            low = X.masked_fill(missing, torch.inf).min(dim=0).values
+            high = X.masked_fill(missing, -torch.inf).max(dim=0).values
+            low, high = low.nan_to_num(0.0, 0.0, 0.0), high.nan_to_num(0.0, 0.0, 0.0)
             corruption = SaltAndPepperNoise(level, low, high)
         return DenoisingAutoencoderModule(*self._encoder_decoder(X), corruption)

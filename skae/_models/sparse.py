@@ -2,16 +2,45 @@
 
 from numbers import Real
 
+import numpy as np
 from torch import nn
 
 from .._base import _BaseAutoencoder
 from .._base.module import AutoencoderModule
 from .._compat import Interval, StrOptions
 from .._docstrings import fill_doc
+from .._file_checks import number
 
 # Keeps log(rho_hat) and log(1 - rho_hat) finite when a unit saturates, so
 # that a zero penalty weight contributes exactly zero (not 0 * inf = nan).
 _KL_EPS = 1e-6
+
+# A code value counts as inactive below this fraction of the largest code
+# magnitude of its row (code_sparsity_).
+INACTIVE_FRACTION = 0.05
+
+
+def code_sparsity(codes):
+    """Share of code values below ``INACTIVE_FRACTION`` of their row's largest.
+
+    Measured per row, so that codes of different spreads (the decaying
+    variances of PCA-like codes) do not count as inactive merely for being
+    smaller than the largest code of the whole data. A row of zeros counts
+    as inactive throughout.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples, n_components)
+
+    Returns
+    -------
+    share : float
+        In [0, 1].
+    """
+    magnitude = np.abs(codes)
+    largest = magnitude.max(axis=1, keepdims=True)
+    inactive = (magnitude < INACTIVE_FRACTION * largest) | (largest == 0)
+    return float(np.mean(inactive))
 
 
 class SparseAutoencoderModule(AutoencoderModule):
@@ -82,11 +111,12 @@ class SparseAutoencoder(_BaseAutoencoder):
 
     Two penalties are available:
 
-    * ``sparsity="kl"`` (the classic sparse autoencoder): sigmoid codes in
-      (0, 1), and the Kullback-Leibler divergence between the target rate
-      ``sparsity_target`` (rho) and each unit's mean activation over the
-      batch, averaged over the units. Each unit learns to fire for about a
-      fraction rho of the samples.
+    * ``sparsity="kl"`` (the default, and the classic sparse autoencoder):
+      sigmoid codes in (0, 1), and the Kullback-Leibler divergence between
+      the target rate ``sparsity_target`` (rho) and each unit's mean
+      activation over the batch, averaged over the units. Each unit learns
+      to fire for about a fraction rho of the samples: it sets the units'
+      mean, not how many fire for each sample.
     * ``sparsity="l1"``: ReLU codes and their mean absolute value. The ReLU
       makes exact zeros possible: the penalty pushes a unit's pre-activation
       below zero where it is not needed, where it then stays at exactly 0
@@ -104,13 +134,15 @@ class SparseAutoencoder(_BaseAutoencoder):
 
     sparsity : {"kl", "l1"}, default="kl"
         The sparsity penalty and its code activation (sigmoid for ``"kl"``,
-        ReLU for ``"l1"``), see above.
+        ReLU for ``"l1"``), see above. For codes sparser than a plain
+        autoencoder's, choose ``"l1"`` (see Notes).
 
     sparsity_weight : float, default=0.1
         Weight of the penalty relative to the mean squared error (both are
         means, so the balance does not depend on the number of features or
         units). With 0 the model is a plain autoencoder whose codes pass
-        through the code activation.
+        through the code activation. Higher is sparser, at a higher
+        reconstruction error.
 
     sparsity_target : float, default=0.05
         The target mean activation rho of each unit under ``"kl"``, in
@@ -120,6 +152,12 @@ class SparseAutoencoder(_BaseAutoencoder):
     {training_parameters}
     Attributes
     ----------
+    code_sparsity_ : float
+        Share of the training rows' code values that are inactive: below 5%
+        of the largest code magnitude of their row, in [0, 1]. Higher is
+        sparser; ``docs/user_guide.rst`` has the figures measured at several
+        settings against the plain autoencoder.
+
     {fitted_attributes}
     See Also
     --------
@@ -137,9 +175,22 @@ class SparseAutoencoder(_BaseAutoencoder):
     so very small batches estimate them poorly; keep ``batch_size`` well
     above ``1 / sparsity_target``.
 
+    The defaults do not give sparse codes by ``code_sparsity_``: on
+    held-out digits, breast cancer and a curved manifold, and on two of
+    three seeds of Poisson counts (``docs/user_guide.rst`` has the table),
+    the KL penalty at 0.1 leaves fewer code values below 5% of their row's
+    largest than the plain :class:`AutoencoderTransformer` with as many
+    units. ``sparsity="l1"`` at weight 0.2 leaves at least 0.2 more than the
+    plain model on digits, breast cancer and counts (3 seeds), but it
+    reconstructs worse with narrow codes (up to 21.6 times PCA's error on
+    counts with 4 units, where the KL default reached 6.27), so it is not
+    the default. Sparsity costs reconstruction: where the codes
+    outnumber the features the plain model reconstructs exactly, and no
+    penalty measured stayed within 1.2 times its error.
+
     Unlike the other autoencoders, training starts at random by default
-    (``init="random"``): the codes pass through a sigmoid (``"kl"``) or a
-    ReLU (``"l1"``), so PCA's codes are no start the model can represent.
+    (``init="random"``): the codes pass through a ReLU (``"l1"``) or a
+    sigmoid (``"kl"``), so PCA's codes are no start the model can represent.
     Measured on the Swiss roll (``benchmarks/quality.py``, 3 seeds), the
     PCA start stayed at PCA's error in 2 seeds of 3 (0.73 of it on average)
     where the random start reached 0.22.
@@ -162,6 +213,8 @@ class SparseAutoencoder(_BaseAutoencoder):
     (1797, 100)
     >>> bool(((codes > 0) & (codes < 1)).all())
     True
+    >>> 0 <= sae.code_sparsity_ <= 1
+    True
     >>> sae.inverse_transform(codes).shape
     (1797, 64)
     """
@@ -171,6 +224,10 @@ class SparseAutoencoder(_BaseAutoencoder):
         "sparsity": [StrOptions({"kl", "l1"})],
         "sparsity_weight": [Interval(Real, 0, None, closed="left")],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+    }
+    _fitted_attributes = {
+        **_BaseAutoencoder._fitted_attributes,
+        "code_sparsity_": number(low=0.0),
     }
 
     def __init__(
@@ -231,6 +288,10 @@ class SparseAutoencoder(_BaseAutoencoder):
         self.sparsity_target = sparsity_target
 
     _architecture_params = (*_BaseAutoencoder._architecture_params, "sparsity")
+
+    def _finish_fit(self, X):
+        # X is validated already: transform() would validate it again.
+        self.code_sparsity_ = code_sparsity(self._inference().encode(X))
 
     def _module_settings(self):
         return {

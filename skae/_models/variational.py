@@ -24,6 +24,7 @@ from torch.nn import functional as F
 from .._base.missing import masked_terms, observed_mask, zero_filled
 from .._base.module import AutoencoderModule
 from .linear_gaussian import factor_analysis, probabilistic_pca
+from .variational_fill import VariationalFill
 
 LIKELIHOODS = ("gaussian", "bernoulli")
 NOISE_VARIANCES = ("per_feature", "shared")
@@ -51,7 +52,7 @@ ACTIVE_UNIT_THRESHOLD = 1e-2
 SCORE_CHUNK_VALUES = 2**24
 
 
-class VAEModule(AutoencoderModule):
+class VAEModule(VariationalFill, AutoencoderModule):
     """Gaussian encoder, standard normal prior, Gaussian or Bernoulli decoder.
 
     Parameters
@@ -230,8 +231,11 @@ class VAEModule(AutoencoderModule):
         2019): its term is 0. The terms are computed on the zero-filled row,
         so that no NaN reaches the gradient.
         """
-        out = self._decoder_output(z)
-        observed = observed_mask(x)
+        return self._log_terms(x, self._decoder_output(z), observed_mask(x))
+
+    def _log_terms(self, x, out, observed):
+        """log p(x_j | z) of each feature from the decoder's output ``out``;
+        0 for missing features."""
         x = zero_filled(x, observed)
         if self.likelihood == "bernoulli":
             # Numerically stable for any logits; a proper log-probability for
@@ -365,13 +369,19 @@ class VAEModule(AutoencoderModule):
 
         ``log (1/k) sum_i p(x, z_i) / q(z_i | x)`` over ``k`` draws from
         q(z|x), computed over chunks of draws so that memory stays bounded
-        whatever ``k``.
+        whatever ``k``. For a row with missing values, the estimate of
+        log p(x_obs); 0 for a row without an observed value.
         """
         log_sums = [
             torch.logsumexp(self.log_weights(x, part).double(), dim=0)
             for part in self._eval_noise_chunks(x, k)
         ]
-        return torch.logsumexp(torch.stack(log_sums), dim=0) - math.log(k)
+        scores = torch.logsumexp(torch.stack(log_sums), dim=0) - math.log(k)
+        observed = observed_mask(x)
+        if observed is None:
+            return scores
+        # A row without an observed value has log p = log 1, exactly.
+        return torch.where(observed.any(dim=1), scores, 0.0)
 
     def _eval_noise_chunks(self, x, k):
         """:meth:`eval_noise` in chunks of draws that bound the decoder's memory."""
@@ -422,46 +432,6 @@ class VAEModule(AutoencoderModule):
         # The latent part is shared by the observed features only.
         count = observed.sum(dim=1, keepdim=True).clamp(min=1)
         return masked_terms(weighted + latent[:, None] / count, observed, math.nan)
-
-    def fill_missing(self, x, observed=None, *, k=100, generator=None):
-        """``x`` with its missing entries filled from p(x_mis | x_obs).
-
-        By self-normalized importance sampling (MIWAE, Mattei and Frellsen,
-        2019): with ``k`` draws ``z_i`` from q(z | x) and the weights
-        ``w_i`` proportional to p(x_obs | z_i) p(z_i) / q(z_i | x), the
-        conditional mean E[x_mis | x_obs] is ``sum_i w_i E[x_mis | z_i]``.
-        With a ``generator``, one draw instead, by sampling importance
-        resampling: ``z_i`` picked with probability ``w_i``, then ``x_mis``
-        drawn from p(x_mis | z_i). The draws are the fixed evaluation noise
-        (:meth:`eval_noise`), so the mean is deterministic.
-        """
-        observed = observed_mask(x) if observed is None else observed
-        if observed is None:
-            return x
-        eps = self.eval_noise(k, x.device)
-        z, log_pz_qz = self._latent_samples(x, eps)
-        log_w = self.log_likelihood(x, z) + log_pz_qz  # (k, batch)
-        weights = torch.softmax(log_w.double(), dim=0).to(x.dtype)
-        if generator is None:
-            fill = torch.einsum("kb,kbf->bf", weights, self._mean_of(z))
-        else:
-            pick = torch.multinomial(weights.T, 1, generator=generator)[:, 0]
-            chosen = z[pick, torch.arange(x.shape[0], device=x.device)]
-            fill = self._draw(self._mean_of(chosen), generator)
-        return torch.where(observed, zero_filled(x, observed), fill)
-
-    def _mean_of(self, z):
-        """The mean of p(x | z) for latent points ``z`` of shape (..., n_components)."""
-        out = self._decoder_output(z)
-        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
-
-    def _draw(self, mean, generator):
-        """A draw from p(x | z), given its mean."""
-        if self.likelihood == "bernoulli":
-            noise = torch.rand(mean.shape, generator=generator, device=mean.device)
-            return (noise.to(mean.dtype) < mean).to(mean.dtype)
-        normal = torch.randn(mean.shape, generator=generator, device=mean.device)
-        return mean + self.variance().sqrt() * normal.to(mean.dtype)
 
 
 class KLWarmup(Callback):
