@@ -5,6 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import clone
+from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -260,7 +261,9 @@ class IWAEImputer(BaseImputer):
                 "IWAE (the default estimator)."
             )
         self._valid_mask = ~mask.all(axis=0)
-        self._fit_indicator(mask)
+        self.indicator_ = (
+            MissingIndicator(error_on_new=False).fit(X) if self.add_indicator else None
+        )
         self.estimator_ = estimator.fit(X[:, self._valid_mask])
         return self
 
@@ -282,7 +285,7 @@ class IWAEImputer(BaseImputer):
         """
         check_is_fitted(self)
         X, mask = self._validate_missing(X, reset=False)
-        indicator = self._transform_indicator(mask)
+        indicator = None if self.indicator_ is None else self.indicator_.transform(X)
         valid = self._valid_mask
         kept = X[:, valid]
         rows = np.flatnonzero(np.isnan(kept).any(axis=1))
@@ -293,7 +296,7 @@ class IWAEImputer(BaseImputer):
             X[:, ~valid] = 0.0
         else:
             X = kept
-        return self._concatenate_indicator(X, indicator)
+        return X if indicator is None else np.hstack([X, indicator])
 
     def _fill_kwargs(self):
         """What the model's ``fill_missing`` takes: draws, and a seeded
@@ -328,7 +331,10 @@ class IWAEImputer(BaseImputer):
             if self.keep_empty_features
             else input_features[self._valid_mask]
         )
-        return self._concatenate_indicator_feature_names_out(names, input_features)
+        if self.indicator_ is None:
+            return names
+        indicator = self.indicator_.get_feature_names_out(input_features)
+        return np.concatenate([names, indicator])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -401,8 +401,7 @@ class OutlierDetector(
             else:
                 X_train = X_calibration = X
             estimator = self._make_estimator().fit(X_train)
-            typical = self._typical_terms(X_calibration, estimator)
-            scores = self._scores(X_calibration, estimator=estimator, typical=typical)
+            scores, typical = self._calibration_scores(X_calibration, estimator)
         # Set together at the end: a fit that fails leaves no mix of states.
         self.estimator_, self.calibration_ = estimator, plan
         self.typical_feature_scores_ = typical
@@ -431,10 +430,10 @@ class OutlierDetector(
         typical = []
         for train, held_out in folds.split(X):
             estimator = self._make_estimator().fit(X[train])
-            typical.append(self._typical_terms(X[held_out], estimator))
-            scores[held_out] = self._scores(
-                X[held_out], estimator=estimator, typical=typical[-1]
+            scores[held_out], fold_typical = self._calibration_scores(
+                X[held_out], estimator
             )
+            typical.append(fold_typical)
         return scores, np.median(typical, axis=0)
 
     def _fit_predict_available(self):

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._base.data import iter_row_chunks
 from .._base.scaling import standardize
-from .._base.validation import dense_rows, validate_passed_on
+from .._base.validation import dense_rows, takes_nan, validate_passed_on
 from .._compat import input_feature_names, wrap_in_output_container
 from .missing import (
     TYPICAL_TERM_ROWS,
@@ -137,16 +137,11 @@ def _checked_scores(estimator, X, per_feature):
     return scores.astype(np.result_type(scores.dtype, np.float32))
 
 
-def _row_scores(terms, typical):
-    """Row scores from per-feature terms, missing features at their typical
-    terms (0 without them)."""
-    incomplete = np.isnan(terms).any(axis=1)
-    if not incomplete.any():
-        return terms.sum(axis=1)
-    scores = terms.sum(axis=1)
-    typical = typical if typical.size else np.zeros(terms.shape[1])
-    scores[incomplete] = completed_scores(terms[incomplete], typical)
-    return scores
+def _observed_sum(terms):
+    """Row sums of per-feature terms over the observed (not NaN) features."""
+    if np.isnan(terms).any():
+        return np.where(np.isnan(terms), 0.0, terms).sum(axis=1)
+    return terms.sum(axis=1)
 
 
 class DetectorScoring:
@@ -176,33 +171,56 @@ class DetectorScoring:
         if typical is None:
             typical = getattr(self, "typical_feature_scores_", np.empty(0))
         if self.method == "score_samples":
-            averaged = getattr(estimator, "_score_averages_features", False)
             scores = _checked_scores(estimator, X, per_feature)
             if per_feature:
+                averaged = getattr(estimator, "_score_averages_features", False)
                 scores = full_row_terms(scores, averaged)
-            elif typical.size and len(rows := incomplete_rows(X)):
-                terms = _checked_scores(estimator, X[rows], per_feature=True)
-                scores = scores.astype(np.float64)
-                scores[rows] = completed_scores(
-                    full_row_terms(terms, averaged), typical
-                )
         else:
             scores = np.concatenate(
                 [
-                    terms if per_feature else _row_scores(terms, typical)
+                    terms if per_feature else _observed_sum(terms)
                     for terms in reconstruction_terms(estimator, X)
                 ]
             )
+        if not per_feature and typical.size:
+            scores = self._completed(X, scores, estimator, typical)
         # NaN marks the missing values of per-feature terms only.
         scores[np.isinf(scores) | (np.isnan(scores) & (not per_feature))] = -np.inf
+        return scores
+
+    def _calibration_scores(self, X, estimator):
+        """Scores of the calibration rows ``X``, and the typical terms they set.
+
+        The scores come first, so that an estimator whose scores have the
+        wrong shape is named for them.
+        """
+        scores = self._scores(X, estimator=estimator, typical=np.empty(0))
+        typical = self._typical_terms(X, estimator)
+        if typical.size:
+            scores = self._completed(X, scores, estimator, typical)
+            scores[np.isnan(scores) | np.isinf(scores)] = -np.inf
+        return scores, typical
+
+    def _completed(self, X, scores, estimator, typical):
+        """``scores`` with those of the incomplete rows of ``X`` completed by
+        the ``typical`` terms of their missing features."""
+        rows = incomplete_rows(X)
+        if not len(rows):
+            return scores
+        terms = self._scores(X[rows], per_feature=True, estimator=estimator)
+        scores = scores.astype(np.float64)
+        scores[rows] = completed_scores(terms, typical)
         return scores
 
     def _typical_terms(self, X, estimator):
         """The typical per-feature terms (see :mod:`~skae._outlier.missing`)
         of ``estimator`` over the first calibration rows ``X``; empty when
-        the estimator cannot split its score by feature."""
-        if self.method == "score_samples" and not hasattr(
-            estimator, "score_samples_per_feature"
+        the estimator takes no missing values (its tag ``allow_nan``) or
+        cannot split its score by feature."""
+        # Only an estimator that takes missing values has rows to complete.
+        if not takes_nan(estimator) or (
+            self.method == "score_samples"
+            and not hasattr(estimator, "score_samples_per_feature")
         ):
             return np.empty(0)
         rows = X[:TYPICAL_TERM_ROWS]
