@@ -62,6 +62,18 @@ def test_pandas_missing_values_are_nan(small_X):
     assert np.isnan(terms[0, 1]) and np.isfinite(terms[1]).all()
 
 
+def test_pandas_na_in_object_columns_is_missing(small_X):
+    frame = pd.DataFrame(small_X[:, :2], columns=["a", "b"]).astype(object)
+    frame.iloc[0, 0], frame.iloc[1, 1] = pd.NA, None
+    model = AutoencoderTransformer(random_state=0, **FAST).fit(frame)
+    assert_array_equal(
+        np.isnan(model.score_samples_per_feature(frame))[:2], [[1, 0], [0, 1]]
+    )
+    strings = frame.assign(c="red")
+    with pytest.raises(ValueError, match="non-numeric values in columns .*'c'"):
+        AutoencoderTransformer(**FAST).fit(strings)
+
+
 def test_infinity_stays_an_error(small_X):
     X = small_X.copy()
     X[0, 0] = np.inf

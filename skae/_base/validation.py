@@ -15,6 +15,7 @@ without naming them or turn them into nanoseconds silently.
 """
 
 import numpy as np
+import pandas as pd
 import scipy.sparse
 import torch
 from sklearn.utils import get_tags
@@ -126,10 +127,26 @@ def _non_numeric_columns(X):
     return columns
 
 
+def missing_as_nan(X):
+    """``X`` with ``pd.NA`` and None in object data as NaN.
+
+    scikit-learn reads NaN as missing, and pandas' nullable dtypes
+    (``Float64``, ``Int64``) as NaN already; in an object column or array,
+    ``pd.NA`` would be a value that is no number.
+    """
+    if hasattr(X, "dtypes") and hasattr(X, "where"):
+        if any(getattr(dtype, "kind", "") == "O" for dtype in np.ravel(X.dtypes)):
+            return X.where(X.notna(), np.nan)
+        return X
+    if isinstance(X, np.ndarray) and X.dtype == object:
+        return np.where(pd.isna(X), np.nan, X)
+    return X
+
+
 def validate_in_memory(estimator, X, *, reset):
     """``validate_data`` for in-memory ``X`` (sparse kept as CSR), in float32
     or float64, with a clear message for columns that are not numeric."""
-    X = from_tensor(X)
+    X = missing_as_nan(from_tensor(X))
     check_no_datetimes(estimator, X)
     try:
         X = validate_data(
