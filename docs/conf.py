@@ -160,6 +160,7 @@ USER_GUIDE_SECTIONS = {
     "VAE",
     "IWAE",
     "OutlierDetector",
+    "IWAEImputer",
 }
 
 
