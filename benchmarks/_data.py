@@ -197,6 +197,18 @@ def _one_vs_rest(X, y):
     return [(f"class {c}", X[y == c], X[y != c]) for c in np.unique(y)]
 
 
+DEPENDENCY_NOISE = 0.05
+
+
+def dependency_network(n_features=20):
+    """``(weights, bias)`` of the "manifold" task's rows: ``tanh(latent @
+    weights + bias)``, the latent uniform on [-1, 1]^2, plus Gaussian noise
+    of deviation :data:`DEPENDENCY_NOISE` (the first draws of seed 0)."""
+    rng = np.random.RandomState(0)
+    weights = rng.normal(scale=1.5, size=(2, n_features))
+    return weights, rng.uniform(-1, 1, size=n_features)
+
+
 def _dependency_anomalies(n_normal=2000, n_anomalies=600, n_features=20, n_swapped=2):
     rng = np.random.RandomState(0)
     weights = rng.normal(scale=1.5, size=(2, n_features))
@@ -204,7 +216,7 @@ def _dependency_anomalies(n_normal=2000, n_anomalies=600, n_features=20, n_swapp
 
     def sample(n):
         latent = rng.uniform(-1, 1, size=(n, 2))
-        noise = 0.05 * rng.normal(size=(n, n_features))
+        noise = DEPENDENCY_NOISE * rng.normal(size=(n, n_features))
         return np.tanh(latent @ weights + bias) + noise
 
     normal, anomalies = sample(n_normal), sample(n_anomalies)

@@ -53,6 +53,20 @@ def test_marginal_loglik_of_complete_rows_is_pca_score():
     assert imputation.marginal_loglik(mean, covariance, np.full((1, 5), np.nan)) == 0
 
 
+def test_true_model_scores_rows_on_its_manifold_higher():
+    weights, bias = imputation._data.dependency_network()
+    on = np.tanh(np.array([[0.3, -0.2]]) @ weights + bias)
+    off = on.copy()
+    off[0, :2] += 1.0
+    scores = imputation.true_model_scores(np.vstack([on, off]))
+    assert scores[0] > scores[1] + 100
+    # A missing entry is left out of the score, not counted at any value.
+    assert_allclose(
+        imputation.true_model_scores(np.where([[1] * 2 + [0] * 18], np.nan, off)),
+        imputation.true_model_scores(np.where([[1] * 2 + [0] * 18], np.nan, on)),
+    )
+
+
 @pytest.mark.slow
 def test_quick_run_writes_the_tables(tmp_path):
     out = tmp_path / "imputation.rst"
@@ -62,7 +76,8 @@ def test_quick_run_writes_the_tables(tmp_path):
     report = cli.main(["imputation", *argv])
     text = out.read_text()
     assert "QUICK SMOKE RUN" in text
-    for title in ("RMSE on the hidden entries", "Seconds", "log-likelihood", "AUC"):
+    titles = ("RMSE on the hidden entries", "Seconds", "log-likelihood", "AUC")
+    for title in (*titles, "flags"):
         assert title in text
     assert "mean rank" in text and "hyperimpute" in text
     ran = {r["contender"] for r in report["records"] if r["measure"] == "rmse"}
