@@ -11,7 +11,7 @@ from sklearn.base import clone
 from skae import VAE, AutoencoderTransformer, OutlierDetector, load
 from skae._base import missing
 from tests._estimators import ESTIMATORS, FAST
-from tests.test_vae import _low_rank_data, _set_linear_gaussian
+from tests.test_vae import _linear_gaussian, _low_rank_data, _set_linear_gaussian
 
 
 def _name(estimator):
@@ -147,29 +147,32 @@ def test_fixed_point_fill_cannot_drift(small_X, monkeypatch):
     assert bool((errors[1] <= errors[0]).all() and (errors[2] <= errors[1]).all())
 
 
+def test_a_maskless_encoder_fills_a_batch_once_for_all_draws(
+    small_X, X_missing, monkeypatch
+):
+    model = VAE(random_state=0, **FAST).fit(small_X)
+    module = model.net_.module_
+    expected = model.score_samples_per_feature(X_missing)
+    # Many chunks of draws per batch; still one fill per batch and method.
+    monkeypatch.setattr("skae._models.variational.SCORE_CHUNK_VALUES", 64)
+    calls = []
+    fill = module.reconstruction_fill
+    monkeypatch.setattr(
+        module, "reconstruction_fill", lambda *a: calls.append(1) or fill(*a)
+    )
+    assert_allclose(model.score_samples_per_feature(X_missing), expected)
+    assert 0 < len(calls) <= 2 * -(-len(X_missing) // model.batch_size)
+
+
 def test_log_likelihood_of_incomplete_rows_is_the_exact_marginal():
-    rng = np.random.RandomState(0)
-    n_features, n_components, sigma2 = 5, 2, 0.5
-    X = _low_rank_data(200, n_features, n_components)
-    est = VAE(
-        n_components,
-        hidden_layer_sizes=(),
-        standardize=False,
-        max_epochs=1,
-        k_eval=4000,
-        device="cpu",
-        random_state=0,
-    ).fit(X)
-    W, _ = np.linalg.qr(rng.normal(size=(n_features, n_components)))
-    W = W * np.array([2.0, 1.0])
-    mu = rng.normal(size=n_features) * 0.1
-    M = W.T @ W + sigma2 * np.eye(n_components)
-    post_W = np.linalg.solve(M, W.T)
+    g = _linear_gaussian()
+    est, W, mu, sigma2, post_W, rng = g.est, g.W, g.mu, g.sigma2, g.post_W, g.rng
+    n_features, n_components = W.shape
     # The exact posterior of a complete row, twice as wide: the posterior
     # of an incomplete row is wider, and importance sampling needs a
     # proposal at least as wide as its target.
     _set_linear_gaussian(
-        est, W, mu, sigma2, post_W, -post_W @ mu, np.log(4 * sigma2 / np.diag(M))
+        est, W, mu, sigma2, post_W, -post_W @ mu, np.log(4 * g.post_var)
     )
     cov = W @ W.T + sigma2 * np.eye(n_features)
     # Rows of the model itself, a few of their values missing.

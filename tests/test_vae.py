@@ -1,6 +1,7 @@
 """Tests of the VAE and IWAE estimators."""
 
 import pickle
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -56,6 +57,40 @@ def _set_linear_gaussian(estimator, W, mu, sigma2, enc_W, enc_b, enc_logvar):
     return estimator
 
 
+def _linear_gaussian(Estimator=None, standardize=False):
+    """A fitted linear ``Estimator`` (default :class:`VAE`) and a
+    linear-Gaussian model for it, in its scaled space: ``x = W z + mu +
+    N(0, sigma2 I)`` with orthogonal columns in ``W``, so that the exact
+    posterior ``N(post_W (x - mu), diag(post_var))`` is diagonal. Also the
+    ``rng`` that drew them, for the test rows."""
+    rng = np.random.RandomState(0)
+    n_features, n_components, sigma2 = 5, 2, 0.5
+    X = _low_rank_data(200, n_features, n_components)
+    est = (Estimator or VAE)(
+        n_components,
+        hidden_layer_sizes=(),
+        standardize=standardize,
+        max_epochs=1,
+        k_eval=4000,
+        device="cpu",
+        random_state=0,
+    ).fit(X)
+    W, _ = np.linalg.qr(rng.normal(size=(n_features, n_components)))
+    W = W * np.array([2.0, 1.0])
+    mu = rng.normal(size=n_features) * 0.1
+    M = W.T @ W + sigma2 * np.eye(n_components)
+    post_W = np.linalg.solve(M, W.T)
+    return SimpleNamespace(
+        est=est,
+        W=W,
+        mu=mu,
+        sigma2=sigma2,
+        post_W=post_W,
+        post_var=sigma2 / np.diag(M),
+        rng=rng,
+    )
+
+
 @pytest.mark.parametrize("Estimator", [VAE, IWAE])
 def test_init_pca_starts_as_factor_analysis(Estimator):
     # The rotated factors give a diagonal posterior covariance, so the bound
@@ -81,26 +116,10 @@ def test_init_pca_starts_as_factor_analysis(Estimator):
 def test_score_samples_of_a_fixed_linear_gaussian_model_is_exact(
     Estimator, standardize
 ):
-    rng = np.random.RandomState(0)
-    n_features, n_components, sigma2 = 5, 2, 0.5
-    X = _low_rank_data(200, n_features, n_components)
-    est = Estimator(
-        n_components,
-        hidden_layer_sizes=(),
-        standardize=standardize,
-        max_epochs=1,
-        k_eval=4000,
-        device="cpu",
-        random_state=0,
-    ).fit(X)
-    # Orthogonal columns: the exact posterior covariance is diagonal, so the
-    # encoder below can represent it.
-    W, _ = np.linalg.qr(rng.normal(size=(n_features, n_components)))
-    W = W * np.array([2.0, 1.0])
-    mu = rng.normal(size=n_features) * 0.1
-    M = W.T @ W + sigma2 * np.eye(n_components)
-    post_W = np.linalg.solve(M, W.T)
-    post_logvar = np.log(sigma2 / np.diag(M))
+    g = _linear_gaussian(Estimator, standardize)
+    est, W, mu, sigma2, post_W = g.est, g.W, g.mu, g.sigma2, g.post_W
+    n_features, n_components = W.shape
+    post_logvar = np.log(g.post_var)
     _set_linear_gaussian(est, W, mu, sigma2, post_W, -post_W @ mu, post_logvar)
 
     # Closed form in the units of X: x = mean_ + scale_ * x_scaled.
@@ -131,24 +150,16 @@ def test_per_feature_terms_of_a_fixed_linear_gaussian_model_are_exact(standardiz
     """With the exact posterior every importance weight is the same, and
     feature j's term is E_q[log p(x_j|z)] - KL(q || p(z)) / n_features -
     log(scale_[j]), in closed form."""
-    rng = np.random.RandomState(0)
-    n_features, n_components, sigma2 = 5, 2, 0.5
-    X = _low_rank_data(200, n_features, n_components)
-    est = VAE(
-        n_components,
-        hidden_layer_sizes=(),
-        standardize=standardize,
-        max_epochs=1,
-        k_eval=4000,
-        device="cpu",
-        random_state=0,
-    ).fit(X)
-    W, _ = np.linalg.qr(rng.normal(size=(n_features, n_components)))
-    W = W * np.array([2.0, 1.0])
-    mu = rng.normal(size=n_features) * 0.1
-    M = W.T @ W + sigma2 * np.eye(n_components)
-    post_W = np.linalg.solve(M, W.T)
-    post_var = sigma2 / np.diag(M)
+    g = _linear_gaussian(VAE, standardize)
+    est, W, mu, sigma2, post_W, post_var = (
+        g.est,
+        g.W,
+        g.mu,
+        g.sigma2,
+        g.post_W,
+        g.post_var,
+    )
+    n_features, n_components = W.shape
     _set_linear_gaussian(est, W, mu, sigma2, post_W, -post_W @ mu, np.log(post_var))
 
     X_test = _low_rank_data(20, n_features, n_components, seed=1)

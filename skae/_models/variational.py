@@ -267,13 +267,14 @@ class VAEModule(VariationalFill, AutoencoderModule):
         z, log_pz_qz = self._latent_samples(x, eps)
         return self.log_likelihood(x, z), log_pz_qz
 
-    def _latent_samples(self, x, eps):
+    def _latent_samples(self, x, eps, posterior=None):
         """Draws ``z_i`` from q(z|x) for the noise ``eps``, and their log p/q.
 
         Returns ``z`` of shape ``(k, batch, n_components)`` and
-        ``log p(z_i) - log q(z_i|x)`` of shape ``(k, batch)``.
+        ``log p(z_i) - log q(z_i|x)`` of shape ``(k, batch)``. ``posterior``:
+        ``(mu, logvar)`` of :meth:`posterior`, when already computed.
         """
-        mu, logvar = self.posterior(x)
+        mu, logvar = self.posterior(x) if posterior is None else posterior
         if eps.dim() == 2:
             eps = eps[:, None, :]
         z = mu + (0.5 * logvar).exp() * eps
@@ -364,18 +365,23 @@ class VAEModule(VariationalFill, AutoencoderModule):
         generator = torch.Generator().manual_seed(self.eval_seed)
         return torch.randn(k, self.n_components, generator=generator).to(device)
 
-    def score_samples(self, x, k=100):
+    def score_samples(self, x, k=100, posterior=None):
         """Importance-sampled estimate of log p(x) per row, in float64.
 
         ``log (1/k) sum_i p(x, z_i) / q(z_i | x)`` over ``k`` draws from
         q(z|x), computed over chunks of draws so that memory stays bounded
         whatever ``k``. For a row with missing values, the estimate of
-        log p(x_obs); 0 for a row without an observed value.
+        log p(x_obs); 0 for a row without an observed value. ``posterior``:
+        ``(mu, logvar)`` of :meth:`posterior`, when already computed.
         """
-        log_sums = [
-            torch.logsumexp(self.log_weights(x, part).double(), dim=0)
-            for part in self._eval_noise_chunks(x, k)
-        ]
+        # One encoder pass for every chunk of draws (an encoder without the
+        # mask fills an incomplete row by passes of its own).
+        posterior = self.posterior(x) if posterior is None else posterior
+        log_sums = []
+        for part in self._eval_noise_chunks(x, k):
+            z, log_pz_qz = self._latent_samples(x, part, posterior)
+            log_w = self.log_likelihood(x, z) + log_pz_qz
+            log_sums.append(torch.logsumexp(log_w.double(), dim=0))
         scores = torch.logsumexp(torch.stack(log_sums), dim=0) - math.log(k)
         observed = observed_mask(x)
         if observed is None:
@@ -415,10 +421,11 @@ class VAEModule(VariationalFill, AutoencoderModule):
         of the score. A draw of weight 0 (log-weight ``-inf``) adds nothing,
         even where its log-likelihood is ``-inf``.
         """
-        log_normalizer = self.score_samples(x, k) + math.log(k)
+        posterior = self.posterior(x)
+        log_normalizer = self.score_samples(x, k, posterior) + math.log(k)
         weighted = torch.zeros(x.shape, dtype=torch.float64, device=x.device)
         for part in self._eval_noise_chunks(x, k):
-            z, log_pz_qz = self._latent_samples(x, part)
+            z, log_pz_qz = self._latent_samples(x, part, posterior)
             per_feature = self.log_likelihood_per_feature(x, z)
             # The log-weights exactly as score_samples computes them.
             log_w = (per_feature.sum(-1) + log_pz_qz).double()
