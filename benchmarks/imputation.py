@@ -41,7 +41,10 @@ ANCHOR = ("breast_cancer", "mcar50", 0.2867)  # MSE of the MIWAE authors' notebo
 
 
 def _penguins():
-    from palmerpenguins import load_penguins
+    try:
+        from palmerpenguins import load_penguins
+    except ImportError as error:  # the benchmarks extra installs it
+        raise DataUnavailable("palmerpenguins is not installed") from error
 
     columns = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
     return load_penguins()[columns].dropna().to_numpy(float)
