@@ -246,3 +246,15 @@ def test_imputer_fills_categories_and_keeps_observed_values():
         hidden_layer_sizes=(32,), max_epochs=60, sample_posterior=True, random_state=0
     ).fit_transform(incomplete)
     assert set(drawn["species"]) <= set(SPECIES)
+
+
+def test_a_continued_fit_refuses_new_categories():
+    table = mixed_table(100, 0)
+    model = AutoencoderTransformer(2, **FAST).partial_fit(
+        table[table["species"] != "Gentoo"]
+    )
+    with pytest.raises(ValueError, match=r"'island' has categories .*Torgersen"):
+        model.partial_fit(table)
+    assert model.n_iter_ == 1  # unchanged
+    model.partial_fit(table[table["species"] == "Adelie"])
+    assert model.n_iter_ == 2

@@ -185,11 +185,13 @@ class ColumnLayout:
     # ------------------------------------------------------------------
     # Data to the model matrix
 
-    def encode(self, X, name):
+    def encode(self, X, name, *, training=False):
         """The model matrix of ``X`` (float64; NaN where a value is missing).
 
         A category not seen in fit gets an all-zero indicator block: the
-        models give it probability 0 (a score of ``-inf``).
+        models give it probability 0 (a score of ``-inf``). In ``training``
+        data (a continued fit) it is a ``ValueError``: a model cannot learn
+        a category it has no output for.
         """
         frame = _frame(X)
         out = np.empty((len(frame), self.n_columns))
@@ -198,6 +200,8 @@ class ColumnLayout:
             block = slice(self.starts[j], self.starts[j] + self.widths[j])
             if kind == "categorical":
                 out[:, block] = self._indicators(values, j)
+                if training:
+                    self._check_known(values, out[:, block], j, name)
             else:
                 out[:, block] = self._numbers(values, kind, j, name)[:, None]
         return out
@@ -210,6 +214,17 @@ class ColumnLayout:
         block[np.flatnonzero(known), codes[known]] = 1.0
         block[missing] = np.nan
         return block
+
+    def _check_known(self, values, block, j, name):
+        unknown = block.sum(axis=1) == 0
+        if unknown.any():
+            new = sorted(set(map(str, values[unknown])))
+            raise ValueError(
+                f"{name}: column {self.labels[j]!r} has categories that the "
+                f"model was not built for: {new[:5]}. A continued fit "
+                "(partial_fit, warm_start) keeps the categories of the first "
+                "fit; fit anew on data with every category."
+            )
 
     def _numbers(self, values, kind, j, name):
         label = self.labels[j]

@@ -199,7 +199,7 @@ class _BaseAutoencoder(
 
     def _fit(self, X, *, partial=False):
         warm = self._continues(partial)
-        rows = as_rows(self._validate_X(X, reset=not warm))
+        rows = as_rows(self._validate_X(X, reset=not warm, training=True))
         self._check_params()
         rng = check_random_state(self.random_state)
         if partial and not warm and len(rows) < MIN_FIRST_CHUNK_ROWS:

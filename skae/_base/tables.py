@@ -40,10 +40,11 @@ class TableColumns:
         likelihood = self._column_likelihood()
         return likelihood if likelihood in UNIFORM_KINDS else "gaussian"
 
-    def _validate_X(self, X, *, reset):
+    def _validate_X(self, X, *, reset, training=False):
         """``X`` validated into the model matrix (see
         :func:`~skae._base.validation.validate_rows`); with ``reset``, the
-        columns' kinds are fitted first."""
+        columns' kinds are fitted first. ``training``: rows to train on,
+        where a category not seen in the first fit is an error."""
         X = from_tensor(X)
         layout = self._fit_layout(X) if reset else self._mixed_layout()
         if layout is None:
@@ -54,7 +55,7 @@ class TableColumns:
                 kinds = [self._uniform_kind()] * self.n_features_in_
                 self.feature_kinds_ = np.array(kinds, dtype=object)
             return rows
-        rows = check_table(self, _dense(X), layout, reset=reset)
+        rows = check_table(self, _dense(X), layout, reset=reset, training=training)
         if reset:
             self.feature_kinds_ = np.array(layout.kinds, dtype=object)
             self.categories_ = layout.categories

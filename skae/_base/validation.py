@@ -229,7 +229,7 @@ def validate_table_names(estimator, X, *, reset):
     return X
 
 
-def check_table(estimator, X, layout, *, reset):
+def check_table(estimator, X, layout, *, reset, training=False):
     """The model matrix of a mixed-type table ``X`` (see
     :class:`~skae._base.columns.ColumnLayout`), float64 with NaN for missing
     values; its feature names and width are checked (and, with ``reset``,
@@ -239,7 +239,7 @@ def check_table(estimator, X, layout, *, reset):
     validate_data(estimator, X, reset=reset, skip_check_array=True)
     if not hasattr(X, "shape") or len(X.shape) != 2:
         X = check_array(X, dtype=None, ensure_all_finite=False)
-    rows = layout.encode(X, type(estimator).__name__)
+    rows = layout.encode(X, type(estimator).__name__, training=training)
     check_array(rows, ensure_all_finite="allow-nan")
     return rows
 
