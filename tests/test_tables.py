@@ -199,6 +199,7 @@ def test_sparse_input_with_a_categorical_column():
     )
 
 
+@pytest.mark.slow  # a default detector: a cross-fitted VAE of 200 epochs
 def test_outlier_detector_flags_invalid_combinations_and_explains_them():
     detector = OutlierDetector(random_state=0).fit(mixed_table(1000, 0))
     table = mixed_table(300, 1)
@@ -224,6 +225,7 @@ def PCA_like():
     return AutoencoderTransformer(2, **FAST)
 
 
+@pytest.mark.slow  # two IWAE fits
 def test_imputer_fills_categories_and_keeps_observed_values():
     table = mixed_table(600, 0)
     rng = np.random.RandomState(1)
