@@ -10,6 +10,7 @@ import sys
 from . import (
     contention,
     imputation,
+    mixed_choices,
     outliers,
     quality,
     scale,
@@ -26,6 +27,10 @@ COMMANDS = {
     "contention": (contention, "fit and transform time on a busy machine"),
     "scale": (scale, "streaming throughput, out-of-core memory, Dask grid search"),
     "start-rule-study": (start_rule_study, "study: when to leave the linear start"),
+    "mixed-choices": (
+        mixed_choices,
+        "study: the start and column weights on mixed tables",
+    ),
 }
 DEFAULT_COMMAND = "speed"
 

@@ -9,6 +9,7 @@ ORDER = [
     "plot_training_curves.py",
     "plot_denoising_digits.py",
     "plot_inpainting.py",
+    "plot_mixed_tables.py",
     "plot_sparse_codes.py",
     "plot_vae_samples.py",
     "plot_model_selection_loglik.py",

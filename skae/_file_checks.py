@@ -140,6 +140,9 @@ def check_fitted(estimator, saved, decode):
 
 
 def _size(reference, context):
+    """A length: an int, an attribute's name, or a function of the context."""
+    if callable(reference):
+        return int(reference(context))
     return reference if isinstance(reference, int) else int(context[reference])
 
 
@@ -212,17 +215,40 @@ def float_array(length=None, low=-np.inf, strict=False):
     return check
 
 
-def text_array(length):
-    """A 1-D object array of ``length`` str (see :func:`float_array`)."""
+def text_array(length, options=None):
+    """A 1-D object array of ``length`` str (see :func:`float_array`), each
+    one of ``options`` if given."""
 
     def check(value, context, name):
         if not (
             isinstance(value, np.ndarray)
             and value.dtype == object
             and value.shape == (_size(length, context),)
+            and all(isinstance(item, str) for item in value)
         ):
             raise InvalidModelFile(f"{name} is not {length} names")
+        if options and not set(value) <= set(options):
+            raise InvalidModelFile(f"{name} holds values other than {options}")
         return value
+
+    return check
+
+
+def category_lists(length):
+    """A list of ``length`` 1-D arrays of distinct categories (numbers or
+    str), as ``OneHotEncoder.categories_``."""
+
+    def check(value, context, name):
+        if not isinstance(value, list) or len(value) != _size(length, context):
+            raise InvalidModelFile(f"{name} is not a list of {length} arrays")
+        arrays = []
+        for item in value:
+            if not isinstance(item, np.ndarray) or item.ndim != 1:
+                raise InvalidModelFile(f"{name} holds a value that is no 1-D array")
+            if len(set(item.tolist())) != len(item):
+                raise InvalidModelFile(f"{name} holds repeated categories")
+            arrays.append(item.astype(object))
+        return arrays
 
     return check
 
@@ -257,5 +283,9 @@ OPTIONAL_FITTED = frozenset(
         "kept_linear_start_",
         "typical_feature_scores_",
         "code_sparsity_",
+        # Set for mixed-type columns only, or by newer versions of skae.
+        "feature_kinds_",
+        "categories_",
+        "feature_dtypes_",
     }
 )

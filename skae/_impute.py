@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _BaseAutoencoder
+from ._base.columns import is_mixed_table
 from ._base.validation import FLOAT_DTYPES, check_no_infinity
 from ._compat import (
     BaseImputer,
@@ -20,6 +21,7 @@ from ._compat import (
     fit_context,
     missing_mask,
 )
+from ._impute_table import fit_table, transform_table
 from ._models.iwae import IWAE
 from ._models.vae import VAE
 
@@ -252,7 +254,6 @@ class IWAEImputer(BaseImputer):
         self : object
             The fitted imputer.
         """
-        X, mask = self._validate_missing(X, reset=True)
         estimator = self._make_estimator()
         if self.sample_posterior and not isinstance(estimator, VAE):
             raise ValueError(
@@ -260,6 +261,9 @@ class IWAEImputer(BaseImputer):
                 f"{type(estimator).__name__} does not model: use a VAE or an "
                 "IWAE (the default estimator)."
             )
+        if is_mixed_table(X):
+            return fit_table(self, X, estimator)
+        X, mask = self._validate_missing(X, reset=True)
         self._valid_mask = ~mask.all(axis=0)
         self.indicator_ = (
             MissingIndicator(error_on_new=False).fit(X) if self.add_indicator else None
@@ -284,6 +288,8 @@ class IWAEImputer(BaseImputer):
             columns appended if ``add_indicator``.
         """
         check_is_fitted(self)
+        if self.estimator_._mixed_layout() is not None:
+            return transform_table(self, X, self._fill_kwargs())
         X, mask = self._validate_missing(X, reset=False)
         indicator = None if self.indicator_ is None else self.indicator_.transform(X)
         valid = self._valid_mask

@@ -256,7 +256,10 @@ def test_clone_is_unfitted(fitted):
         (np.empty((0, 3)), "0 sample"),
         (np.empty((3, 0)), "0 feature"),
         (np.array([["a", "b"], ["c", "d"]], dtype=object), "numeric"),
-        (pd.DataFrame({"x": [1.0, 2.0], "colour": ["red", "blue"]}), "numeric"),
+        (
+            pd.DataFrame({"x": [1.0, 2.0], "colour": pd.Categorical([None, None])}),
+            "no observed value",
+        ),
     ],
     ids=[
         "empty-column",
@@ -265,7 +268,7 @@ def test_clone_is_unfitted(fitted):
         "no-rows",
         "no-columns",
         "strings",
-        "string-column",
+        "empty-category",
     ],
 )
 def test_fit_rejects_bad_input(estimator, X, message):

@@ -243,7 +243,8 @@ def test_ctrl_c_propagates_and_leaves_the_estimator_unchanged():
     assert report["first_attributes"] == []
     assert report["first_not_fitted"]
     assert report["refit_interrupted"]
-    fitted = ["device_", "kept_linear_start_", "loss_curve_", "mean_"]
+    fitted = ["device_", "feature_kinds_", "kept_linear_start_", "loss_curve_"]
+    fitted += ["mean_"]
     fitted += ["n_features_in_", "n_iter_", "net_", "scale_", "stop_reason_"]
     assert report["refit_attributes"] == report["refit_kept"] == fitted
     assert report["refit_same_codes"]

@@ -6,11 +6,11 @@ import torch
 from torch import nn
 
 from skae import AutoencoderTransformer
+from skae._base.linear_start import principal_axes
 from skae._base.module import (
     AutoencoderModule,
     encoder_and_decoder,
     make_mlp,
-    principal_axes,
     reset_parameters,
 )
 

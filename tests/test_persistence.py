@@ -429,7 +429,12 @@ EDITS = {
     "transform": ("ae", (*FITTED, "transform"), 1, "no fitted attribute 'transform'"),
     "forward": ("ae", (*FITTED, "forward"), "x", "no fitted attribute 'forward'"),
     "private": ("ae", (*FITTED, "_fit"), 1, "no fitted attribute '_fit'"),
-    "n_features-wide": ("ae", (*FITTED, "n_features_in_"), 3 * 10**6, "mean_ has 5"),
+    "n_features-wide": (
+        "ae",
+        (*FITTED, "n_features_in_"),
+        3 * 10**6,
+        "feature_kinds_ is not",
+    ),
     "n_features-cap": ("ae", (*FITTED, "n_features_in_"), 10**12, "n_features_in_"),
     "n_features-str": ("ae", (*FITTED, "n_features_in_"), "5", "n_features_in_"),
     "n_features-bool": ("ae", (*FITTED, "n_features_in_"), True, "n_features_in_"),
@@ -504,6 +509,7 @@ def test_widths_beyond_the_saved_weights_allocate_nothing(saved_files):
     fitted["n_features_in_"] = width
     for name in ("mean_", "scale_"):
         fitted[name] = {"__ndarray__": [1.0] * width, "dtype": "<f8"}
+    fitted["feature_kinds_"] = {"__ndarray__": ["gaussian"] * width, "dtype": "object"}
     buffer = _archive(manifest, weights)
     tracemalloc.start()
     try:
@@ -518,7 +524,7 @@ def test_width_that_does_not_match_the_weights_is_named(saved_files):
     manifest, weights = _members(saved_files["ae"])
     fitted = manifest["estimator"]["fitted"]
     fitted["n_features_in_"] = 4
-    for name in ("mean_", "scale_"):
+    for name in ("mean_", "scale_", "feature_kinds_"):
         fitted[name]["__ndarray__"] = fitted[name]["__ndarray__"][:4]
     _assert_invalid(
         _archive(manifest, weights),

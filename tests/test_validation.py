@@ -162,12 +162,10 @@ def test_datetime_arrays_are_refused(unit):
 @pytest.mark.parametrize(
     "column, error",
     [
-        (["a", "b"] * 30, ValueError),
-        (pd.Categorical(["a", "b"] * 30), ValueError),
         (pd.period_range("2020", periods=60, freq="D"), TypeError),
         (pd.interval_range(0, 60), TypeError),
     ],
-    ids=["strings", "categorical", "period", "interval"],
+    ids=["period", "interval"],
 )
 def test_non_numeric_columns_are_named(column, error, X):
     frame = _frame(X, label=column)
@@ -176,10 +174,23 @@ def test_non_numeric_columns_are_named(column, error, X):
             estimator.fit(frame)
 
 
-def test_numeric_categories_are_numbers(X):
+@pytest.mark.parametrize(
+    "column",
+    [["a", "b"] * 30, pd.Categorical(["a", "b"] * 30)],
+    ids=["str", "category"],
+)
+def test_string_and_category_columns_are_categories(column, X):
+    # Their model is in test_tables.py.
+    model = AutoencoderTransformer(**FAST).fit(_frame(X, label=column))
+    assert model.feature_kinds_[-1] == "categorical"
+
+
+def test_numeric_categories_are_categories(X):
     frame = _frame(X, level=pd.Categorical([1.0, 2.0] * 30))
     model = AutoencoderTransformer(2, **FAST).fit(frame)
     assert model.n_features_in_ == 6
+    assert model.feature_kinds_[-1] == "categorical"
+    assert list(model.categories_[-1]) == [1.0, 2.0]
 
 
 # ----------------------------------------------------------------------

@@ -43,10 +43,10 @@ from .parameters import AutoencoderParameters
 from .progress import fit_summary
 from .rows import as_rows
 from .saving import SaveableAutoencoder
-from .scaling import fit_scaling
+from .tables import TableColumns
 from .training import Trainer, TrainingSettings
 from .utils import resolve_device, warn
-from .validation import validate_codes, validate_rows
+from .validation import validate_codes
 
 # A first partial_fit chunk smaller than this fixes the scaling from too few
 # rows (one row: no spread at all) and a batch size below the smallest that
@@ -55,6 +55,7 @@ MIN_FIRST_CHUNK_ROWS = 16
 
 
 class _BaseAutoencoder(
+    TableColumns,
     SaveableAutoencoder,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
@@ -84,7 +85,7 @@ class _BaseAutoencoder(
 
     def _fit_scaling(self, X):
         """Return the per-feature ``(mean, scale)`` applied before the network."""
-        return fit_scaling(X, self.standardize)
+        return self._fit_table_scaling(X)
 
     def _check_data(self, X):
         """Check validated data beyond sklearn's checks, for fit and inference."""
@@ -122,10 +123,6 @@ class _BaseAutoencoder(
             n_encoder_outputs=n_encoder_outputs,
             takes_mask=has_missing(X),
         )
-
-    def _validate_X(self, X, *, reset):
-        """``X`` validated: see :func:`~skae._base.validation.validate_rows`."""
-        return validate_rows(self, X, reset=reset, check=self._check_data)
 
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -202,7 +199,7 @@ class _BaseAutoencoder(
 
     def _fit(self, X, *, partial=False):
         warm = self._continues(partial)
-        rows = as_rows(self._validate_X(X, reset=not warm))
+        rows = as_rows(self._validate_X(X, reset=not warm, training=True))
         self._check_params()
         rng = check_random_state(self.random_state)
         if partial and not warm and len(rows) < MIN_FIRST_CHUNK_ROWS:
@@ -260,6 +257,13 @@ class _BaseAutoencoder(
             )
         return not changed
 
+    def _build_table_module(self, X):
+        """:meth:`_build_module`, with the columns' terms for mixed columns."""
+        module = self._build_module(X)
+        if module.columns is None:
+            module.columns = self._column_terms(X)
+        return module
+
     def _architecture(self):
         return architecture(self.get_params(deep=False), self._architecture_params)
 
@@ -268,7 +272,7 @@ class _BaseAutoencoder(
         return TrainingSettings.from_params(
             self.get_params(deep=False),
             name=type(self).__name__,
-            build_module=self._build_module,
+            build_module=self._build_table_module,
             callbacks=tuple(self._fit_callbacks()),
             score_kwargs=self._score_kwargs(),
             module_settings=self._module_settings(),
@@ -351,7 +355,8 @@ class _BaseAutoencoder(
         check_is_fitted(self)
         Z = validate_codes(X, self.net_.module_.n_components)
         inference = self._inference()
-        return inference.check_finite(inference.decode(Z), Z, "inverse_transform")
+        decoded = inference.check_finite(inference.decode(Z), Z, "inverse_transform")
+        return self._as_table(decoded)
 
     def score_samples(self, X):
         """Score each sample; higher means more normal.

@@ -177,12 +177,20 @@ class Inference:
             values = values.nan_to_num(
                 nan=-math.inf, posinf=-math.inf, neginf=-math.inf
             )
-            return values.masked_fill(torch.isnan(batch), math.nan)
+            observed = module.observed_inputs(batch)
+            return (
+                values if observed is None else values.masked_fill(~observed, math.nan)
+            )
 
         scores = self.map(X, terms)
         if self.module.score_is_log_density:
-            # Each feature's own term of the log-Jacobian of the scaling.
-            scores -= np.log(self.scale)
+            # Each feature's own term of the log-Jacobian of the scaling (for
+            # mixed columns, the sum over each input column's model columns).
+            log_scale = np.log(self.scale)
+            if self.module.columns is not None:
+                starts = self.module.columns.starts.cpu().numpy()
+                log_scale = np.add.reduceat(log_scale, starts)
+            scores -= log_scale
         return np.nan_to_num(
             scores, copy=False, nan=np.nan, posinf=-np.inf, neginf=-np.inf
         )

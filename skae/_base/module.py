@@ -12,9 +12,9 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.decomposition import PCA
 from torch import nn
 
+from .linear_start import principal_axes
 from .missing import (
     FILL_ITERATIONS,
     masked_terms,
@@ -33,12 +33,6 @@ ACTIVATIONS = {
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
 }
-
-
-# Principal axes whose variance is below this share of the largest are
-# rounding noise of data of lower rank (float32 networks resolve about 1e-7
-# of a value, so 1e-14 of a variance), not directions of the data.
-DEAD_AXIS_RATIO = 1e-12
 
 
 def make_mlp(n_inputs, hidden_layer_sizes, n_outputs, activation="relu"):
@@ -236,37 +230,6 @@ def plain_attributes(module):
     }
 
 
-def principal_axes(X, n_components, random_state):
-    """Mean and leading principal axes of ``X``, for a linear start.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    n_components : int
-        Number of axes wanted. Only axes along which the data vary are
-        returned: at most ``min(n_samples, n_features)``, and none whose
-        variance is rounding noise (below :data:`DEAD_AXIS_RATIO` times the
-        largest). A linear start must not put a code on a direction the
-        training data never moved along: it would reconstruct any new
-        deviation there exactly, a blind spot for outlier scores.
-    random_state : int
-        Seeds sklearn's randomized solver, when it picks one.
-
-    Returns
-    -------
-    mean : ndarray of shape (n_features,)
-    axes : ndarray of shape (n_axes, n_features)
-        Orthonormal rows, by decreasing variance.
-    variances : ndarray of shape (n_axes,)
-        Variance of the data along each axis.
-    """
-    n_axes = min(n_components, *X.shape)
-    pca = PCA(n_axes, random_state=random_state).fit(X)
-    variances = pca.explained_variance_
-    live = variances > DEAD_AXIS_RATIO * variances.max(initial=0.0)
-    return pca.mean_, pca.components_[live], variances[live]
-
-
 def reset_parameters(module):
     """Re-initialize every submodule that defines ``reset_parameters``."""
     for submodule in module.modules():
@@ -328,6 +291,27 @@ class AutoencoderModule(nn.Module):
         self.decoder = decoder
         self.generator = None
         self.eval_seed = 0
+        # The per-column terms of a model of mixed columns (see
+        # skae._base.column_terms); None for a matrix of numbers.
+        self.columns = None
+
+    def observed_inputs(self, x):
+        """The mask of observed input columns of ``x``, or None if all are:
+        that of :func:`~skae._base.missing.observed_mask`, one entry per
+        input column for a model of mixed columns."""
+        return observed_mask(x) if self.columns is None else self.columns.observed(x)
+
+    def n_inputs(self, x):
+        """The number of input columns of the model matrix ``x``."""
+        return x.shape[-1] if self.columns is None else self.columns.n_inputs
+
+    def set_decoder_start(self, weight, bias):
+        """Start the decoder as the linear map ``weight @ z + bias`` of the
+        values; for mixed columns, of each column's natural parameter (see
+        :meth:`~skae._base.column_terms.ColumnTerms.linearized`)."""
+        if self.columns is not None:
+            weight, bias = self.columns.linearized(weight, bias)
+        self.decoder.set_linear(weight, bias)
 
     def start_from_linear_model(self, X, random_state):
         """Start as the best linear model of the scaled training data ``X``.
@@ -359,7 +343,7 @@ class AutoencoderModule(nn.Module):
         decoder_weight = np.zeros((X.shape[1], self.decoder.linear.in_features))
         decoder_weight[:, : len(axes)] = axes.T
         self.encoder.set_linear(weight, bias)
-        self.decoder.set_linear(decoder_weight, mean)
+        self.set_decoder_start(decoder_weight, mean)
 
     def has_bypass(self):
         """Whether both networks are the default :class:`BypassMLP`."""
@@ -423,18 +407,25 @@ class AutoencoderModule(nn.Module):
         return self.encoder(self.encoder_input(x))
 
     def decode(self, z):
-        return self.decoder(z)
+        """The reconstruction of codes ``z``: for mixed columns, each
+        column's mean (probabilities for flags and categories)."""
+        out = self.decoder(z)
+        return out if self.columns is None else self.columns.mean(out)
 
     def squared_error(self, x, codes=None):
         """Per-row mean squared error of the reconstruction of ``x``, over
-        its observed entries."""
-        observed = observed_mask(x)
+        its observed entries (for mixed columns, the mean of each input
+        column's weighted loss)."""
+        observed = self.observed_inputs(x)
         return observed_mean(self.squared_error_per_feature(x, codes), observed)
 
     def squared_error_per_feature(self, x, codes=None):
         """Squared error of the reconstruction of each value of ``x``; 0 for
-        missing values."""
+        missing values. For mixed columns, each input column's weighted
+        loss (:meth:`~skae._base.column_terms.ColumnTerms.loss`)."""
         codes = self.encode(x) if codes is None else codes
+        if self.columns is not None:
+            return self.columns.loss(self.decoder(codes), x)
         observed = observed_mask(x)
         error = (self.decode(codes) - zero_filled(x, observed)).pow(2)
         return masked_terms(error, observed)
@@ -450,7 +441,7 @@ class AutoencoderModule(nn.Module):
         # (256 rows of 784 features, (256, 128) hidden units: 2.6 ms either way).
         # Missing features, NaN there, add nothing.
         terms = self.score_samples_per_feature(x)
-        return masked_terms(terms, observed_mask(x)).sum(dim=1)
+        return masked_terms(terms, self.observed_inputs(x)).sum(dim=1)
 
     def score_samples_per_feature(self, x):
         """``-(x_hat_j - x_j)**2 / n_observed``: each feature's share of the score.
@@ -459,9 +450,9 @@ class AutoencoderModule(nn.Module):
         features, so a feature's share is its squared error divided by
         their number; missing features have NaN.
         """
-        observed = observed_mask(x)
+        observed = self.observed_inputs(x)
         if observed is None:
-            return self.squared_error_per_feature(x) / -x.shape[1]
+            return self.squared_error_per_feature(x) / -self.n_inputs(x)
         count = observed.sum(dim=1, keepdim=True).clamp(min=1)
         terms = self.squared_error_per_feature(x) / -count
         return masked_terms(terms, observed, float("nan"))

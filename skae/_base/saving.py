@@ -15,13 +15,16 @@ from skorch.history import History
 from .._file_checks import (
     COMMON_FITTED,
     InvalidModelFile,
+    category_lists,
     count,
     flag,
     float_array,
     short,
     text,
+    text_array,
 )
 from .._persistence import Saveable, decode_value, encode_value
+from .columns import KINDS
 from .module import hidden_layer_sizes_tuple, plain_attributes
 from .utils import copy_tensors, make_generator, resolve_device, warn
 
@@ -61,14 +64,29 @@ def loaded_device(saved, requested=None):
         return torch.device("cpu")
 
 
+def model_columns(context):
+    """The width of the model matrix, from the checked fitted attributes:
+    ``n_features_in_``, or for mixed columns one per category."""
+    categories = context.get("categories_")
+    if categories is None:
+        return context["n_features_in_"]
+    return sum(
+        len(values) if kind == "categorical" else 1
+        for kind, values in zip(context["feature_kinds_"], categories)
+    )
+
+
 class SaveableAutoencoder(Saveable):
     """Saves and pickles the net of an autoencoder as its :func:`net_state`."""
 
     _saved_separately = ("net_", "device_")
     _fitted_attributes = {
         **COMMON_FITTED,
-        "mean_": float_array("n_features_in_"),
-        "scale_": float_array("n_features_in_", low=0.0, strict=True),
+        "feature_kinds_": text_array("n_features_in_", KINDS),
+        "categories_": category_lists("n_features_in_"),
+        "feature_dtypes_": text_array("n_features_in_"),
+        "mean_": float_array(model_columns),
+        "scale_": float_array(model_columns, low=0.0, strict=True),
         "loss_curve_": float_array(list),
         "n_iter_": count(0),
         "stop_reason_": text(),
@@ -108,7 +126,7 @@ class SaveableAutoencoder(Saveable):
         check_module_size(self, state["module"])
         # The module's data-dependent tensors (buffers) come from the state
         # dict, so any data of the right width builds it.
-        blank = torch.zeros((2, self.n_features_in_))
+        blank = torch.zeros((2, self._n_model_columns))
         if state["module_attributes"].get("encoder", {}).get("takes_mask"):
             blank[0, 0] = torch.nan  # an encoder built for missing entries
         module = settings.new_module(blank, 0, torch.device("cpu"))
@@ -187,7 +205,7 @@ def check_module_size(estimator, weights):
     alone holds a weight for each pair of neighbouring layers' units.
     """
     saved = sum(tensor.numel() for tensor in weights.values())
-    widths = [estimator.n_features_in_]
+    widths = [estimator._n_model_columns]
     if estimator.encoder is None:
         try:
             hidden = hidden_layer_sizes_tuple(estimator.hidden_layer_sizes)

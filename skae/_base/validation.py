@@ -219,6 +219,31 @@ def validate_rows(estimator, X, *, reset, check):
     return stream if stream.n_blocks > 1 else stream.read(0, len(stream))
 
 
+def validate_table_names(estimator, X, *, reset):
+    """A mixed-type DataFrame ``X`` for a meta-estimator that passes it on:
+    its feature names and width checked (and set, with ``reset``), its
+    missing values as NaN; the wrapped estimator validates its columns."""
+    X = missing_as_nan(X)
+    check_no_datetimes(estimator, X)
+    validate_data(estimator, X, reset=reset, skip_check_array=True)
+    return X
+
+
+def check_table(estimator, X, layout, *, reset, training=False):
+    """The model matrix of a mixed-type table ``X`` (see
+    :class:`~skae._base.columns.ColumnLayout`), float64 with NaN for missing
+    values; its feature names and width are checked (and, with ``reset``,
+    set) as :func:`~sklearn.utils.validation.validate_data` does."""
+    X = missing_as_nan(X)
+    check_no_datetimes(estimator, X)
+    validate_data(estimator, X, reset=reset, skip_check_array=True)
+    if not hasattr(X, "shape") or len(X.shape) != 2:
+        X = check_array(X, dtype=None, ensure_all_finite=False)
+    rows = layout.encode(X, type(estimator).__name__, training=training)
+    check_array(rows, ensure_all_finite="allow-nan")
+    return rows
+
+
 def validate_codes(Z, n_components):
     """Codes for ``inverse_transform``: checked, and streamed if out of core
     or sparse."""

@@ -27,8 +27,8 @@ class IWAE(VAE):
         Size of the latent space.
 
     {network_parameters}
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        The decoder distribution p(x|z); see :class:`VAE`.
+    likelihood : {"auto", "gaussian", "bernoulli"} or dict, default="auto"
+        The distribution of each column given z; see :class:`VAE`.
 
     k : int, default=5
         Importance samples per row in the training bound.
@@ -114,7 +114,7 @@ class IWAE(VAE):
         encoder=None,
         decoder=None,
         init="pca",
-        likelihood="gaussian",
+        likelihood="auto",
         k=5,
         k_eval=100,
         beta=1.0,

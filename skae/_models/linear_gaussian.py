@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.decomposition import FactorAnalysis
 from sklearn.exceptions import ConvergenceWarning
 
-from .._base.module import principal_axes
+from .._base.linear_start import principal_axes
 
 
 def factor_analysis(X, n_factors, random_state):

@@ -46,13 +46,33 @@ class VAE(_BaseAutoencoder):
         for PCA works unchanged.
 
     {network_parameters}
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        The decoder distribution p(x|z). ``"gaussian"``: mean given by the
-        decoder and a learned variance per feature (shared by all samples,
-        as the noise of ``FactorAnalysis``), so the density is proper and in
-        the units of ``X``. ``"bernoulli"``: for binary data (or data in
-        [0, 1]); the decoder outputs logits, ``X`` is used as given
-        (``standardize`` is ignored) and must lie in [0, 1].
+    likelihood : {"auto", "gaussian", "bernoulli"} or dict, default="auto"
+        The distribution p(x|z) of each column (see "Mixed-type tables" in
+        the user guide).
+
+        - ``"auto"``: from the columns' dtypes. In a DataFrame, ``category``,
+          ``string`` and ``object`` columns of values that are not numbers
+          are categorical, ``bool`` (and ``boolean``) columns bernoulli, and
+          numbers, integers included, gaussian. An array of numbers is all
+          gaussian.
+        - ``"gaussian"``: every column, with a mean given by the decoder and
+          a learned variance per feature (shared by all samples, as the
+          noise of ``FactorAnalysis``), so the density is proper and in the
+          units of ``X``.
+        - ``"bernoulli"``: every column, for binary data (or data in [0, 1]);
+          the decoder outputs logits, ``X`` is used as given
+          (``standardize`` is ignored) and must lie in [0, 1].
+        - a dict ``{column name or position: kind}`` overrides ``"auto"``
+          for the columns it names, with kind ``"gaussian"``,
+          ``"bernoulli"``, ``"categorical"`` or ``"poisson"`` (counts:
+          non-negative integers), e.g. ``{"year": "categorical",
+          "n_rooms": "poisson"}``.
+
+        Each column's term of :meth:`score_samples` is an exact
+        log-probability: a category's, a flag's and a count's in nats of
+        their values, a number's a log-density in its own units.
+        ``inverse_transform`` and :meth:`sample` return, for mixed columns, a
+        DataFrame of the training columns and dtypes.
 
     k : int, default=1
         Latent samples drawn per row and training step; the ELBO is averaged
@@ -176,7 +196,7 @@ class VAE(_BaseAutoencoder):
 
     _parameter_constraints = {
         **_BaseAutoencoder._parameter_constraints,
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "likelihood": [StrOptions({"auto", *LIKELIHOODS}), dict],
         "k": [Integer(1)],
         "k_eval": [Integer(1)],
         "beta": [Interval(Real, 0, None, closed="left")],
@@ -201,7 +221,7 @@ class VAE(_BaseAutoencoder):
         encoder=None,
         decoder=None,
         init="pca",
-        likelihood="gaussian",
+        likelihood="auto",
         k=1,
         k_eval=100,
         beta=1.0,
@@ -260,11 +280,16 @@ class VAE(_BaseAutoencoder):
     # The bound the module is trained on; IWAE changes it.
     _bound = "elbo"
 
+    def _column_likelihood(self):
+        return self.likelihood
+
     def _build_module(self, X):
+        columns = self._column_terms(X)
         return VAEModule(
             *self._encoder_decoder(X, n_encoder_outputs=2 * self.n_components),
             n_components=int(self.n_components),
-            likelihood=self.likelihood,
+            likelihood=self._uniform_kind() if columns is None else "mixed",
+            columns=columns,
             bound=self._bound,
             **self._module_settings(),
             variance_floor=self._variance_floor(X),
@@ -282,17 +307,28 @@ class VAE(_BaseAutoencoder):
         column in other units enters it, and no pixel that is rarely lit
         gets a variance far below that of the others.
         """
-        if self.likelihood == "bernoulli":
+        if self._uniform_kind() == "bernoulli":
             return None
-        return self.min_variance * fit_scaling(X.double().numpy(), "auto")[1] ** 2
+        layout = self._mixed_layout()
+        X = X.double().numpy()
+        scale = (
+            fit_scaling(X, "auto")[1]
+            if layout is None
+            else layout.scaling(X, "auto")[1]
+        )
+        return self.min_variance * scale**2
 
     def _fit_scaling(self, X):
-        if self.likelihood == "bernoulli":  # p(x|z) is over X as it is
+        if self._uniform_kind() == "bernoulli":  # p(x|z) is over X as it is
             return np.zeros(X.shape[1]), np.ones(X.shape[1])
         return super()._fit_scaling(X)
 
     def _check_data(self, X):
-        if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
+        if (
+            self._uniform_kind() == "bernoulli"
+            and X.size
+            and (X.min() < 0 or X.max() > 1)
+        ):
             raise ValueError(
                 f"{type(self).__name__}(likelihood='bernoulli') needs X in "
                 f"[0, 1], got values in [{X.min():g}, {X.max():g}]. "
@@ -363,8 +399,10 @@ class VAE(_BaseAutoencoder):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, `n_features_in_`)
-            Samples in the units of the training data.
+        X : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
+            Samples in the units of the training data; for mixed-type
+            columns a DataFrame of the training columns and dtypes, each
+            category the most probable one (a draw, with ``noise=True``).
         """
         check_is_fitted(self)
         if not Integer(1).is_satisfied_by(n_samples):
@@ -372,11 +410,14 @@ class VAE(_BaseAutoencoder):
         rng = check_random_state(random_state)
         Z = rng.standard_normal((n_samples, self.net_.module_.n_components))
         X = self._inference().map(Z, lambda module, z: module.decode(z), scaled=False)
+        layout = self._mixed_layout()
         if noise:
-            if self.likelihood == "bernoulli":
+            if self._uniform_kind() == "bernoulli" and layout is None:
                 X = (rng.uniform(size=X.shape) < X).astype(X.dtype)
             else:
                 with torch.no_grad():
                     std = self.net_.module_.variance().sqrt().cpu().double().numpy()
+                if layout is not None:  # the other columns are drawn below
+                    std = np.where(layout.kind_mask("gaussian"), std, 0.0)
                 X = X + std * rng.standard_normal(X.shape)
-        return X * self.scale_ + self.mean_
+        return self._as_table(X * self.scale_ + self.mean_, rng if noise else None)

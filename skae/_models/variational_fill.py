@@ -47,11 +47,14 @@ class VariationalFill:
             log_w = (
                 log_w + self._log_prior_ratio(z, part[:, None, :], logvar)
             ).double()
+            # A row that no draw can explain (a category not seen in fit has
+            # probability 0 whatever z) keeps the encoder's draws unweighted.
+            log_w = torch.where(torch.isneginf(log_w).all(0), 0.0, log_w)
             log_weights.append(log_w)
             new_peak = torch.maximum(peak, log_w.max(dim=0).values)
             shrink = (peak - new_peak).exp()
             w = (log_w - new_peak).exp()
-            mean = torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+            mean = self.mean_of_output(out)
             total = total * shrink + w.sum(dim=0)
             weighted = weighted * shrink[:, None] + torch.einsum(
                 "kb,kbf->bf", w, mean.double()
@@ -79,11 +82,12 @@ class VariationalFill:
 
     def _mean_of(self, z):
         """The mean of p(x | z) for latent points ``z`` of shape (..., n_components)."""
-        out = self._decoder_output(z)
-        return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+        return self.mean_of_output(self._decoder_output(z))
 
     def _draw(self, mean, generator):
         """A draw from p(x | z), given its mean."""
+        if self.columns is not None:
+            return self.columns.draw(mean, self.variance(), generator)
         if self.likelihood == "bernoulli":
             noise = torch.rand(mean.shape, generator=generator, device=mean.device)
             return (noise.to(mean.dtype) < mean).to(mean.dtype)

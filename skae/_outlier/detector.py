@@ -37,7 +37,7 @@ from .calibration import (
     held_out_fraction,
     threshold,
 )
-from .scoring import DetectorScoring
+from .scoring import DetectorScoring, take_rows
 
 
 def python_number(value):
@@ -429,9 +429,9 @@ class OutlierDetector(
         scores = np.empty(X.shape[0])
         typical = []
         for train, held_out in folds.split(X):
-            estimator = self._make_estimator().fit(X[train])
+            estimator = self._make_estimator().fit(take_rows(X, train))
             scores[held_out], fold_typical = self._calibration_scores(
-                X[held_out], estimator
+                take_rows(X, held_out), estimator
             )
             typical.append(fold_typical)
         return scores, np.median(typical, axis=0)

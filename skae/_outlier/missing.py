@@ -37,8 +37,16 @@ from .._base.validation import dense_rows
 TYPICAL_TERM_ROWS = 512
 
 
+def take_rows(X, rows):
+    """The rows ``rows`` (indices or a slice) of ``X``, a DataFrame of
+    mixed-type columns included."""
+    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+
+
 def incomplete_rows(X):
     """Indices of the rows of ``X`` (any row-sliceable data) with a NaN."""
+    if hasattr(X, "isna"):  # a DataFrame of mixed-type columns
+        return np.flatnonzero(X.isna().any(axis=1).to_numpy())
     found, start = [], 0
     for chunk in iter_row_chunks(X):
         chunk = dense_rows(chunk)

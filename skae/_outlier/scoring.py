@@ -9,15 +9,22 @@ reconstruction score of any transformer with ``inverse_transform``.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._base.columns import is_mixed_table
 from .._base.data import iter_row_chunks
 from .._base.scaling import standardize
-from .._base.validation import dense_rows, takes_nan, validate_passed_on
+from .._base.validation import (
+    dense_rows,
+    takes_nan,
+    validate_passed_on,
+    validate_table_names,
+)
 from .._compat import input_feature_names, wrap_in_output_container
 from .missing import (
     TYPICAL_TERM_ROWS,
     completed_scores,
     full_row_terms,
     incomplete_rows,
+    take_rows,
     typical_terms,
 )
 
@@ -35,6 +42,12 @@ def reconstruction_terms(estimator, X):
     Rows without a reconstruction (see :func:`reconstruct`) have ``-inf``
     terms where the reconstruction is NaN; missing values have NaN terms.
     """
+    if is_mixed_table(X):
+        raise ValueError(
+            "method='reconstruction' scores squared errors of numbers, but X "
+            "has categorical or flag columns; use method='score_samples', "
+            "whose per-column terms cover every kind of column."
+        )
     for chunk in iter_row_chunks(X):
         chunk = dense_rows(chunk)
         reconstruction = reconstruct(estimator, chunk)
@@ -153,7 +166,11 @@ class DetectorScoring:
 
         Of a memory map or a dask array only the first rows are checked
         here (width, type, names); the estimator checks every block it reads.
+        A DataFrame of mixed-type columns stays one: the estimator encodes
+        them.
         """
+        if is_mixed_table(X):
+            return validate_table_names(self, X, reset=reset)
         return validate_passed_on(self, X, reset=reset)
 
     def _scores(self, X, *, per_feature=False, estimator=None, typical=None):
@@ -207,7 +224,7 @@ class DetectorScoring:
         rows = incomplete_rows(X)
         if not len(rows):
             return scores
-        terms = self._scores(X[rows], per_feature=True, estimator=estimator)
+        terms = self._scores(take_rows(X, rows), per_feature=True, estimator=estimator)
         scores = scores.astype(np.float64)
         scores[rows] = completed_scores(terms, typical)
         return scores
@@ -223,7 +240,7 @@ class DetectorScoring:
             and not hasattr(estimator, "score_samples_per_feature")
         ):
             return np.empty(0)
-        rows = X[:TYPICAL_TERM_ROWS]
+        rows = take_rows(X, slice(TYPICAL_TERM_ROWS))
         return typical_terms(self._scores(rows, per_feature=True, estimator=estimator))
 
     def score_samples(self, X):
