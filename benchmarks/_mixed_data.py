@@ -4,7 +4,7 @@ Penguins (``palmerpenguins``; :class:`~benchmarks._data.DataUnavailable`
 without it) and generated tables whose structure is known: a latent class
 (the label) sets a 2-D latent point, the numbers are a curved map of it, a
 ``group`` category is the class with some rows flipped at random, a ``site``
-category is one of two sites of each group (so that most group-site pairs
+category is one of two neighbouring sites of each group (so that most group-site pairs
 never occur), a flag and a count follow the latent point.
 """
 
@@ -46,7 +46,7 @@ def generated(n_rows, n_classes, n_sites, flip, noise, seed):
     group = np.where(
         rng.uniform(size=n_rows) < flip, rng.randint(n_classes, size=n_rows), label
     )
-    site = (group + rng.randint(2, size=n_rows)) % n_sites
+    site = (group * n_sites // n_classes + rng.randint(2, size=n_rows)) % n_sites
     groups = [f"g{k}" for k in range(n_classes)]
     frame = pd.DataFrame(numbers, columns=[f"x{j}" for j in range(4)])
     frame["group"] = pd.Categorical(np.array(groups)[group], categories=groups)

@@ -34,12 +34,22 @@ import skae
 from . import _harness as h
 from . import _mixed_data as md
 from ._data import DataUnavailable
+from ._mixed_report import (
+    DETECTOR,
+    DETECTOR_ONEHOT,
+    FREQ,
+    ITER,
+    IWAE,
+    KNN,
+    ONEHOT,
+    PCA2,
+    SIMPLE,
+    VAE,
+    goals,
+    render,
+)
 
 HIDDEN, PLANTED, CLIP = 0.3, 0.1, 1e-6
-VAE, ONEHOT, PCA2 = "VAE per column", "VAE one-hot", "PCA(2) one-hot"
-FREQ, IWAE = "frequencies", "IWAEImputer"
-SIMPLE, KNN, ITER = "SimpleImputer", "KNNImputer one-hot", "IterativeImputer one-hot"
-DETECTOR, DETECTOR_ONEHOT = "OutlierDetector()", "OutlierDetector(VAE) one-hot"
 
 
 def _quiet(function, *args, **kwargs):
@@ -314,6 +324,10 @@ def unit(name, seed, config):
     return out
 
 
+MEASURES = ("loglik", "accuracy", "rmse", "knn5", "auc", "fit_seconds")
+MEASURES += ("valid_output",)
+
+
 @dataclass
 class MixedConfig(h.Config):
     """What one run measures; :meth:`quick`: penguins, 120 rows, 3 epochs."""
@@ -350,160 +364,6 @@ def run(config, threads=None, log=print):
             skipped[name] = reason
         log(f"{name:10s} seed {seed}: {reason or f'{len(found)} records'}")
     return records, skipped
-
-
-# ----------------------------------------------------------------------
-# Goals of issue 24 and tables
-
-
-def means(records, measure, key="value"):
-    """``{table: {contender: mean over seeds}}`` of one measure."""
-    found = {}
-    for r in records:
-        if r["measure"] == measure:
-            row = found.setdefault(r["dataset"], {})
-            row.setdefault(r["contender"], []).append(float(r[key]))
-    return {
-        d: {c: float(np.mean(v)) for c, v in row.items()} for d, row in found.items()
-    }
-
-
-def _compare(records, measure, rivals, digits=3):
-    """``(met, figures)``: whether the per-column VAE beats every rival on
-    every table (``>=`` for a rival named with a trailing ``=``)."""
-    met, parts = True, []
-    for table, row in means(records, measure).items():
-        for rival in rivals:
-            name = rival.rstrip("=")
-            ok = row[VAE] >= row[name] if rival.endswith("=") else row[VAE] > row[name]
-            met &= ok
-            parts.append(
-                f"{table}: {row[VAE]:.{digits}f} vs {name} {row[name]:.{digits}f}"
-            )
-    return met, "; ".join(parts)
-
-
-def goals(records):
-    """Each goal of issue 24: ``{"goal", "met", "figures"}``."""
-    out = []
-
-    def goal(text, met, figures):
-        out.append(
-            {
-                "goal": text,
-                "met": None if met is None else bool(met),
-                "figures": figures,
-            }
-        )
-
-    text = "held-out log-likelihood of the categories beats the frequencies and the one-hot VAE"
-    goal(text, *_compare(records, "loglik", [FREQ, ONEHOT], 2))
-    text = "5-NN accuracy of the label on the 2-D codes at least PCA's on one-hot"
-    goal(text, *_compare(records, "knn5", [PCA2 + "="]))
-    text = (
-        "categorical imputation accuracy beats most_frequent and KNNImputer on one-hot"
-    )
-    goal(text, *_compare(records, "accuracy", [SIMPLE, KNN]))
-    aucs = {t: row[DETECTOR] for t, row in means(records, "auc").items()}
-    figures = "; ".join(f"{t}: {auc:.3f}" for t, auc in aucs.items())
-    goal(
-        "outlier AUC of planted invalid category pairs at least 0.95",
-        min(aucs.values()) >= 0.95,
-        figures,
-    )
-    valid = [r["value"] for r in records if r["measure"] == "valid_output"]
-    goal(
-        "inverse_transform and sample give valid categories in the original dtypes",
-        all(valid),
-        f"{sum(valid)} of {len(valid)} fits",
-    )
-    seconds = means(records, "fit_seconds").get(md.TIMED)
-    ratio = seconds and seconds[VAE] / seconds[ONEHOT]
-    rows = [
-        r["rows"]
-        for r in records
-        if r["measure"] == "fit_seconds" and r["dataset"] == md.TIMED
-    ]
-    figures = (
-        ratio
-        and f"{ratio:.2f}x on {rows[0]:,} rows ({seconds[VAE]:.1f} s vs {seconds[ONEHOT]:.1f} s)"
-    )
-    goal(
-        f"fit time on the {md.TIMED!r} table within 1.5x of one-hot floats",
-        ratio and ratio <= 1.5,
-        figures or "not run",
-    )
-    return out
-
-
-def _cell(values, digits):
-    if not values:
-        return "n/a"
-    text = f"{np.mean(values):.{digits}f}"
-    return text + (f" ± {np.std(values, ddof=1):.{digits}f}" if len(values) > 1 else "")
-
-
-def grid(records, measure, key="value", digits=3):
-    """``(header, rows)``: a row per table, a column per contender."""
-    cells = {}
-    for r in records:
-        if r["measure"] == measure:
-            row = cells.setdefault(r["dataset"], {})
-            row.setdefault(r["contender"], []).append(float(r[key]))
-    columns = list(dict.fromkeys(c for row in cells.values() for c in row))
-    rows = [
-        [t, *(_cell(row.get(c, []), digits) for c in columns)]
-        for t, row in cells.items()
-    ]
-    return ["table", *columns], rows
-
-
-BLOCKS = [
-    (
-        "loglik",
-        "value",
-        3,
-        "Held-out log-likelihood of each category given the "
-        "other columns, summed over the categorical columns, nats/row (higher is better)",
-    ),
-    ("accuracy", "value", 3, "Accuracy of imputing 30% of each category (MCAR)"),
-    ("rmse", "value", 3, "RMSE of imputing 30% of the numbers (MCAR), standardized"),
-    ("knn5", "value", 3, "5-NN accuracy (5-fold) of the known label on the 2-D codes"),
-    ("auc", "value", 3, "ROC AUC of planted impossible category pairs among test rows"),
-    ("fit_seconds", "value", 1, "Fit seconds on the training rows"),
-    ("fit_seconds", "per_epoch", 3, "Fit seconds per epoch"),
-    ("fit_seconds", "epochs", 0, "Epochs (early stopping)"),
-]
-
-
-def render(report):
-    """The reStructuredText report of a run (the dict saved as JSON)."""
-    out = []
-    for measure, key, digits, title in BLOCKS:
-        header, rows = grid(report["records"], measure, key, digits)
-        if rows:
-            out.append(f"**{title}**\n\n{h.table(header, rows, 'rst')}\n")
-    rows = [
-        [
-            g["goal"],
-            {True: "met", False: "not met", None: "n/a"}[g["met"]],
-            g["figures"],
-        ]
-        for g in report["goals"]
-    ]
-    out.append(
-        f"**Goals of issue 24**\n\n{h.table(['goal', '', 'figures'], rows, 'list-table')}"
-    )
-    notes = [f"{name}: skipped ({why})" for name, why in report["skipped"].items()]
-    if notes:
-        out.append("Notes:\n\n" + "\n".join(f"- {line}" for line in notes) + "\n")
-    quick = "QUICK SMOKE RUN: not meaningful. " if report["quick"] else ""
-    out.append(
-        f"{quick}Mean ± standard deviation over {report['config']['seeds']} "
-        f"seed(s). {h.describe(report['environment'])}. Total "
-        f"{report['total_seconds']:.0f} s. Generated by ``{report['command']}``.\n"
-    )
-    return "\n".join(out)
 
 
 # ----------------------------------------------------------------------
