@@ -10,8 +10,8 @@ import sys
 from . import (
     contention,
     imputation,
-    mixed_choices,
     mixed,
+    mixed_choices,
     outliers,
     quality,
     scale,
