@@ -10,6 +10,7 @@ import sys
 from . import (
     contention,
     imputation,
+    mixed,
     mixed_choices,
     outliers,
     quality,
@@ -24,6 +25,7 @@ COMMANDS = {
     "quality": (quality, "held-out quality at default settings vs PCA and FA"),
     "outliers": (outliers, "outlier detection vs sklearn and PyOD detectors"),
     "imputation": (imputation, "imputation of missing entries vs sklearn's imputers"),
+    "mixed": (mixed, "mixed-type tables: per-column VAE vs the one-hot workaround"),
     "contention": (contention, "fit and transform time on a busy machine"),
     "scale": (scale, "streaming throughput, out-of-core memory, Dask grid search"),
     "start-rule-study": (start_rule_study, "study: when to leave the linear start"),

@@ -311,6 +311,14 @@ def encode_value(value, where, name=""):
         return {
             "__dict__": {key: encode_value(item, where) for key, item in value.items()}
         }
+    if isinstance(value, dict) and all(_is_key(key) for key in value):
+        # Keys that JSON would turn into strings (column positions): pairs.
+        return {
+            "__items__": [
+                [encode_value(k, where), encode_value(v, where)]
+                for k, v in value.items()
+            ]
+        }
     if isinstance(value, np.ndarray) and (
         value.dtype.kind in "biuf"
         or (value.dtype == object and all(isinstance(v, str) for v in value.flat))
@@ -347,6 +355,11 @@ def encode_value(value, where, name=""):
     )
 
 
+def _is_key(key):
+    """A dict key a model file holds: a str or an int (not a bool)."""
+    return isinstance(key, (str, int, np.integer)) and not isinstance(key, bool)
+
+
 def decode_value(value, modules, name):
     """A value written by :func:`encode_value`; :class:`InvalidModelFile` if
     it is not one."""
@@ -359,6 +372,15 @@ def decode_value(value, modules, name):
             key: decode_value(item, modules, name)
             for key, item in _payload(value, "__dict__", dict, name).items()
         }
+    if len(value) == 1 and "__items__" in value:
+        pairs = _payload(value, "__items__", list, name)
+        if not all(
+            isinstance(p, list) and len(p) == 2 and _is_key(p[0]) for p in pairs
+        ):
+            raise InvalidModelFile(
+                f"{name} holds __items__ that are no key-value pairs"
+            )
+        return {key: decode_value(item, modules, name) for key, item in pairs}
     if len(value) == 1 and "__tuple__" in value:
         items = _payload(value, "__tuple__", list, name)
         return tuple(decode_value(item, modules, name) for item in items)

@@ -13,6 +13,7 @@ error, in one documented unit.
 import numpy as np
 from sklearn.utils.validation import check_array
 
+from ._base.columns import is_mixed_table
 from ._base.scaling import fit_scaling
 
 
@@ -120,6 +121,13 @@ def reconstruction_scorer(estimator, X, y=None):
                 "reconstruction_scorer needs an estimator with transform and "
                 f"inverse_transform; {type(estimator).__name__} has no {method}."
             )
+    if is_mixed_table(X):
+        raise ValueError(
+            "reconstruction_scorer measures squared errors of numbers, but X "
+            "has categorical or flag columns. Compare models of mixed-type "
+            "tables by their log-likelihood (VAE and IWAE: score), or score "
+            "the numeric columns only."
+        )
     reconstruction = estimator.inverse_transform(estimator.transform(X))
     error = reconstruction_error(X, np.asarray(reconstruction, dtype=np.float64))
     return -error if np.isfinite(error) else -np.inf

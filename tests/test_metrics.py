@@ -1,6 +1,7 @@
 """skae.metrics: one reconstruction score for every reducer."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.decomposition import PCA, FactorAnalysis
@@ -130,3 +131,12 @@ def test_the_grid_picks_the_lowest_held_out_error_not_the_best_own_score():
     assert isinstance(scored.best_params_["reduce"], PCA)
     assert scored.best_params_["reduce__n_components"] == 2
     assert isinstance(unscored.best_params_["reduce"], AutoencoderTransformer)
+
+
+def test_reconstruction_scorer_refuses_mixed_tables():
+    from skae import AutoencoderTransformer
+
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "c": ["x", "y", "x", "y"]})
+    model = AutoencoderTransformer(1, max_epochs=2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="categorical or flag columns"):
+        reconstruction_scorer(model, X)

@@ -182,11 +182,16 @@ def test_a_float_array_is_todays_gaussian_model():
     assert not hasattr(auto, "categories_")
 
 
-def test_a_dict_names_columns_of_an_array():
+def test_a_dict_names_columns_of_an_array(tmp_path):
     X = np.c_[mixed_table(200, 0)[["length", "mass"]].to_numpy(), np.arange(200) % 3]
     model = VAE(2, likelihood={2: "categorical"}, **FAST).fit(X)
     assert list(model.feature_kinds_) == ["gaussian", "gaussian", "categorical"]
     assert list(model.categories_[2]) == [0.0, 1.0, 2.0]
+    model.save(tmp_path / "model.skae")
+    loaded = skae.load(tmp_path / "model.skae")
+    assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+    back = loaded.inverse_transform(loaded.transform(X))
+    assert set(back[2]) <= {0.0, 1.0, 2.0}
 
 
 def test_sparse_input_with_a_categorical_column():

@@ -58,7 +58,7 @@ class TableColumns:
         rows = check_table(self, _dense(X), layout, reset=reset, training=training)
         if reset:
             self.feature_kinds_ = np.array(layout.kinds, dtype=object)
-            self.categories_ = layout.categories
+            self.categories_ = [_storable(c) for c in layout.categories]
             self.feature_dtypes_ = np.array(layout.dtypes, dtype=object)
         return rows
 
@@ -126,6 +126,17 @@ class TableColumns:
         labels = getattr(self, "feature_names_in_", None)
         labels = range(self.n_features_in_) if labels is None else labels
         return layout.decode(values, list(labels), rng)
+
+
+def _storable(categories):
+    """Categories as a numeric array when they are numbers (which a model
+    file stores as such), else as objects."""
+    values = categories.tolist()
+    numbers = all(
+        isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+        for v in values
+    )
+    return np.asarray(values) if numbers and values else categories
 
 
 def _dense(X):

@@ -7,7 +7,6 @@ import argparse
 import functools
 import json
 
-import numpy as np
 import torch
 from numpy.testing import assert_allclose
 
