@@ -202,8 +202,8 @@ def torch_threads(n_jobs, work):
 
 def blas_threads(threads):
     """Limit numpy's BLAS to ``threads`` threads (the linear start's PCA or
-    factor analysis runs on it), as torch's are for the block: its threads
-    spin on busy cores as torch's do."""
+    factor analysis runs on it): its threads spin on busy cores as torch's
+    do."""
     return threadpool_limits(limits=threads, user_api="blas")
 
 
