@@ -86,6 +86,23 @@ def synthetic_mnist(n_samples=60000, n_features=784, n_latent=8, random_state=0)
     return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
 
+def synthetic_table(n_samples=5000, n_features=30, n_latent=5, random_state=0):
+    """A mid-size table: columns in different units, near a curved manifold.
+
+    Points of an ``n_latent``-dimensional Gaussian pass through a random
+    two-layer network, plus noise; each column then gets its own offset and
+    scale (from 0.01 to 100), as the columns of a real table do.
+    """
+    rng = np.random.RandomState(random_state)
+    hidden = np.tanh(
+        rng.normal(size=(n_samples, n_latent)) @ rng.normal(size=(n_latent, 32))
+    )
+    X = hidden @ rng.normal(scale=0.5, size=(32, n_features))
+    X += 0.1 * rng.normal(size=X.shape)
+    scales = 10.0 ** rng.uniform(-2, 2, size=n_features)
+    return X * scales + rng.normal(scale=10, size=n_features)
+
+
 def manifold_rows(n_rows, n_features, seed, n_latent=8):
     """Rows like :func:`synthetic_mnist`, from one fixed network.
 

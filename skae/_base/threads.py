@@ -16,7 +16,8 @@ The automatic policy (``n_jobs=None``) therefore uses
 - on Linux, at most the cores that other processes, and other fits of this
   process running in threads, leave idle: read from ``/proc`` when a block
   starts and every :data:`RECHECK_SECONDS` while it runs (:func:`recheck`),
-  since the load changes during a long fit.
+  since the load changes during a long fit; blocks that start within
+  :data:`RECHECK_SECONDS` of a reading share it (short inference calls).
 
 torch's setting belongs to the calling thread (and is the default of
 threads that have not used torch yet): :func:`torch_threads` sets it for one
@@ -86,6 +87,28 @@ def idle_cores():
     return (os.cpu_count() or 1) - max(0, elsewhere)
 
 
+# The last reading of the load, shared by every block: (monotonic time,
+# the function that read it, idle cores).
+_last_reading = (-float("inf"), None, None)
+
+
+def _recent_idle_cores():
+    """:func:`idle_cores`, read again only after :data:`RECHECK_SECONDS`; under _LOCK.
+
+    A reading costs about a file read per thread of this process
+    (``/proc/self/task``): more than a forward pass of 100 rows through a
+    small network. Inference calls in a loop, each a block of its own,
+    share one reading instead of paying it on every call.
+    """
+    global _last_reading
+    now = time.monotonic()
+    when, reader, idle = _last_reading
+    if reader is not idle_cores or now - when >= RECHECK_SECONDS:
+        idle = idle_cores()
+        _last_reading = (now, idle_cores, idle)
+    return idle
+
+
 def resolve_n_jobs(n_jobs, work, cap, idle=None):
     """The number of torch threads for ``work`` multiply-adds per batch.
 
@@ -142,7 +165,7 @@ class _Block:
         global _in_use
         idle = None
         if self.adaptive:
-            idle = idle_cores()
+            idle = _recent_idle_cores()
             if idle is not None:  # other blocks of this process are load too
                 idle -= _in_use - self.threads
         threads = resolve_n_jobs(self.n_jobs, self.work, self.cap, idle)
@@ -202,8 +225,8 @@ def torch_threads(n_jobs, work):
 
 def blas_threads(threads):
     """Limit numpy's BLAS to ``threads`` threads (the linear start's PCA or
-    factor analysis runs on it), as torch's are for the block: its threads
-    spin on busy cores as torch's do."""
+    factor analysis runs on it): its threads spin on busy cores as torch's
+    do."""
     return threadpool_limits(limits=threads, user_api="blas")
 
 

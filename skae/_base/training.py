@@ -34,6 +34,14 @@ from .utils import continued_seed, draw_seed, make_generator, seeded_global_rng
 # far worse than the model they calibrate.
 MIN_VALIDATION_ROWS = 2
 
+# numpy's BLAS threads of the linear start (PCA, factor analysis). One: the
+# start alternates between numpy's and scipy's BLAS (each wheel bundles its
+# own OpenBLAS, with its own threads), whose idle threads spin on the cores
+# the other needs. Measured on 2 cores (``python -m benchmarks profile``):
+# factor analysis of digits took 0.04 s on one thread and 6.5 s on two, and
+# PCA of 54000 x 784 rows 1.4 s on one and 10-13 s on two under load.
+LINEAR_START_BLAS_THREADS = 1
+
 
 def auto_batch_size(n_samples):
     """``batch_size="auto"``: at least 16 steps per epoch, batches of 16 to 128.
@@ -269,22 +277,22 @@ class Trainer:
             shuffle_generator=make_generator(seed, "cpu"),
         )
 
-        def start_linear(data, block):
-            with blas_threads(block.threads):
+        def start_linear(data):
+            with blas_threads(LINEAR_START_BLAS_THREADS):
                 data = fill_for_linear_start(
                     data.double().numpy(), settings.n_components, seed
                 )
                 module.start_from_linear_model(data, seed)
 
-        with self._threads(module, len(train), batch_size) as block:
+        with self._threads(module, len(train), batch_size):
             if settings.init == "pca":
-                start_linear(sample, block)
+                start_linear(sample)
             result = self._run(net, dataset, seed, epochs)
             if rows.in_memory and settings.init == "pca" and result.kept_start:
                 # The selected model is the linear one: fitted on every row,
                 # the validation rows included, as a model chosen by
                 # validation is refitted on all the data.
-                start_linear(self.scale_training_data(rows[:]), block)
+                start_linear(self.scale_training_data(rows[:]))
             self._check_trained(net, sample)
         return result
 
