@@ -2,8 +2,9 @@
 
 The reference outputs and model files in ``tests/golden/`` were written by
 ``tests/golden/make_golden.py`` before the architecture refactor (issue 21).
-A fit with the same seed must give the same numbers, and a model file
-written then must load and give them too.
+A fit with the same seed must give the same numbers (up to float32
+rounding on CPUs whose kernels round otherwise), and a model file written
+then must load and give them too.
 """
 
 import warnings
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose
 
 import skae
 
@@ -32,11 +33,28 @@ def data():
     return datasets()
 
 
+# Bit for bit on a machine like the one that wrote the references; CPUs
+# whose float32 kernels round otherwise (another vector instruction set)
+# differ by a few units in the last float32 place after a short training
+# (up to 5e-7 on outputs of magnitude 1 was seen), relative to the size of
+# the outputs: far below any change a refactor could make.
+FLOAT32_ROUNDING = 1e-6
+
+
 def _assert_same(reference, name, got):
     expected = {key.split("/", 1)[1] for key in reference if key.startswith(name + "/")}
     assert set(got) == expected
     for method, values in got.items():
-        assert_array_equal(np.asarray(values), reference[f"{name}/{method}"], method)
+        expected = reference[f"{name}/{method}"]
+        finite = np.abs(expected[np.isfinite(expected)])
+        scale = float(np.max(finite, initial=0.0))
+        assert_allclose(
+            np.asarray(values),
+            expected,
+            rtol=FLOAT32_ROUNDING,
+            atol=FLOAT32_ROUNDING * scale,
+            err_msg=method,
+        )
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
