@@ -43,7 +43,8 @@ print(f"{penguins.isna().any(axis=1).sum()} of {len(penguins)} rows miss a value
 
 X, species = penguins.drop(columns="species"), penguins["species"]
 vae = VAE(n_components=2, random_state=0).fit(X)
-print(dict(zip(vae.feature_names_in_, vae.feature_kinds_)))
+for name, kind in zip(vae.feature_names_in_, vae.feature_kinds_):
+    print(f"{name:>18}: {kind}")
 
 # %%
 # The workaround without skae's column kinds: one-hot encode the categories,
@@ -150,7 +151,8 @@ terms = detector.score_samples_per_feature(moved)
 at_home = detector.score_samples_per_feature(gentoo)
 loss = terms - at_home
 blamed = np.array(detector.feature_names_in_)[np.argmin(loss, axis=1)]
-print("column that lost the most:", dict(zip(*np.unique(blamed, return_counts=True))))
+names, counts = np.unique(blamed, return_counts=True)
+print("column that lost the most:", {str(n): int(c) for n, c in zip(names, counts)})
 assert set(blamed) <= {"species", "island"}
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
