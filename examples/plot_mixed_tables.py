@@ -71,8 +71,8 @@ maps = {
 }
 
 # %%
-# How well each map separates the species: the accuracy of a 5-nearest-
-# neighbour classifier on the 2-D codes (5-fold cross-validated).
+# How well each map separates the species: the accuracy of a classifier of
+# the 5 nearest neighbours on the 2-D codes (5-fold cross-validated).
 
 accuracy = {
     name: cross_val_score(KNeighborsClassifier(5), codes, species, cv=5).mean()
@@ -114,7 +114,7 @@ for name, value in zip(one_hot_names, per_one_hot):
 is_one_hot = np.char.startswith(one_hot_names.astype(str), "pipeline-1")
 assert per_column[[1, 6]].max() <= 0 < per_one_hot[is_one_hot].min()
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 axes[0].barh(vae.feature_names_in_, per_column)
 axes[0].set_title("per-column VAE: mean term per column")
 axes[1].barh([n.split("__")[1] for n in one_hot_names], per_one_hot)

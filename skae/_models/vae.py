@@ -50,11 +50,11 @@ class VAE(_BaseAutoencoder):
         The distribution p(x|z) of each column (see "Mixed-type tables" in
         the user guide).
 
-        - ``"auto"``: from the columns' dtypes. In a DataFrame, ``category``,
-          ``string`` and ``object`` columns of values that are not numbers
-          are categorical, ``bool`` (and ``boolean``) columns bernoulli, and
-          numbers, integers included, gaussian. An array of numbers is all
-          gaussian.
+        - ``"auto"``: from the columns' dtypes. In a DataFrame, ``category``
+          and ``string`` columns, and ``object`` columns of values that are
+          not all numbers, are categorical, ``bool`` (and ``boolean``)
+          columns bernoulli, and numbers, integers included, gaussian. An
+          array of numbers is all gaussian.
         - ``"gaussian"``: every column, with a mean given by the decoder and
           a learned variance per feature (shared by all samples, as the
           noise of ``FactorAnalysis``), so the density is proper and in the
