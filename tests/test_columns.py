@@ -33,6 +33,8 @@ def _table():
         (pd.Series([1, 2]).astype("category"), "categorical"),
         (pd.Series([True, False]), "bernoulli"),
         (pd.Series([True, None], dtype="boolean"), "bernoulli"),
+        (pd.Series([True, False, None], dtype=object), "bernoulli"),
+        (pd.Series([True, np.nan]), "bernoulli"),
     ],
 )
 def test_kinds_follow_the_dtypes(values, kind):
@@ -117,3 +119,13 @@ def test_decoding_picks_the_most_probable_value_or_draws_one():
     assert set(draws["c"]) == {"a", "b"}
     assert abs((draws["c"][0::2] == "b").mean() - 0.7) < 0.08
     assert draws["n"].dtype == np.int64 and (draws["n"] >= 0).all()
+
+
+def test_flags_with_missing_values_come_back_as_flags():
+    table = pd.DataFrame({"flag": [True, None, False, True]})
+    layout = ColumnLayout.fit(table, "auto", "VAE")
+    rows = layout.encode(table, "VAE")
+    assert np.isnan(rows[1, 0]) and rows[0, 0] == 1 and rows[2, 0] == 0
+    back = layout.decode(np.array([[0.9], [0.2]]), ["flag"])
+    assert back["flag"].tolist() == [True, False]
+    assert all(isinstance(v, bool) for v in back["flag"])

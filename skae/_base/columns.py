@@ -50,7 +50,10 @@ def inferred_kind(values):
         return "bernoulli"
     # Other pandas dtypes (periods, intervals) are no kind: refused later.
     if isinstance(dtype, np.dtype) and dtype.kind in "OSU":
-        numbers = pd.to_numeric(values.dropna(), errors="coerce")
+        observed = values.dropna()
+        if len(observed) and all(isinstance(v, (bool, np.bool_)) for v in observed):
+            return "bernoulli"  # flags with missing values: an object column
+        numbers = pd.to_numeric(observed, errors="coerce")
         return "categorical" if numbers.isna().any() else "gaussian"
     return "gaussian"
 
@@ -306,6 +309,8 @@ class ColumnLayout:
             value = (
                 value >= 0.5 if rng is None else rng.uniform(size=len(value)) < value
             )
+            if dtype == "object":  # flags that had missing values
+                return value.astype(object)
         elif kind == "poisson":
             rate = np.clip(value, 0.0, None)
             value = np.floor(rate) if rng is None else rng.poisson(rate)
