@@ -11,7 +11,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _BaseAutoencoder
 from ._base.columns import is_mixed_table
-from ._base.validation import FLOAT_DTYPES, check_no_infinity
+from ._base.validation import (
+    FLOAT_DTYPES,
+    NON_NUMERIC_ERRORS,
+    check_no_datetimes,
+    check_no_infinity,
+)
 from ._compat import (
     BaseImputer,
     HasMethods,
@@ -204,14 +209,24 @@ class IWAEImputer(BaseImputer):
     def _validate_missing(self, X, *, reset):
         """``X`` validated, as float, with NaN where values are missing, and
         the mask of missing values."""
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=FLOAT_DTYPES,
-            ensure_all_finite="allow-nan",
-            copy=True,
-        )
+        check_no_datetimes(self, X)
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=FLOAT_DTYPES,
+                ensure_all_finite="allow-nan",
+                copy=True,
+            )
+        except (TypeError, ValueError) as exc:
+            if not any(phrase in str(exc) for phrase in NON_NUMERIC_ERRORS):
+                raise
+            raise type(exc)(
+                f"IWAEImputer needs numbers, or a DataFrame whose categories "
+                f"are category, string or object columns; X has values that "
+                f"are neither ({exc})."
+            ) from exc
         check_no_infinity(X)
         mask = missing_mask(X, self.missing_values)
         X[mask] = np.nan
