@@ -92,6 +92,8 @@ html_sidebars = {
         "quality",
         "scale",
         "design",
+        "imputation",
+        "mixed",
     ]
 }
 html_static_path = ["_static"]
@@ -116,6 +118,8 @@ html_theme_options = {
         "outliers": [],
         "benchmarks": [],
         "quality": [],
+        "imputation": [],
+        "mixed": [],
     },
 }
 templates_path = ["_templates"]
