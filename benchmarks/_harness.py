@@ -186,6 +186,31 @@ def save_json(report, path=None, stem="result", text=None):
     return path
 
 
+def output_arguments(parser, stem):
+    """``--out`` (the .rst, ``results/<stem>.rst`` by default) and
+    ``--tables-from`` (render a saved run), for benchmarks that write tables."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS / f"{stem}.rst",
+        help="the .rst (default: results/)",
+    )
+    parser.add_argument(
+        "--tables-from", type=Path, metavar="JSON", help="render a saved run"
+    )
+
+
+def write_tables(args, report, render):
+    """Save a new run's JSON beside ``--out``, then print and write its tables."""
+    if not args.tables_from:
+        save_json(report, args.json or args.out.with_suffix(".json"))
+    text = render(report)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    return report
+
+
 def log(message):
     print(message, flush=True)
 

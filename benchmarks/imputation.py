@@ -14,7 +14,6 @@ import time
 import warnings
 from dataclasses import asdict, dataclass
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -454,9 +453,7 @@ def render(report):
 
 def add_arguments(parser):
     ImputationConfig.add_arguments(parser)
-    out, add = h.RESULTS / "imputation.rst", parser.add_argument
-    add("--out", type=Path, default=out, help="the .rst (default: results/)")
-    add("--tables-from", type=Path, metavar="JSON", help="render a saved run")
+    h.output_arguments(parser, "imputation")
 
 
 def run_command(args, argv=()):
@@ -471,9 +468,4 @@ def run_command(args, argv=()):
         report = h.report("imputation", argv, quick=args.quick, config=asdict(config))
         report.update(total_seconds=seconds, contenders=ran, skipped=skipped)
         report["records"] = records
-        h.save_json(report, args.json or args.out.with_suffix(".json"))
-    text = render(report)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    return report
+    return h.write_tables(args, report, render)

@@ -18,7 +18,6 @@ import json
 import time
 import warnings
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -372,9 +371,7 @@ def run(config, threads=None, log=print):
 
 def add_arguments(parser):
     MixedConfig.add_arguments(parser)
-    out, add = h.RESULTS / "mixed.rst", parser.add_argument
-    add("--out", type=Path, default=out, help="the .rst (default: results/)")
-    add("--tables-from", type=Path, metavar="JSON", help="render a saved run")
+    h.output_arguments(parser, "mixed")
 
 
 def run_command(args, argv=()):
@@ -388,9 +385,4 @@ def run_command(args, argv=()):
         report = h.report("mixed", argv, quick=args.quick, config=asdict(config))
         report.update(total_seconds=time.perf_counter() - start, skipped=skipped)
         report.update(goals=goals(records), records=records)
-        h.save_json(report, args.json or args.out.with_suffix(".json"))
-    text = render(report)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    return report
+    return h.write_tables(args, report, render)

@@ -196,7 +196,6 @@ def test_a_dict_names_columns_of_an_array(tmp_path):
 
 def test_sparse_input_with_a_categorical_column():
     X = np.c_[mixed_table(100, 0)[["length", "mass"]].to_numpy(), np.arange(100) % 2]
-    model = AutoencoderTransformer(1, **FAST)
     model = VAE(1, likelihood={2: "categorical"}, **FAST)
     dense = clone(model).fit(X).score_samples(X)
     assert_allclose(
@@ -223,11 +222,9 @@ def test_outlier_detector_flags_invalid_combinations_and_explains_them():
     # but near a class boundary, where another species is plausible.
     assert np.isin(np.argmin(loss, axis=1), [2, 3]).mean() >= 0.9
     with pytest.raises(ValueError, match="method='score_samples'"):
-        OutlierDetector(PCA_like(), method="reconstruction").fit(X)
-
-
-def PCA_like():
-    return AutoencoderTransformer(2, **FAST)
+        OutlierDetector(AutoencoderTransformer(2, **FAST), method="reconstruction").fit(
+            X
+        )
 
 
 @pytest.mark.slow  # two IWAE fits

@@ -139,10 +139,13 @@ class ColumnTerms(nn.Module):
     def log_prob(self, out, x, variance=None):
         """log p(x_j | z) of each input column, ``(..., n_inputs)``; 0 for
         missing ones. ``out``: the decoder's output for ``x``."""
-        observed = self.observed(x)
-        filled = x if observed is None else zero_filled(x, ~torch.isnan(x))
-        terms = self.fold(self._model_terms(out, filled, variance))
-        unknown = self._unknown(filled)
+        missing = torch.isnan(x)
+        observed = None
+        if bool(missing.any()):  # one NaN test for both masks
+            observed = ~missing.index_select(-1, self.starts)
+            x = zero_filled(x, ~missing)
+        terms = self.fold(self._model_terms(out, x, variance))
+        unknown = self._unknown(x)
         if unknown is not None:
             terms = terms + unknown
         return masked_terms(terms, observed)

@@ -234,9 +234,7 @@ def check_table(estimator, X, layout, *, reset, training=False):
     :class:`~skae._base.columns.ColumnLayout`), float64 with NaN for missing
     values; its feature names and width are checked (and, with ``reset``,
     set) as :func:`~sklearn.utils.validation.validate_data` does."""
-    X = missing_as_nan(X)
-    check_no_datetimes(estimator, X)
-    validate_data(estimator, X, reset=reset, skip_check_array=True)
+    X = validate_table_names(estimator, X, reset=reset)
     if not hasattr(X, "shape") or len(X.shape) != 2:
         X = check_array(X, dtype=None, ensure_all_finite=False)
     rows = layout.encode(X, type(estimator).__name__, training=training)
