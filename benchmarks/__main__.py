@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from . import (
+    budget_study,
     contention,
     imputation,
     mixed,
@@ -16,6 +17,7 @@ from . import (
     profile,
     quality,
     scale,
+    sparse_study,
     speed,
     start_rule_study,
 )
@@ -31,6 +33,8 @@ COMMANDS = {
     "contention": (contention, "fit and transform time on a busy machine"),
     "scale": (scale, "streaming throughput, out-of-core memory, Dask grid search"),
     "start-rule-study": (start_rule_study, "study: when to leave the linear start"),
+    "budget-study": (budget_study, "study: training budgets, quality against time"),
+    "sparse-study": (sparse_study, "study: the sparse model's penalty and weight"),
     "mixed-choices": (
         mixed_choices,
         "study: the start and column weights on mixed tables",

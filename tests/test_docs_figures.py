@@ -26,6 +26,8 @@ RESULT_FILES = [
     RESULTS / "quality_mnist_seeds.rst",
     RESULTS / "outliers.rst",
     RESULTS / "outliers_before.rst",
+    RESULTS / "imputation.rst",
+    RESULTS / "mixed.rst",
     DOCS / "benchmark_results.inc",
     DOCS / "contention_results.inc",
 ]
