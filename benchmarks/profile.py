@@ -58,9 +58,9 @@ DATASETS = ("digits", "table", "mnist")
 class PartTimer:
     """Own (exclusive) wall seconds of named parts, and their call counts."""
 
-    def __init__(self):
-        self.seconds = dict.fromkeys(PARTS, 0.0)
-        self.calls = dict.fromkeys(PARTS, 0)
+    def __init__(self, parts=PARTS):
+        self.seconds = dict.fromkeys(parts, 0.0)
+        self.calls = dict.fromkeys(parts, 0)
         self._stack = []  # [part, start, seconds of the parts inside]
 
     def enter(self, part):
@@ -110,14 +110,15 @@ def instrumented(timer, estimator):
         (type(estimator), "_finish_fit", "checks after training"),
     ]
     with ExitStack() as stack:
-        patch = stack.enter_context(_patching())
+        patch = stack.enter_context(patching())
         for owner, name, part in targets:
             patch(owner, name, timer.wrap(getattr(owner, name), part))
         yield
 
 
 @contextmanager
-def _patching():
+def patching():
+    """Yields ``patch(owner, name, value)``; every patch is undone on exit."""
     undo = []
 
     def patch(owner, name, value):
