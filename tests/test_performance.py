@@ -54,18 +54,26 @@ def test_inference_in_chunks_equals_one_pass(fitted, monkeypatch, method):
 
 
 @pytest.mark.parametrize("method", ["transform", "inverse_transform", "score_samples"])
-def test_a_single_row_runs_in_a_chunk_of_the_usual_shape(fitted, monkeypatch, method):
-    X = np.random.RandomState(1).normal(size=(1, 6))
+@pytest.mark.parametrize("n_rows", [1, 100, 300])
+def test_chunks_are_padded_to_multiples_of_row_multiple(
+    fitted, monkeypatch, method, n_rows
+):
+    # Not to the full chunk: 100 rows cost the compute of 112, not of 256.
+    X = np.random.RandomState(1).normal(size=(n_rows, 6))
     if method == "inverse_transform":
         X = X[:, :3]
     sizes = _chunk_sizes(fitted, monkeypatch)
     getattr(fitted, method)(X)
-    assert set(sizes) == {skae._base.inference.inference_chunk_rows(X.shape[1])}
+    passes = 2 if method == "score_samples" else 1  # encoder and decoder
+    expected = {1: [16], 100: [112], 300: [256, 48]}[n_rows]
+    assert sizes == [size for size in expected for _ in range(passes)]
 
 
 def test_wide_data_get_fewer_rows_per_chunk(monkeypatch):
     monkeypatch.setattr(skae._base.inference, "INFERENCE_CHUNK_VALUES", 1000)
-    assert skae._base.inference.inference_chunk_rows(10) == 100
+    # 100 rows fit; chunks are whole multiples of ROW_MULTIPLE (16).
+    assert skae._base.inference.inference_chunk_rows(10) == 96
+    assert skae._base.inference.inference_chunk_rows(100) == 10
     assert skae._base.inference.inference_chunk_rows(10**6) == 1
     monkeypatch.setattr(skae._base.inference, "INFERENCE_CHUNK_VALUES", 10**9)
     assert (

@@ -245,3 +245,10 @@ def test_an_odd_feature_among_features_in_one_unit_weighs_at_most_100_times():
     assert_allclose(ae.scale_[:19], np.median(ae.scale_))
     spread = _scaled(ae, X).numpy().std(axis=0)
     assert_allclose(spread[19] / np.median(spread), 10, rtol=1e-3)
+
+
+def test_standardize_rows_whose_sum_overflows_but_no_entry():
+    # The shortcut past the overflow mask is taken only on a finite sum.
+    X = np.array([[1e308, 1e308, 1.0], [np.nan, 2.0, -1e308]])
+    mean, scale = np.zeros(3), np.array([2.0, 4.0, 0.5])
+    assert_array_equal(standardize(X, mean, scale), X / scale)

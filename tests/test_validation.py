@@ -1,6 +1,7 @@
 """Input validation: torch tensors, sparse matrices, datetime and other columns."""
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from sklearn.utils import get_tags
 
 import skae._base.stream
 from skae import VAE, AutoencoderTransformer, OutlierDetector
+from skae._base import validation
 from skae._base.stream import RowStream
 from skae._base.validation import from_tensor, is_out_of_core, validate_rows
 from tests._estimators import ESTIMATORS
@@ -303,3 +305,73 @@ def test_outlier_detector_sparse_calibration_is_held_out(X):
     sparse = _sparse(rows, "csr")
     detector = OutlierDetector(PCA(2), method="reconstruction", random_state=0)
     assert detector.fit(sparse).calibration_ == "held_out"
+
+
+# ----------------------------------------------------------------------
+# The shortcut past scikit-learn's checks at inference
+
+
+def _with_names(X):
+    return pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+
+
+def _inputs(X):
+    """Inputs to a model fitted on 5 features: plain and odd ones."""
+    nan, inf, big, read_only = X.copy(), X.copy(), X.astype(np.float32), X.copy()
+    read_only.flags.writeable = False
+    nan[1, 2], inf[0, 0], big[:, 0] = np.nan, np.inf, 3e38  # big: a sum of inf
+    wide = np.hstack([X, X])
+    return {
+        "float64": X,
+        "float32": X.astype(np.float32),
+        "fortran": np.asfortranarray(X),
+        "strided": wide[::2, ::2][:, :5],
+        "read_only": read_only,
+        "nan": nan,
+        "inf": inf,
+        "float32_sum_overflows": big,
+        "int": np.arange(20).reshape(4, 5),
+        "too_narrow": X[:, :4],
+        "no_rows": X[:0],
+        "one_dimensional": X[0],
+        "three_dimensional": X[None],
+        "subclass": X.view(np.matrix),
+        "dataframe": _with_names(X),
+    }
+
+
+@pytest.mark.parametrize("names", [False, True], ids=["unnamed", "named"])
+@pytest.mark.parametrize("case", list(_inputs(np.zeros((3, 5)))))
+def test_inference_shortcut_past_sklearn_checks_changes_nothing(
+    X, monkeypatch, case, names
+):
+    """The fast path returns what scikit-learn's checks return, and leaves
+    every error and warning to them."""
+    model = AutoencoderTransformer(2, **FAST).fit(_with_names(X) if names else X)
+    rows = _inputs(X)[case]
+
+    def outcome():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = model._validate_X(rows, reset=False)
+            except (ValueError, TypeError) as error:
+                result = error
+        return result, [str(w.message) for w in caught]
+
+    fast, fast_warnings = outcome()
+    monkeypatch.setattr(validation, "_already_valid", lambda *args: False)
+    slow, slow_warnings = outcome()
+    assert fast_warnings == slow_warnings
+    if isinstance(slow, Exception):
+        assert type(fast) is type(slow) and str(fast) == str(slow)
+    else:
+        assert type(fast) is type(slow) and fast.dtype == slow.dtype
+        assert_array_equal(fast, slow)
+
+
+def test_inference_shortcut_is_taken_for_plain_arrays(X, monkeypatch):
+    model = AutoencoderTransformer(2, **FAST).fit(X)
+    monkeypatch.setattr(validation, "validate_data", None)  # would raise
+    assert model._validate_X(X, reset=False) is X
+    assert model.transform(X.astype(np.float32)).dtype == np.float32

@@ -317,8 +317,8 @@ class _BaseAutoencoder(
             The codes (for probabilistic models, the posterior means). A
             row's code does not depend on the other rows of ``X``: it is the
             same alone or in any batch, up to a unit or two in the last
-            float32 place (chunks of one fixed shape make it bit for bit the
-            same with most kernels).
+            float32 place (chunks padded to a multiple of 16 rows make it
+            bit for bit the same on one thread with most kernels).
 
         Raises
         ------

@@ -17,27 +17,41 @@ from .rows import as_rows
 from .scaling import standardize
 from .threads import forward_work, recheck, torch_threads
 
-# Rows per forward pass in transform, inverse_transform and score_samples.
-# Every pass has exactly this many rows, the last one padded with zeros: a
-# row's result involves no other row, but matrix kernels pick their
-# summation order by shape (a single row takes another path than a batch),
-# and on one shape a row is rounded the same wherever it sits, except in a
-# few kernels (MKL, for some narrow layers), which differ by a unit or two
-# in the last float32 place. Unpadded, a row alone and in a batch differed
-# by up to 8e-7. The cost, measured on one CPU thread for the default
-# (256, 128) network and 784 features: a single row takes about 2 ms
-# instead of 0.4 ms, and the encoder's CPU time on 20000 rows grows by about
-# 13% over 4096-row chunks.
+# Rows per forward pass in transform, inverse_transform and score_samples, at
+# most; fewer for wide data (INFERENCE_CHUNK_VALUES). Larger chunks cost the
+# encoder a little less CPU time on many rows (on 20000 rows of 784 features
+# and the default (256, 128) network, 13% less over 4096-row chunks), but
+# the buffers of a chunk are what bounds memory.
 INFERENCE_CHUNK_ROWS = 256
 # ... and at most this many input values (16 MiB of float32) for wide data.
 INFERENCE_CHUNK_VALUES = 2**22
+# Every chunk is padded with zeros to a multiple of this many rows. A row's
+# result involves no other row, but matrix kernels pick their summation
+# order by shape: rows past the last multiple of the kernel's block of rows
+# take another path, and a chunk of one to eight rows another again.
+# Unpadded, a row alone and in a batch differed by up to 8e-7; in chunks of
+# multiples of 16 rows (the 16 float32 lanes of AVX-512), a row's result is
+# the same bit for bit whatever the chunk, for the default networks and
+# 4 to 784 features on one thread (MKL; tests/test_inference.py). Padding
+# every chunk to the full chunk instead (256 rows), as skae did before,
+# made a call of 100 rows cost the compute of 256, and a call of 100 rows
+# of the VAE's score_samples, 2.6 times that of 100 rows.
+ROW_MULTIPLE = 16
 # The largest float32: the network computes in float32.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def inference_chunk_rows(n_features):
-    """Rows per inference chunk for data ``n_features`` wide."""
-    return chunk_rows(n_features, INFERENCE_CHUNK_ROWS, INFERENCE_CHUNK_VALUES)
+    """Rows per inference chunk for data ``n_features`` wide: a multiple of
+    :data:`ROW_MULTIPLE` when at least that many fit."""
+    rows = chunk_rows(n_features, INFERENCE_CHUNK_ROWS, INFERENCE_CHUNK_VALUES)
+    return rows - rows % ROW_MULTIPLE if rows >= ROW_MULTIPLE else rows
+
+
+def padded_rows(n_rows, size):
+    """Rows of the chunk that holds ``n_rows`` rows, when chunks hold at
+    most ``size``: the next multiple of :data:`ROW_MULTIPLE`, at most ``size``."""
+    return min(size, -(-n_rows // ROW_MULTIPLE) * ROW_MULTIPLE)
 
 
 class Inference:
@@ -73,37 +87,42 @@ class Inference:
         """Apply ``function(module, batch)`` to row chunks of ``X``.
 
         Each chunk is scaled (unless ``scaled=False``, for codes), padded
-        with zeros to :func:`inference_chunk_rows` rows, moved to the device
-        and passed on under ``torch.inference_mode``; the rows of its result
-        are copied into a preallocated output. Memory stays bounded whatever
-        the number of rows: one chunk of activations, plus the output. Every
-        chunk has one shape, so a row's result does not depend on the rows
-        around it. Values beyond the float32 range enter as infinities.
-        Returns a numpy array in the dtype of ``X``.
+        with zeros to a multiple of :data:`ROW_MULTIPLE` rows (at most
+        :func:`inference_chunk_rows`), moved to the device and passed on
+        under ``torch.inference_mode``; the rows of its result are copied
+        into a preallocated output. Memory stays bounded whatever the
+        number of rows: one chunk of activations, plus the output. A row's
+        result does not depend on the rows around it (see
+        :data:`ROW_MULTIPLE`). Values beyond the float32 range enter as
+        infinities. Returns a numpy array in the dtype of ``X``.
         """
         module = self.module
-        module.eval()
+        # Fitted modules are in eval mode already (skae switches whole
+        # modules only); eval() walks every submodule, a sixth of the
+        # forward pass of 100 rows through the default network.
+        if module.training:
+            module.eval()
         n_rows, n_columns = X.shape
         size = inference_chunk_rows(n_columns)
+        largest = padded_rows(min(n_rows, size), size)
         # A writable buffer that the input tensor shares: no copy per chunk,
         # and no warning from torch for read-only input.
-        buffer = np.zeros((size, n_columns), dtype=np.float32)
-        batch = torch.from_numpy(buffer)
+        buffer = np.zeros((largest, n_columns), dtype=np.float32)
+        tensor = torch.from_numpy(buffer)
         out = None
-        work = forward_work(module, min(n_rows, size))
         with (
-            torch_threads(self.n_jobs, work),
+            torch_threads(self.n_jobs, forward_work(module, largest)),
             torch.inference_mode(),
             np.errstate(over="ignore"),
         ):
             for start in range(0, n_rows, size):
                 recheck()
                 chunk = X[start : start + size]
-                n_chunk = len(chunk)
+                n_chunk, padded = len(chunk), padded_rows(len(chunk), size)
                 buffer[:n_chunk] = self.scale_rows(chunk) if scaled else chunk
-                buffer[n_chunk:] = 0.0
-                result = function(module, batch.to(self.device))[:n_chunk]
-                result = result.cpu().numpy()
+                buffer[n_chunk:padded] = 0.0
+                batch = tensor[:padded].to(self.device)
+                result = function(module, batch)[:n_chunk].cpu().numpy()
                 if out is None:
                     out = np.empty((n_rows, *result.shape[1:]), dtype=X.dtype)
                 out[start : start + n_chunk] = result
@@ -144,14 +163,23 @@ class Inference:
         """
         if per_feature:
             return self._per_feature_scores(X, kwargs)
-        log_density = self.module.score_is_log_density
+        if self.module.score_is_log_density:
+            scores = self._log_densities(X, kwargs)
+        else:
+            scores = self.map(X, lambda module, b: module.score_samples(b, **kwargs))
+        # In place, without full-size temporaries.
+        return np.nan_to_num(
+            scores, copy=False, nan=-np.inf, posinf=-np.inf, neginf=-np.inf
+        )
+
+    def _log_densities(self, X, kwargs):
+        """The module's log-densities of the rows of ``X``, in the units of
+        ``X``: with the log-Jacobian of the scaling."""
         log_scale = np.log(self.scale)
         missing_log_scale = torch.as_tensor(log_scale)
 
         def score(module, batch):
             scores = module.score_samples(batch, **kwargs)
-            if not log_density:
-                return scores
             # The Jacobian covers the observed features: the scores below
             # subtract all of them, and this adds back the missing ones'.
             missing = torch.isnan(batch).to(missing_log_scale.dtype)
@@ -159,15 +187,11 @@ class Inference:
             return torch.stack([scores.double(), correction], 1)
 
         scores = self.map(X, score)
-        if log_density:
-            # log p(x) = log p_scaled((x - mean_) / scale_) - sum(log scale_)
-            scores, missing = scores[:, 0].copy(), scores[:, 1]
-            scores -= np.sum(log_scale)
-            scores += missing
-        # In place, without full-size temporaries.
-        return np.nan_to_num(
-            scores, copy=False, nan=-np.inf, posinf=-np.inf, neginf=-np.inf
-        )
+        # log p(x) = log p_scaled((x - mean_) / scale_) - sum(log scale_)
+        scores, missing = scores[:, 0].copy(), scores[:, 1]
+        scores -= np.sum(log_scale)
+        scores += missing
+        return scores
 
     def _per_feature_scores(self, X, kwargs):
         """Per-feature scores: NaN for missing values, else finite or ``-inf``."""

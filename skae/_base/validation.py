@@ -143,9 +143,37 @@ def missing_as_nan(X):
     return X
 
 
+def _already_valid(estimator, X, reset):
+    """Whether ``validate_data`` would return ``X`` itself, without a
+    warning or an error, at inference (``reset=False``).
+
+    True for a 2-D numpy array (not a subclass) of float32 or float64 of
+    the fitted width, without missing or infinite values, given to an
+    estimator fitted without feature names. scikit-learn's checks take
+    about 80 microseconds, half the forward pass of 100 rows through the
+    default network; anything else goes through them, for their errors and
+    warnings. The sum is finite only where every value is, and costs no
+    full-size temporary.
+    """
+    if not (
+        not reset
+        and type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype in FLOAT_DTYPES
+        and X.shape[0] > 0
+        and X.shape[1] == getattr(estimator, "n_features_in_", None)
+        and not hasattr(estimator, "feature_names_in_")
+    ):
+        return False
+    with np.errstate(over="ignore", invalid="ignore"):  # the slow path speaks
+        return bool(np.isfinite(np.sum(X)))
+
+
 def validate_in_memory(estimator, X, *, reset):
     """``validate_data`` for in-memory ``X`` (sparse kept as CSR), in float32
     or float64, with a clear message for columns that are not numeric."""
+    if _already_valid(estimator, X, reset):
+        return X
     X = missing_as_nan(from_tensor(X))
     check_no_datetimes(estimator, X)
     try:

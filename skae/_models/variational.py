@@ -21,6 +21,7 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
 
+from .._base.inference import inference_chunk_rows
 from .._base.missing import masked_terms, observed_mask, zero_filled
 from .._base.module import AutoencoderModule
 from .linear_gaussian import factor_analysis, probabilistic_pca
@@ -411,8 +412,14 @@ class VAEModule(VariationalFill, AutoencoderModule):
         return torch.where(observed.any(dim=1), scores, 0.0)
 
     def _eval_noise_chunks(self, x, k):
-        """:meth:`eval_noise` in chunks of draws that bound the decoder's memory."""
-        chunk = max(1, SCORE_CHUNK_VALUES // (x.shape[0] * x.shape[1]))
+        """:meth:`eval_noise` in chunks of draws that bound the decoder's memory.
+
+        Batches of up to a full inference chunk of rows are split alike,
+        whatever their rows: the split changes the float64 rounding of the
+        score, which would then depend on the rows beside a row.
+        """
+        rows = max(x.shape[0], inference_chunk_rows(x.shape[1]))
+        chunk = max(1, SCORE_CHUNK_VALUES // (rows * x.shape[1]))
         return self.eval_noise(k, x.device).split(chunk)
 
     def score_samples_per_feature(self, x, k=100):
