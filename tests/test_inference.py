@@ -169,10 +169,12 @@ def test_rows_alone_or_in_a_batch_agree(Estimator, n_features):
 @pytest.mark.parametrize("n_features", [4, 5, 17, 64, 100, 257, 784])
 def test_a_row_gives_the_same_bits_alone_or_in_any_batch(Estimator, n_features):
     """Chunks padded to multiples of ROW_MULTIPLE rows, not to the full chunk:
-    on one thread (the tests' setting), a row's code and score are the same
-    bit for bit alone, first or last in a batch, in a full chunk of 256 rows
-    or in the padded last chunk (measured with MKL on AVX-512; padded to 8
-    rows, 81 of 81 default networks differed in the last bits)."""
+    a row's code and score are the same alone, first or last in a batch, in
+    a full chunk of 256 rows or in the padded last chunk, up to the float32
+    rounding that the docs promise. Measured bit for bit on one thread with
+    MKL on an AVX-512 Intel CPU (padded to 8 rows, 81 of 81 default networks
+    differed in the last bits there); other CPUs' kernels may pick their
+    blocking otherwise, so the test allows a unit or two in the last place."""
     rng = np.random.RandomState(0)
     X = rng.normal(size=(300, n_features))  # chunks of 256 and 44 (48) rows
     model = Estimator(2, max_epochs=1, random_state=0, device="cpu", n_jobs=1)
@@ -185,7 +187,14 @@ def test_a_row_gives_the_same_bits_alone_or_in_any_batch(Estimator, n_features):
             for start, stop in [(row, row + 1), (row - 20, row + 1), (row, row + 40)]:
                 start = max(start, 0)
                 part = method(X[start:stop])
-                assert_array_equal(part[row - start], whole[row], err_msg=str(row))
+                scale = np.abs(whole).max()
+                assert_allclose(
+                    part[row - start],
+                    whole[row],
+                    rtol=2e-7,
+                    atol=2e-7 * scale,
+                    err_msg=str(row),
+                )
 
 
 def test_inference_puts_a_module_left_in_training_mode_in_eval_mode(small_X):
