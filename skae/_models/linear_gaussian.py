@@ -37,3 +37,15 @@ def probabilistic_pca(X, n_factors, random_state):
     noise = max(total - variances.sum(), 0.0) / n_discarded if n_discarded else 0.0
     loadings = np.sqrt(np.maximum(variances - noise, 0.0))[:, None] * axes
     return mean, loadings, np.full(X.shape[1], noise)
+
+
+def flip_signs(loadings):
+    """``loadings`` with each row's largest entry (in magnitude) positive.
+
+    An eigenvector's sign is arbitrary, and LAPACK builds for different CPUs
+    pick it differently: unfixed, a seed started the VAE's latent axes with
+    other signs on another machine, and training, whose noise draws are not
+    symmetric, then went elsewhere. As scikit-learn's ``svd_flip``.
+    """
+    largest = loadings[np.arange(len(loadings)), np.abs(loadings).argmax(axis=1)]
+    return loadings * np.where(largest < 0, -1.0, 1.0)[:, None]

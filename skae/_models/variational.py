@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from .._base.inference import inference_chunk_rows
 from .._base.missing import masked_terms, observed_mask, zero_filled
 from .._base.module import AutoencoderModule
-from .linear_gaussian import factor_analysis, probabilistic_pca
+from .linear_gaussian import factor_analysis, flip_signs, probabilistic_pca
 from .variational_fill import VariationalFill
 
 LIKELIHOODS = ("gaussian", "bernoulli")
@@ -173,7 +173,7 @@ class VAEModule(VariationalFill, AutoencoderModule):
             mean, loadings, noise = factor_analysis(X, n_factors, random_state)
         noise = np.maximum(noise, self.variance_floor.cpu().double().numpy())
         eigenvalues, rotation = np.linalg.eigh((loadings / noise) @ loadings.T)
-        loadings = rotation.T @ loadings
+        loadings = flip_signs(rotation.T @ loadings)
         posterior_variance = 1.0 / (1.0 + np.maximum(eigenvalues, 0.0))
         projection = posterior_variance[:, None] * (loadings / noise)
 

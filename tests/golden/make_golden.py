@@ -3,6 +3,8 @@
 Run once, from the repository root, with the code whose behaviour is the
 reference: ``python tests/golden/make_golden.py``. It writes
 ``tests/golden/outputs.npz`` and one ``<case>.skae`` model file per case.
+``python tests/golden/make_golden.py --refit CASE...`` rewrites only the fit
+references of those cases, in ``fit_outputs.npz`` (see :func:`refit`).
 """
 
 import sys
@@ -17,7 +19,27 @@ sys.path.insert(0, str(HERE.parent.parent))
 from tests._golden_cases import cases, datasets, outputs, saveable  # noqa: E402
 
 
+def refit(names):
+    """Rewrite the fit references of the cases ``names`` only, in
+    ``fit_outputs.npz``: for a change meant to change their fits, while
+    ``outputs.npz`` stays the reference of the model files written before."""
+    data, path = datasets(), HERE / "fit_outputs.npz"
+    arrays = dict(np.load(path)) if path.exists() else {}
+    for name in names:
+        data_name, model = cases()[name]
+        X_train, X_eval = data[data_name]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X_train)
+        for method, values in outputs(model, X_eval).items():
+            arrays[f"{name}/{method}"] = values
+        print(name, "refitted")
+    np.savez_compressed(path, **arrays)
+
+
 def main():
+    if sys.argv[1:2] == ["--refit"]:
+        return refit(sys.argv[2:])
     data = datasets()
     arrays = {}
     for name, (data_name, model) in cases().items():
