@@ -60,8 +60,11 @@ class IWAEImputer(BaseImputer):
     hidden_layer_sizes : tuple of int, default=(128, 128)
         Hidden layers of the IWAE's encoder (and, mirrored, its decoder).
 
-    k : int, default=20
-        Importance samples per row in the IWAE's training bound.
+    k : int, default=5
+        Importance samples per row in the IWAE's training bound. Measured
+        against the MIWAE paper's 20 (``docs/imputation.rst``): 5 trains
+        4.7 times faster, with an RMSE within 6% on every benchmark table
+        and an equal or better mean rank.
 
     max_epochs : int, default=200
         Most epochs of training; early stopping on held-out rows usually
@@ -177,7 +180,7 @@ class IWAEImputer(BaseImputer):
         *,
         n_components=8,
         hidden_layer_sizes=(128, 128),
-        k=20,
+        k=5,
         max_epochs=200,
         lr=1e-3,
         n_draws=1000,
