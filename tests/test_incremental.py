@@ -341,7 +341,7 @@ def test_failed_continued_fit_restores_the_parameters_it_applied(small_X, monkey
         (AutoencoderTransformer(2), {"n_components": 4}, 4),
         (AutoencoderTransformer(2), {"hidden_layer_sizes": (4, 4)}, 2),
         (VAE(2), {"likelihood": "bernoulli"}, 2),
-        (SparseAutoencoder(3), {"sparsity": "l1"}, 3),
+        (SparseAutoencoder(3), {"sparsity": "kl"}, 3),
     ],
     ids=["n_components", "hidden_layer_sizes", "likelihood", "sparsity"],
 )
