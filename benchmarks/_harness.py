@@ -211,6 +211,18 @@ def write_tables(args, report, render):
     return report
 
 
+def run_study(name, function, units, args, argv, render):
+    """Run ``function`` (a list of rows per unit) over ``units``, then save
+    the rows as the report of ``name`` and write its tables (``render``)."""
+    start = time.perf_counter()
+    results = run_units(function, units, args.jobs, args.threads)
+    rows = [row for unit_rows in results for row in unit_rows]
+    seconds = time.perf_counter() - start
+    return write_tables(
+        args, report(name, argv, total_seconds=seconds, rows=rows), render
+    )
+
+
 def log(message):
     print(message, flush=True)
 

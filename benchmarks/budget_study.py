@@ -18,7 +18,6 @@ budgets") reads it. Prints a table and writes ``--json`` and ``--out``.
 """
 
 import json
-import time
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -231,14 +230,7 @@ def run_command(args, argv=()):
     config = BudgetConfig.from_args(args)
     units = [
         (name, seed, budget, config)
-        for name in config.datasets
-        for seed in range(config.mnist_seeds if name == "mnist" else config.seeds)
+        for name, seed in quality.matrix_seeds(config)
         for budget in config.budgets
-        if name != "mnist" or config.mnist_npz
     ]
-    start = time.perf_counter()
-    results = h.run_units(fit_one_seed, units, args.jobs, args.threads)
-    rows = [row for unit_rows in results for row in unit_rows]
-    seconds = time.perf_counter() - start
-    report = h.report("budget-study", argv, total_seconds=seconds, rows=rows)
-    return h.write_tables(args, report, render)
+    return h.run_study("budget-study", fit_one_seed, units, args, argv, render)

@@ -205,6 +205,16 @@ class QualityConfig(h.Config):
     JOBS = os.cpu_count() or 1
 
 
+def matrix_seeds(config):
+    """``(data set, seed)`` of each fit of ``config``: MNIST with its own
+    number of seeds, and only from a file when downloads are off."""
+    for name in config.datasets:
+        if name == "mnist" and not (config.mnist_npz or config.download):
+            continue
+        for seed in range(config.mnist_seeds if name == "mnist" else config.seeds):
+            yield name, seed
+
+
 def _load(name, seed, config):
     caps = {"n_train": config.max_train, "n_test": config.max_test}
     sizes = {key: value for key, value in caps.items() if value}

@@ -152,14 +152,6 @@ def run_command(args, argv=()):
     config = SparseConfig.from_args(args)
     units = [
         (name, seed, config.widths, config)
-        for name in config.datasets
-        for seed in range(config.mnist_seeds if name == "mnist" else config.seeds)
-        if name != "mnist" or config.mnist_npz
+        for name, seed in quality.matrix_seeds(config)
     ]
-    start = time.perf_counter()
-    results = h.run_units(fit_one_seed, units, args.jobs, args.threads)
-    rows = [row for unit_rows in results for row in unit_rows]
-    report = h.report(
-        "sparse-study", argv, total_seconds=time.perf_counter() - start, rows=rows
-    )
-    return h.write_tables(args, report, render)
+    return h.run_study("sparse-study", fit_one_seed, units, args, argv, render)
