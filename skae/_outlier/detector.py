@@ -273,8 +273,8 @@ class OutlierDetector(
     ... ).fit(X_train)
     >>> detector.calibration_  # 20% of the rows held out to set the threshold
     'held_out'
-    >>> float((detector.predict(X_new) == -1).mean())  # about 5% of new rows
-    0.03
+    >>> 0 < float((detector.predict(X_new) == -1).mean()) < 0.1  # about 5%
+    True
     >>> detector.predict([[0.5, 0.25, -0.5], [0.5, -2.0, 0.5]])
     array([ 1, -1])
     >>> detector.predict_proba([[0.5, -2.0, 0.5]]).round(3)  # [inlier, outlier]
