@@ -38,8 +38,8 @@ X_train, X_test = train_test_split(X, test_size=0.25, random_state=0, stratify=y
 # Every setting that matters is written out.
 params = dict(
     n_components=128,
-    # The KL penalty (the default): its sigmoid units have a target rate rho
-    # to compare with, and activations in (0, 1) to histogram.
+    # The KL penalty (not the default, "l1"): its sigmoid units have a target
+    # rate rho to compare with, and activations in (0, 1) to histogram.
     sparsity="kl",
     sparsity_target=0.05,
     hidden_layer_sizes=(256, 128),
