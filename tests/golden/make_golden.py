@@ -19,6 +19,16 @@ sys.path.insert(0, str(HERE.parent.parent))
 from tests._golden_cases import cases, datasets, outputs, saveable  # noqa: E402
 
 
+def fitted(name, data):
+    """The case ``name`` fitted on its training rows, and its outputs."""
+    data_name, model = cases()[name]
+    X_train, X_eval = data[data_name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X_train)
+    return model, {f"{name}/{m}": v for m, v in outputs(model, X_eval).items()}
+
+
 def refit(names):
     """Rewrite the fit references of the cases ``names`` only, in
     ``fit_outputs.npz``: for a change meant to change their fits, while
@@ -26,13 +36,7 @@ def refit(names):
     data, path = datasets(), HERE / "fit_outputs.npz"
     arrays = dict(np.load(path)) if path.exists() else {}
     for name in names:
-        data_name, model = cases()[name]
-        X_train, X_eval = data[data_name]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model.fit(X_train)
-        for method, values in outputs(model, X_eval).items():
-            arrays[f"{name}/{method}"] = values
+        arrays.update(fitted(name, data)[1])
         print(name, "refitted")
     np.savez_compressed(path, **arrays)
 
@@ -42,13 +46,9 @@ def main():
         return refit(sys.argv[2:])
     data = datasets()
     arrays = {}
-    for name, (data_name, model) in cases().items():
-        X_train, X_eval = data[data_name]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model.fit(X_train)
-        for method, values in outputs(model, X_eval).items():
-            arrays[f"{name}/{method}"] = values
+    for name in cases():
+        model, values = fitted(name, data)
+        arrays.update(values)
         if saveable(model):
             model.save(HERE / f"{name}.skae")
         print(name, "ok")
